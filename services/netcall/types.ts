@@ -1,0 +1,56 @@
+/**
+ * `NetcallLike`: the one interface everything above `netcall/` depends on, shaped like NetEase's weixin
+ * Netcall instance. Two engines implement it: our `Netcall` (own backend) and, later, `NimNetcall`.
+ * Ids are strings at this boundary, whatever the engine delivers.
+ */
+import type {
+  BeCallingEvent,
+  CallAnswerEvent,
+  CallArgs,
+  CallerAckSyncEvent,
+  CallResult,
+  ClientJoinEvent,
+  ClientLeaveEvent,
+  ControlArgs,
+  ControlEvent,
+  HangupArgs,
+  HangupEvent,
+  ResponseArgs,
+  StartRtcArgs,
+  StartRtcResult,
+  SyncDoneEvent,
+} from '../protocol';
+import type { Listener } from './emitter';
+
+export interface DisconnectEvent {
+  /** WebSocket close code, or a NetEase-style code such as 401 when the server refused the login. */
+  code: number;
+  reason: string;
+}
+
+export interface NetcallEvents {
+  beCalling: BeCallingEvent;
+  callAccepted: CallAnswerEvent;
+  callRejected: CallAnswerEvent;
+  callerAckSync: CallerAckSyncEvent;
+  hangup: HangupEvent;
+  control: ControlEvent;
+  syncDone: SyncDoneEvent;
+  clientJoin: ClientJoinEvent;
+  clientLeave: ClientLeaveEvent;
+  disconnect: DisconnectEvent;
+  error: { code: number; message: string };
+}
+
+export type NetcallEventName = keyof NetcallEvents;
+
+export interface NetcallLike {
+  readonly account: string;
+  call(options: CallArgs): Promise<CallResult>;
+  response(options: ResponseArgs): Promise<void>;
+  hangup(options?: HangupArgs): Promise<void>;
+  startRtc(options: StartRtcArgs): Promise<StartRtcResult>;
+  control(options: ControlArgs): Promise<void>;
+  on<K extends NetcallEventName>(name: K, listener: Listener<NetcallEvents[K]>): unknown;
+  off<K extends NetcallEventName>(name: K, listener?: Listener<NetcallEvents[K]>): unknown;
+}

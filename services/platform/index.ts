@@ -1,0 +1,3 @@
+export * from './socket';
+export * from './timers';
+export * from './media';

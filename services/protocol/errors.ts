@@ -1,0 +1,33 @@
+/**
+ * Error codes and the one error type of the kit. Shared by server and client, so it must stay free of
+ * Node and `wx` APIs. Codes are NetEase's where NetEase has one.
+ */
+
+export const Code = {
+  OK: 200,
+  BAD_REQUEST: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  TIMEOUT: 408,
+  CONFLICT: 409,
+  EXISTS: 417,
+  RATE_LIMITED: 429,
+  INTERNAL: 500,
+  /** Client side: the socket closed before the request got its reply. */
+  DISCONNECTED: 599,
+} as const;
+
+export type CodeValue = (typeof Code)[keyof typeof Code];
+
+/** Every promise of the kit rejects with this, never with a string. */
+export class NetcallError extends Error {
+  readonly code: number;
+  constructor(code: number, message: string) {
+    super(message);
+    this.name = 'NetcallError';
+    this.code = code;
+    // Keeps `instanceof` working when compiled to ES5-style classes by other toolchains.
+    Object.setPrototypeOf(this, NetcallError.prototype);
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * Wire frames between `Netcall` and the server: JSON text, one object per WebSocket message.
+ * This module and its validators are the only code `server/` shares with `services/`.
+ *
+ * - request  client → server  `{seq, op, args}`; exactly one reply per request.
+ * - reply    server → client  `{seq, code, data?, message?}`; code 200 is success.
+ * - event    server → client  `{event, data}`; pushed, no seq.
+ * A frame the server cannot even attribute to a request gets `{event:'error', data:{code, message}}`.
+ */
+
+/** Call type, as NetEase: 1 audio, 2 video. */
+export type CallType = 1 | 2;
+/** Media mode, as NetEase: 0 audio+video, 1 audio only, 2 video only, 3 neither. */
+export type MediaMode = 0 | 1 | 2 | 3;
+
+export const MAX_FRAME_BYTES = 8 * 1024;
+export const ACCOUNT_PATTERN = /^[A-Za-z0-9_.@-]{1,64}$/;
+
+export interface PushConfig {
+  custom?: string;
+}
+
+export interface LoginArgs {
+  token: string;
+}
+export interface CallArgs {
+  type: CallType;
+  callee: string;
+  forceKeepCalling?: boolean;
+  pushConfig?: PushConfig;
+}
+export interface ResponseArgs {
+  accepted: boolean;
+  caller: string;
+  type: CallType;
+  cid: string;
+}
+export interface HangupArgs {
+  /** Defaults to the connection's current call. */
+  cid?: string;
+}
+export interface StartRtcArgs {
+  mode: MediaMode;
+  /** Defaults to the connection's current call. */
+  cid?: string;
+}
+export interface ControlArgs {
+  command: number;
+  cid?: string;
+}
+export type PingArgs = Record<string, never>;
+
+export interface RequestArgs {
+  login: LoginArgs;
+  call: CallArgs;
+  response: ResponseArgs;
+  hangup: HangupArgs;
+  startRtc: StartRtcArgs;
+  control: ControlArgs;
+  ping: PingArgs;
+}
+export type Op = keyof RequestArgs;
+
+export interface LoginResult {
+  account: string;
+  /** Server's heartbeat interval, ms: the client pings at this pace. */
+  heartbeat: number;
+}
+export interface CallResult {
+  cid: string;
+  accountUidMap: Record<string, string>;
+}
+export interface StartRtcResult {
+  uid: string;
+  account: string;
+  cid: string;
+}
+export type EmptyResult = Record<string, never>;
+
+export interface RequestResults {
+  login: LoginResult;
+  call: CallResult;
+  response: EmptyResult;
+  hangup: EmptyResult;
+  startRtc: StartRtcResult;
+  control: EmptyResult;
+  ping: EmptyResult;
+}
+
+export interface RequestFrame<O extends Op = Op> {
+  seq: number;
+  op: O;
+  args: RequestArgs[O];
+}
+export interface ReplyFrame {
+  seq: number;
+  code: number;
+  data?: unknown;
+  message?: string;
+}
+
+/** One member of an RTC session, as NetEase's `syncDone.userlist` items and `clientJoin`. */
+export interface RtcUser {
+  account: string;
+  uid: string;
+  mode: MediaMode;
+  /** Push URL for the receiver's own entry, play URL (RTMP) for everyone else's. */
+  url: string;
+  /** Same stream over HTTP-FLV, for players and tests that prefer it. Absent on the self entry. */
+  flvUrl?: string;
+}
+
+export interface BeCallingEvent {
+  caller: string;
+  type: CallType;
+  cid: string;
+  custom?: string;
+}
+export interface CallAnswerEvent {
+  cid: string;
+  account: string;
+  type: CallType;
+}
+export interface CallerAckSyncEvent {
+  timetag: number;
+  cid: string;
+  type: CallType;
+  accepted: boolean;
+  fromClientType: string;
+}
+export interface HangupEvent {
+  cid: string;
+  account: string;
+  timetag: number;
+}
+export interface ControlEvent {
+  cid: string;
+  account: string;
+  command: number;
+}
+export interface SyncDoneEvent {
+  code: number;
+  errmsg: string;
+  cid: string;
+  userlist: RtcUser[];
+}
+export interface ClientJoinEvent extends RtcUser {
+  cid: string;
+}
+export interface ClientLeaveEvent {
+  cid: string;
+  account: string;
+  uid: string;
+}
+export interface ErrorEvent {
+  code: number;
+  message: string;
+}
+
+export interface ServerEvents {
+  beCalling: BeCallingEvent;
+  callAccepted: CallAnswerEvent;
+  callRejected: CallAnswerEvent;
+  callerAckSync: CallerAckSyncEvent;
+  hangup: HangupEvent;
+  control: ControlEvent;
+  syncDone: SyncDoneEvent;
+  clientJoin: ClientJoinEvent;
+  clientLeave: ClientLeaveEvent;
+  error: ErrorEvent;
+}
+export type ServerEventName = keyof ServerEvents;
+
+export interface EventFrame<E extends ServerEventName = ServerEventName> {
+  event: E;
+  data: ServerEvents[E];
+}
+
+export type ServerFrame = ReplyFrame | EventFrame;
+
+export function isReply(frame: ServerFrame): frame is ReplyFrame {
+  return typeof (frame as ReplyFrame).seq === 'number';
+}

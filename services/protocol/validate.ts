@@ -1,0 +1,112 @@
+/**
+ * Edge validation of request frames. Hand-written rather than a schema library because this module also ships
+ * inside mini-programs, where every kilobyte counts; the rules are few and all of them are ours.
+ * Must never throw: bad input becomes a `{ok:false, code, message}` the caller turns into an error frame.
+ */
+import { Code } from './errors';
+import { ACCOUNT_PATTERN, MAX_FRAME_BYTES, type Op, type RequestFrame } from './frames';
+
+export type ParseResult =
+  | { ok: true; frame: RequestFrame }
+  | { ok: false; code: number; message: string; seq?: number };
+
+type Rule = (value: unknown) => string | null;
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const oneOf =
+  (...allowed: unknown[]): Rule =>
+  (v) =>
+    allowed.includes(v) ? null : `must be one of ${allowed.join(', ')}`;
+const string =
+  (max: number, pattern?: RegExp): Rule =>
+  (v) => {
+    if (typeof v !== 'string' || v.length === 0) return 'must be a non-empty string';
+    if (v.length > max) return `must be at most ${max} characters`;
+    if (pattern && !pattern.test(v)) return `must match ${String(pattern)}`;
+    return null;
+  };
+const boolean: Rule = (v) => (typeof v === 'boolean' ? null : 'must be a boolean');
+const integer =
+  (min: number, max: number): Rule =>
+  (v) =>
+    Number.isInteger(v) && (v as number) >= min && (v as number) <= max
+      ? null
+      : `must be an integer in ${min}..${max}`;
+const pushConfig: Rule = (v) => {
+  if (!isObject(v)) return 'must be an object';
+  if (v.custom !== undefined && (typeof v.custom !== 'string' || v.custom.length > 1024))
+    return 'custom must be a string of at most 1024 characters';
+  return null;
+};
+
+const CID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Per op: field → [rule, required]. Unknown fields are refused so typos surface at once. */
+const SCHEMAS: Record<Op, Record<string, [Rule, boolean]>> = {
+  login: { token: [string(4096), true] },
+  call: {
+    type: [oneOf(1, 2), true],
+    callee: [string(64, ACCOUNT_PATTERN), true],
+    forceKeepCalling: [boolean, false],
+    pushConfig: [pushConfig, false],
+  },
+  response: {
+    accepted: [boolean, true],
+    caller: [string(64, ACCOUNT_PATTERN), true],
+    type: [oneOf(1, 2), true],
+    cid: [string(64, CID), true],
+  },
+  hangup: { cid: [string(64, CID), false] },
+  startRtc: { mode: [oneOf(0, 1, 2, 3), true], cid: [string(64, CID), false] },
+  control: { command: [integer(1, 99), true], cid: [string(64, CID), false] },
+  ping: {},
+};
+
+export function isOp(op: unknown): op is Op {
+  return typeof op === 'string' && Object.prototype.hasOwnProperty.call(SCHEMAS, op);
+}
+
+export function validateArgs(op: Op, args: unknown): string | null {
+  const schema = SCHEMAS[op];
+  const value = args === undefined ? {} : args;
+  if (!isObject(value)) return 'args must be an object';
+  for (const key of Object.keys(value)) {
+    if (!schema[key]) return `unknown field "${key}"`;
+  }
+  for (const [key, [rule, required]] of Object.entries(schema)) {
+    const field = value[key];
+    if (field === undefined) {
+      if (required) return `"${key}" is required`;
+      continue;
+    }
+    const problem = rule(field);
+    if (problem) return `"${key}" ${problem}`;
+  }
+  return null;
+}
+
+/** Parses one incoming text frame. `byteLength` is measured by the transport, not re-derived here. */
+export function parseRequest(text: string, byteLength: number): ParseResult {
+  if (byteLength > MAX_FRAME_BYTES)
+    return {
+      ok: false,
+      code: Code.BAD_REQUEST,
+      message: `frame of ${byteLength} bytes exceeds ${MAX_FRAME_BYTES}`,
+    };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return { ok: false, code: Code.BAD_REQUEST, message: 'frame is not valid JSON' };
+  }
+  if (!isObject(raw)) return { ok: false, code: Code.BAD_REQUEST, message: 'frame must be a JSON object' };
+  const seq = Number.isInteger(raw.seq) && (raw.seq as number) >= 0 ? (raw.seq as number) : undefined;
+  if (seq === undefined)
+    return { ok: false, code: Code.BAD_REQUEST, message: '"seq" must be a non-negative integer' };
+  if (!isOp(raw.op)) return { ok: false, code: Code.BAD_REQUEST, message: `unknown op ${JSON.stringify(raw.op)}`, seq };
+  const problem = validateArgs(raw.op, raw.args);
+  if (problem) return { ok: false, code: Code.BAD_REQUEST, message: `${raw.op}: ${problem}`, seq };
+  return { ok: true, frame: { seq, op: raw.op, args: (raw.args ?? {}) as never } };
+}
