@@ -8,6 +8,7 @@ module.exports = {
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json' }] },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   snapshotSerializers: ['miniprogram-simulate/jest-snapshot-plugin'],
+  moduleNameMapper: { '^miniprogram-netcall$': '<rootDir>/services/index.ts' },
   testTimeout: 30000,
   // Two cores: media tests spawn ffmpeg, so keep workers from starving them.
   maxWorkers: 2,

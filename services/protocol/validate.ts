@@ -7,8 +7,7 @@ import { Code } from './errors';
 import { ACCOUNT_PATTERN, MAX_FRAME_BYTES, type Op, type RequestFrame } from './frames';
 
 export type ParseResult =
-  | { ok: true; frame: RequestFrame }
-  | { ok: false; code: number; message: string; seq?: number };
+  { ok: true; frame: RequestFrame } | { ok: false; code: number; message: string; seq?: number };
 
 type Rule = (value: unknown) => string | null;
 
@@ -89,12 +88,6 @@ export function validateArgs(op: Op, args: unknown): string | null {
 
 /** Parses one incoming text frame. `byteLength` is measured by the transport, not re-derived here. */
 export function parseRequest(text: string, byteLength: number): ParseResult {
-  if (byteLength > MAX_FRAME_BYTES)
-    return {
-      ok: false,
-      code: Code.BAD_REQUEST,
-      message: `frame of ${byteLength} bytes exceeds ${MAX_FRAME_BYTES}`,
-    };
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -103,9 +96,19 @@ export function parseRequest(text: string, byteLength: number): ParseResult {
   }
   if (!isObject(raw)) return { ok: false, code: Code.BAD_REQUEST, message: 'frame must be a JSON object' };
   const seq = Number.isInteger(raw.seq) && (raw.seq as number) >= 0 ? (raw.seq as number) : undefined;
+  // Oversized frames are still parsed (the transport caps them at 1 MB) so the reply can carry their seq:
+  // otherwise the sender's promise would wait for its timeout instead of failing at once.
+  if (byteLength > MAX_FRAME_BYTES)
+    return {
+      ok: false,
+      code: Code.BAD_REQUEST,
+      message: `frame of ${byteLength} bytes exceeds ${MAX_FRAME_BYTES}`,
+      seq,
+    };
   if (seq === undefined)
     return { ok: false, code: Code.BAD_REQUEST, message: '"seq" must be a non-negative integer' };
-  if (!isOp(raw.op)) return { ok: false, code: Code.BAD_REQUEST, message: `unknown op ${JSON.stringify(raw.op)}`, seq };
+  if (!isOp(raw.op))
+    return { ok: false, code: Code.BAD_REQUEST, message: `unknown op ${JSON.stringify(raw.op)}`, seq };
   const problem = validateArgs(raw.op, raw.args);
   if (problem) return { ok: false, code: Code.BAD_REQUEST, message: `${raw.op}: ${problem}`, seq };
   return { ok: true, frame: { seq, op: raw.op, args: (raw.args ?? {}) as never } };

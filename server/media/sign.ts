@@ -1,0 +1,71 @@
+/**
+ * Stream names and URL signatures for the embedded media server.
+ *
+ * The signature format is node-media-server's (`sign=<exp>-md5("<path>-<exp>-<key>")`), because publish
+ * signatures are checked by NMS itself. Play signatures use the same format with a different, derived key so
+ * that a play URL can never be replayed as a push URL (NMS has only one secret for both).
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+/** NMS's SAFE_NAME_PATTERN for both app and stream name; anything else is dropped by NMS itself. */
+export const SAFE_NAME = /^[A-Za-z0-9_-]+$/;
+
+// Long ids would otherwise produce unbounded URLs; hashing keeps names short while staying collision-resistant.
+const MAX_NAME_LENGTH = 200;
+
+function md5(text: string): string {
+  return createHash('md5').update(text).digest('hex');
+}
+
+/** The key play signatures are made with: distinct from the publish secret, derivable only by holders of it. */
+export function derivePlayKey(secret: string): string {
+  return md5(`${secret}:play`);
+}
+
+// Alphanumerics pass through; every other UTF-8 byte (including '_' and '-') becomes "-xx". The result holds
+// no '_', so '_' can separate room and uid without two different pairs ever mapping to one stream name.
+function encodeComponent(value: string): string {
+  let out = '';
+  for (const byte of Buffer.from(value, 'utf8')) {
+    const isAlnum =
+      (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a);
+    out += isAlnum ? String.fromCharCode(byte) : `-${byte.toString(16).padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/**
+ * Maps a (room, uid) pair to an NMS-safe stream name, injectively: `room1_alice` for plain alphanumeric ids.
+ * Over-long results become `--<sha256>`; "--" never occurs in the plain form, so the two forms cannot collide.
+ */
+export function toStreamName(cid: string, uid: string): string {
+  if (cid === '' || uid === '') throw new Error('streamName: cid and uid must be non-empty');
+  const plain = `${encodeComponent(cid)}_${encodeComponent(uid)}`;
+  if (plain.length <= MAX_NAME_LENGTH) return plain;
+  return `--${createHash('sha256').update(cid).update('\0').update(uid).digest('hex')}`;
+}
+
+export function assertSafeStream(stream: string): void {
+  if (!SAFE_NAME.test(stream)) {
+    throw new Error(`media: stream name ${JSON.stringify(stream)} is not [A-Za-z0-9_-]+ (use streamName())`);
+  }
+}
+
+/** `<exp>-<md5>` for `streamPath` (e.g. "/live/room_uid"), valid until `expSeconds` (UNIX seconds). */
+export function makeSign(streamPath: string, expSeconds: number, key: string): string {
+  return `${expSeconds}-${md5(`${streamPath}-${expSeconds}-${key}`)}`;
+}
+
+/**
+ * Checks a `sign` query value. Stricter than NMS's own check, which parseInt()s the expiry and so accepts
+ * trailing junk; a repeated `sign` parameter (an array) is refused rather than guessed at.
+ */
+export function verifySign(sign: unknown, streamPath: string, key: string, nowSeconds: number): boolean {
+  if (typeof sign !== 'string') return false;
+  const match = /^(\d{1,12})-([0-9a-f]{32})$/.exec(sign);
+  if (!match) return false;
+  const exp = Number(match[1]);
+  if (exp < nowSeconds) return false;
+  const expected = Buffer.from(md5(`${streamPath}-${exp}-${key}`), 'utf8');
+  return timingSafeEqual(expected, Buffer.from(match[2], 'utf8'));
+}

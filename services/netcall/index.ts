@@ -1,0 +1,3 @@
+export * from './emitter';
+export * from './types';
+export * from './netcall';

@@ -1,0 +1,302 @@
+/**
+ * ffmpeg/ffprobe helpers for media tests and benchmarks: a test-pattern pusher that behaves like
+ * `<live-pusher>` (H.264 baseline + AAC over RTMP), a frame-counting puller, and refusal detection.
+ *
+ * Binaries come from the npm packages @ffmpeg-installer/ffmpeg and @ffprobe-installer/ffprobe, so no system
+ * install is needed. Every spawned process is tracked and can be SIGKILLed with `killAllFfmpeg()`, because an
+ * ffmpeg blocked on a network read ignores one SIGTERM and players are never closed by NMS on their own.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+
+export interface Binaries {
+  ffmpeg: string;
+  ffprobe: string;
+}
+
+function resolveBinary(pkg: string): string | undefined {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- CommonJS package exposing `.path`
+    const candidate = (require(pkg) as { path?: string }).path;
+    if (!candidate) return undefined;
+    accessSync(candidate, constants.X_OK);
+    return candidate;
+  } catch {
+    return undefined;
+  }
+}
+
+let cached: { binaries?: Binaries; missing?: string } | undefined;
+
+function locate(): { binaries?: Binaries; missing?: string } {
+  if (cached) return cached;
+  const ffmpeg = resolveBinary('@ffmpeg-installer/ffmpeg');
+  const ffprobe = resolveBinary('@ffprobe-installer/ffprobe');
+  const missing = [!ffmpeg && '@ffmpeg-installer/ffmpeg', !ffprobe && '@ffprobe-installer/ffprobe'].filter(
+    Boolean,
+  );
+  cached =
+    ffmpeg && ffprobe
+      ? { binaries: { ffmpeg, ffprobe } }
+      : { missing: `no executable binary from ${missing.join(' and ')} (run npm install)` };
+  return cached;
+}
+
+export function hasBinaries(): boolean {
+  return locate().binaries !== undefined;
+}
+
+/** Why the binaries are unavailable, or undefined when they are present. */
+export function missingBinariesReason(): string | undefined {
+  return locate().missing;
+}
+
+export function binaries(): Binaries {
+  const found = locate();
+  if (!found.binaries) throw new Error(found.missing);
+  return found.binaries;
+}
+
+const live = new Set<ChildProcess>();
+
+function track(child: ChildProcess): ChildProcess {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  return child;
+}
+
+/** SIGKILLs every ffmpeg/ffprobe these helpers started that is still running (use in afterAll). */
+export function killAllFfmpeg(): void {
+  for (const child of live) kill(child);
+}
+
+function kill(child: ChildProcess): void {
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
+
+// Enough to show why ffmpeg failed without letting a chatty process grow memory without bound.
+const STDERR_LIMIT = 16 * 1024;
+
+function collectStderr(child: ChildProcess): () => string {
+  let text = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => {
+    text += chunk;
+    if (text.length > STDERR_LIMIT) text = text.slice(-STDERR_LIMIT);
+  });
+  return () => text;
+}
+
+export interface PusherExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+}
+
+export interface TestPusher {
+  process: ChildProcess;
+  exited: Promise<PusherExit>;
+  stop(): Promise<PusherExit>;
+}
+
+export interface PushOptions {
+  /** Stop after this many seconds of media; default: run until stop(). */
+  seconds?: number;
+  size?: string;
+  fps?: number;
+}
+
+/**
+ * Pushes a real-time 320x240@15 test pattern with a 1 s GOP (so late joiners start fast) plus a sine tone.
+ * `url` 'pipe:1' writes the FLV to `process.stdout` instead.
+ */
+export function pushTestPattern(url: string, options: PushOptions = {}): TestPusher {
+  const { ffmpeg } = binaries();
+  const fps = options.fps ?? 15;
+  const args = [
+    '-hide_banner',
+    '-nostdin',
+    '-loglevel',
+    'error',
+    '-re',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc=size=${options.size ?? '320x240'}:rate=${fps}`,
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=1000:sample_rate=44100',
+    ...(options.seconds !== undefined ? ['-t', String(options.seconds)] : []),
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-tune',
+    'zerolatency',
+    '-g',
+    String(fps),
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    '-b:a',
+    '64k',
+    '-f',
+    'flv',
+    url,
+  ];
+  const toStdout = url === 'pipe:1' || url === '-';
+  const child = track(spawn(ffmpeg, args, { stdio: ['ignore', toStdout ? 'pipe' : 'ignore', 'pipe'] }));
+  const stderr = collectStderr(child);
+  const exited = new Promise<PusherExit>((resolve) => {
+    child.once('close', (code, signal) => resolve({ code, signal, stderr: stderr() }));
+    child.once('error', (error) =>
+      resolve({ code: -1, signal: null, stderr: `${stderr()}\nspawn error: ${error}` }),
+    );
+  });
+  return {
+    process: child,
+    exited,
+    stop() {
+      kill(child);
+      return exited;
+    },
+  };
+}
+
+/**
+ * Resolves true if the pusher exits with a non-zero code within `timeoutMs` (how a refused push looks:
+ * NMS just drops the socket and ffmpeg fails ~0.5-1 s later), false if it is still running or exited cleanly.
+ * Does not kill the process.
+ */
+export function waitForRefusal(proc: ChildProcess | TestPusher, timeoutMs: number): Promise<boolean> {
+  const child = 'process' in proc && !('pid' in proc) ? proc.process : (proc as ChildProcess);
+  const refused = (): boolean => child.exitCode !== null && child.exitCode !== 0;
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(refused());
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      child.off('exit', onExit);
+      resolve(false);
+    }, timeoutMs);
+    const onExit = (code: number | null): void => {
+      clearTimeout(timer);
+      resolve(code !== null && code !== 0);
+    };
+    child.once('exit', onExit);
+  });
+}
+
+export interface DecodedVideo {
+  frames: number;
+  width: number;
+  height: number;
+  /** Codec of the input stream, e.g. "h264". */
+  codec: string;
+  /** ms from spawn to the requested number of frames. */
+  elapsedMs: number;
+}
+
+export interface DecodeOptions {
+  frames: number;
+  timeoutMs: number;
+}
+
+/** Why a decode failed: it ran out of time, or ffmpeg exited (connection refused/closed, bad stream). */
+export class DecodeError extends Error {
+  constructor(
+    message: string,
+    readonly reason: 'timeout' | 'exit',
+    readonly framesSeen: number,
+    readonly stderr: string,
+  ) {
+    super(message);
+    this.name = 'DecodeError';
+  }
+}
+
+/**
+ * Decodes `frames` video frames from an RTMP or HTTP-FLV play URL. Always bounded by `timeoutMs`: on timeout
+ * ffmpeg is SIGKILLed and the promise rejects with a DecodeError (reason 'timeout').
+ */
+export function decodeVideoFrames(url: string, options: DecodeOptions): Promise<DecodedVideo> {
+  const { ffmpeg } = binaries();
+  const started = Date.now();
+  // Small probe for a fast first frame; HTTP-FLV needs >= 4096 because NMS sends an onMetaData data stream
+  // first, and with less ffmpeg sees no video stream at all.
+  const args = [
+    '-hide_banner',
+    '-nostdin',
+    '-loglevel',
+    'info',
+    '-analyzeduration',
+    '0',
+    '-probesize',
+    '4096',
+    '-i',
+    url,
+    '-map',
+    '0:v:0',
+    '-an',
+    '-frames:v',
+    String(options.frames),
+    '-f',
+    'framecrc',
+    '-',
+  ];
+  const child = track(spawn(ffmpeg, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+  const stderr = collectStderr(child);
+  let frames = 0;
+  let width = 0;
+  let height = 0;
+  let pending = '';
+  child.stdout?.setEncoding('utf8');
+  child.stdout?.on('data', (chunk: string) => {
+    pending += chunk;
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
+      const dims = /^#dimensions 0: (\d+)x(\d+)/.exec(line);
+      if (dims) {
+        width = Number(dims[1]);
+        height = Number(dims[2]);
+      } else if (/^0,/.test(line)) frames++;
+    }
+  });
+  const codecOf = (): string => /Input #0[\s\S]*?Stream #0:\d+[^:]*: Video: (\w+)/.exec(stderr())?.[1] ?? '';
+
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      kill(child);
+      reject(
+        new DecodeError(
+          `decodeVideoFrames: timed out after ${options.timeoutMs} ms with ${frames}/${options.frames} frames ` +
+            `from ${url}\n${stderr().slice(-2000)}`,
+          'timeout',
+          frames,
+          stderr(),
+        ),
+      );
+    }, options.timeoutMs);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(new DecodeError(`decodeVideoFrames: cannot spawn ffmpeg: ${error}`, 'exit', 0, ''));
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0 && frames >= options.frames) {
+        resolve({ frames, width, height, codec: codecOf(), elapsedMs: Date.now() - started });
+        return;
+      }
+      reject(
+        new DecodeError(
+          `decodeVideoFrames: ffmpeg exited (code ${code}, signal ${signal}) after ${frames}/${options.frames} ` +
+            `frames from ${url}\n${stderr().slice(-2000)}`,
+          'exit',
+          frames,
+          stderr(),
+        ),
+      );
+    });
+  });
+}

@@ -1,0 +1,284 @@
+/** @jest-environment node */
+/**
+ * A one-to-one call end to end: the real server in-process on port 0, real `Netcall` clients over real
+ * WebSockets, and MediaRoster holding the URLs each side would bind to its components.
+ */
+import jwt from 'jsonwebtoken';
+import type { RunningServer } from '../../server';
+import { MediaRoster } from '../../services/media';
+import { NetcallError } from '../../services/protocol';
+import {
+  TEST_SECRET,
+  connectClient,
+  createClient,
+  quiet,
+  startTestServer,
+  type TestClient,
+} from '../helpers/server';
+import { rawSocket } from '../helpers/ws-socket';
+
+let server: RunningServer;
+const clients: TestClient[] = [];
+
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(async () => {
+  await server.close();
+});
+afterEach(() => {
+  for (const client of clients.splice(0)) client.close();
+});
+
+async function online(account: string): Promise<TestClient> {
+  const client = await connectClient(server, account);
+  clients.push(client);
+  return client;
+}
+
+let counter = 0;
+const names = (...prefixes: string[]) => {
+  counter++;
+  return prefixes.map((p) => `${p}${counter}`);
+};
+
+/** Dials, answers, and starts RTC on both sides; returns the rosters that hold each side's URLs. */
+async function establish(a: TestClient, b: TestClient) {
+  const rosterA = new MediaRoster(a);
+  const rosterB = new MediaRoster(b);
+  const { cid } = await a.call({ type: 2, callee: b.account });
+  const ringing = await b.next('beCalling');
+  expect(ringing).toMatchObject({ caller: a.account, type: 2, cid });
+  await b.response({ accepted: true, caller: ringing.caller, type: ringing.type, cid: ringing.cid });
+  await a.next('callAccepted');
+  const selfB = await b.startRtc({ mode: 0 });
+  rosterB.setSelf(selfB);
+  const selfA = await a.startRtc({ mode: 0 });
+  rosterA.setSelf(selfA);
+  await a.next('syncDone');
+  await b.next('clientJoin');
+  return { cid, rosterA, rosterB, selfA, selfB };
+}
+
+describe('P2P video call on the open backend', () => {
+  it('gives each side exactly its push URL and the peer play URL, and clears both on hangup', async () => {
+    const [alice, bob] = names('alice', 'bob');
+    const a = await online(alice);
+    const b = await online(bob);
+    const { cid, rosterA, rosterB, selfA, selfB } = await establish(a, b);
+
+    expect(selfA).toEqual({ uid: expect.any(String), account: alice, cid });
+    expect(selfB.uid).not.toEqual(selfA.uid);
+
+    const syncA = a.seen('syncDone')[0];
+    expect(syncA.code).toBe(200);
+    expect(syncA.userlist.map((u) => u.account).sort()).toEqual([alice, bob].sort());
+
+    // Each side: one pusher URL (its own stream, signed for publishing) and one player URL (the peer's).
+    expect(rosterA.pusher?.uid).toBe(selfA.uid);
+    expect(rosterA.pusher?.url).toMatch(
+      new RegExp(`^rtmp://.+/live/${cid}_${selfA.uid}\\?sign=\\d+-[0-9a-f]{32}$`),
+    );
+    expect(rosterA.players.map((p) => [p.uid, p.account])).toEqual([[selfB.uid, bob]]);
+    expect(rosterA.players[0].url).toMatch(new RegExp(`/live/${cid}_${selfB.uid}\\?sign=`));
+
+    expect(rosterB.pusher?.url).toMatch(new RegExp(`/live/${cid}_${selfB.uid}\\?sign=`));
+    expect(rosterB.players.map((p) => p.uid)).toEqual([selfA.uid]);
+    expect(rosterB.players[0].url).toMatch(new RegExp(`/live/${cid}_${selfA.uid}\\?sign=`));
+    // A play URL is never the push URL of the same stream: holding it must not let you publish.
+    expect(rosterB.players[0].url).not.toEqual(rosterA.pusher?.url);
+
+    await a.hangup();
+    const hung = await b.next('hangup');
+    expect(hung).toEqual({ cid, account: alice, timetag: expect.any(Number) });
+    rosterA.clear();
+    expect(rosterA.pusher).toBeNull();
+    expect(rosterA.players).toEqual([]);
+    expect(rosterB.pusher).toBeNull();
+    expect(rosterB.players).toEqual([]);
+    expect(b.seen('clientLeave')).toEqual([{ cid, account: alice, uid: selfA.uid }]);
+  });
+
+  it('tells the caller when the callee rejects, and the callee other devices via callerAckSync', async () => {
+    const [alice, bob] = names('alice', 'bob');
+    const a = await online(alice);
+    const bPhone = await online(bob);
+    const bPad = await online(bob);
+    const { cid } = await a.call({ type: 1, callee: bob });
+    const [onPhone, onPad] = await Promise.all([bPhone.next('beCalling'), bPad.next('beCalling')]);
+    expect(onPhone.cid).toBe(cid);
+    expect(onPad.cid).toBe(cid);
+
+    await bPhone.response({ accepted: false, caller: alice, type: 1, cid });
+    expect(await a.next('callRejected')).toEqual({ cid, account: bob, type: 1 });
+    expect(await bPad.next('callerAckSync')).toMatchObject({ cid, accepted: false, type: 1 });
+    expect(bPhone.seen('callerAckSync')).toEqual([]);
+    // The call is gone: a late answer from the other device is refused.
+    await expect(bPad.response({ accepted: true, caller: alice, type: 1, cid })).rejects.toMatchObject({
+      code: 404,
+    });
+  });
+
+  it('stops the ringing on every callee device when the caller cancels', async () => {
+    const [alice, bob] = names('alice', 'bob');
+    const a = await online(alice);
+    const b1 = await online(bob);
+    const b2 = await online(bob);
+    const { cid } = await a.call({ type: 2, callee: bob });
+    await b1.next('beCalling');
+    await b2.next('beCalling');
+    await a.hangup();
+    expect(await b1.next('hangup')).toMatchObject({ cid, account: alice });
+    expect(await b2.next('hangup')).toMatchObject({ cid, account: alice });
+  });
+
+  it('lets only the answering device speak for the callee once answered', async () => {
+    const [alice, bob] = names('alice', 'bob');
+    const a = await online(alice);
+    const bPhone = await online(bob);
+    const bPad = await online(bob);
+    const { cid } = await a.call({ type: 2, callee: bob });
+    await bPhone.next('beCalling');
+    await bPhone.response({ accepted: true, caller: alice, type: 2, cid });
+    expect(await bPad.next('callerAckSync')).toMatchObject({ cid, accepted: true });
+    await expect(bPad.startRtc({ mode: 0, cid })).rejects.toMatchObject({ code: 403 });
+    await expect(bPad.hangup({ cid })).rejects.toMatchObject({ code: 403 });
+    await expect(bPad.response({ accepted: true, caller: alice, type: 2, cid })).rejects.toMatchObject({
+      code: 409,
+    });
+  });
+
+  it('refuses a third client that tries to answer or hang up the call (403)', async () => {
+    const [alice, bob, mallory] = names('alice', 'bob', 'mallory');
+    const a = await online(alice);
+    const b = await online(bob);
+    const m = await online(mallory);
+    const { cid } = await a.call({ type: 2, callee: bob });
+    await b.next('beCalling');
+
+    const answer = m.response({ accepted: true, caller: alice, type: 2, cid });
+    await expect(answer).rejects.toBeInstanceOf(NetcallError);
+    await expect(answer).rejects.toMatchObject({ code: 403 });
+    await expect(m.hangup({ cid })).rejects.toMatchObject({ code: 403 });
+    await expect(m.startRtc({ mode: 0, cid })).rejects.toMatchObject({ code: 403 });
+    await expect(m.control({ command: 1, cid })).rejects.toMatchObject({ code: 403 });
+
+    // The call itself is untouched and still answerable by bob.
+    await b.response({ accepted: true, caller: alice, type: 2, cid });
+    expect(await a.next('callAccepted')).toMatchObject({ cid, account: bob });
+    await quiet();
+    expect(a.seen('hangup')).toEqual([]);
+  });
+
+  it('ends the call for the peer when a device drops its socket mid-call', async () => {
+    const [alice, bob] = names('alice', 'bob');
+    const a = createClient(server, alice);
+    await a.connect();
+    const b = await online(bob);
+    const { cid, selfA } = await establish(a, b);
+    a.close();
+    expect(await b.next('clientLeave')).toEqual({ cid, account: alice, uid: selfA.uid });
+    expect(await b.next('hangup')).toMatchObject({ cid, account: alice });
+  });
+
+  it('forwards control notices to the peer only', async () => {
+    const [alice, bob] = names('alice', 'bob');
+    const a = await online(alice);
+    const b = await online(bob);
+    const { cid } = await establish(a, b);
+    await a.control({ command: 2 });
+    expect(await b.next('control')).toEqual({ cid, account: alice, command: 2 });
+    expect(a.seen('control')).toEqual([]);
+  });
+});
+
+describe('bad input gets a clear error and nothing is lost', () => {
+  it('rejects a call to an unknown or offline callee with 404', async () => {
+    const [alice] = names('alice');
+    const a = await online(alice);
+    const attempt = a.call({ type: 2, callee: 'nobody-here' });
+    await expect(attempt).rejects.toBeInstanceOf(NetcallError);
+    await expect(attempt).rejects.toMatchObject({ code: 404 });
+    await expect(a.call({ type: 2, callee: alice })).rejects.toMatchObject({ code: 400 });
+  });
+
+  it('rejects response and hangup on a cid that is not yours with 403, and an unknown cid with 404', async () => {
+    const [alice, bob, carol] = names('alice', 'bob', 'carol');
+    const a = await online(alice);
+    const b = await online(bob);
+    const c = await online(carol);
+    const { cid } = await a.call({ type: 2, callee: bob });
+    await b.next('beCalling');
+    await expect(c.response({ accepted: false, caller: alice, type: 2, cid })).rejects.toMatchObject({
+      code: 403,
+    });
+    await expect(c.hangup({ cid })).rejects.toMatchObject({ code: 403 });
+    await expect(c.hangup({ cid: 'deadbeef' })).rejects.toMatchObject({ code: 404 });
+    await expect(b.response({ accepted: true, caller: carol, type: 2, cid })).rejects.toMatchObject({
+      code: 400,
+    });
+  });
+
+  it('answers malformed and oversized frames with 400 and keeps the connection working', async () => {
+    const [alice, bob] = names('alice', 'bob');
+    await online(bob);
+    const raw = await rawSocket(server.url);
+    raw.sendText(
+      JSON.stringify({
+        seq: 1,
+        op: 'login',
+        args: { token: jwt.sign({}, TEST_SECRET, { subject: alice, expiresIn: 60 }) },
+      }),
+    );
+    expect(await raw.next()).toMatchObject({ seq: 1, code: 200 });
+
+    raw.sendText('{not json');
+    expect(await raw.next()).toEqual({
+      event: 'error',
+      data: { code: 400, message: 'frame is not valid JSON' },
+    });
+    raw.sendText(JSON.stringify({ seq: 2, op: 'teleport', args: {} }));
+    expect(await raw.next()).toMatchObject({
+      seq: 2,
+      code: 400,
+      message: expect.stringContaining('unknown op'),
+    });
+    raw.sendText(JSON.stringify({ seq: 3, op: 'call', args: { type: 7, callee: bob } }));
+    expect(await raw.next()).toMatchObject({ seq: 3, code: 400, message: expect.stringContaining('"type"') });
+    raw.sendText(JSON.stringify({ seq: 4, op: 'call', args: { type: 2, callee: bob, extra: 1 } }));
+    expect(await raw.next()).toMatchObject({ seq: 4, code: 400, message: expect.stringContaining('extra') });
+    raw.sendText(JSON.stringify({ seq: 5, op: 'ping', args: { pad: 'x'.repeat(20000) } }));
+    expect(await raw.next()).toMatchObject({
+      seq: 5,
+      code: 400,
+      message: expect.stringContaining('exceeds'),
+    });
+
+    // Still the same, working connection.
+    raw.sendText(JSON.stringify({ seq: 6, op: 'call', args: { type: 2, callee: bob } }));
+    expect(await raw.next()).toMatchObject({ seq: 6, code: 200, data: { cid: expect.any(String) } });
+    raw.socket.close();
+  });
+
+  it('refuses an expired or forged token with 401 and closes the socket', async () => {
+    const [alice] = names('alice');
+    const expired = jwt.sign({ exp: Math.floor(Date.now() / 1000) - 60 }, TEST_SECRET, { subject: alice });
+    const forged = jwt.sign({}, 'not-the-secret', { subject: alice, expiresIn: 60 });
+    const noExp = jwt.sign({}, TEST_SECRET, { subject: alice });
+    for (const token of [expired, forged, noExp, 'garbage']) {
+      const client = createClient(server, alice, token);
+      const attempt = client.connect();
+      await expect(attempt).rejects.toBeInstanceOf(NetcallError);
+      await expect(attempt).rejects.toMatchObject({ code: 401 });
+      expect(await client.next('disconnect')).toMatchObject({ code: 401 });
+      expect(client.isConnected).toBe(false);
+    }
+  });
+
+  it('requires a login before any other op', async () => {
+    const raw = await rawSocket(server.url);
+    raw.sendText(JSON.stringify({ seq: 1, op: 'call', args: { type: 2, callee: 'x' } }));
+    expect(await raw.next()).toMatchObject({ seq: 1, code: 401 });
+    raw.socket.close();
+  });
+});

@@ -1,0 +1,84 @@
+/** @jest-environment node */
+/**
+ * The server as an operator meets it: ports, secrets, the HTTP API, and a clean shutdown.
+ */
+import { createServer } from 'net';
+import { startServer } from '../../server';
+import { verifyToken } from '../../server/auth/tokens';
+import { Netcall } from '../../services/netcall';
+import { TEST_MEDIA_SECRET, TEST_SECRET, startTestServer } from '../helpers/server';
+import { wsConnectSocket } from '../helpers/ws-socket';
+
+const portIsFree = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
+
+const portOf = (url: string) => Number(new URL(url).port);
+
+describe('startServer', () => {
+  it('refuses to start outside dev mode without a media secret or a token secret', async () => {
+    await expect(
+      startServer({ port: 0, rtmpPort: 0, mediaHttpPort: 0, secret: TEST_SECRET }),
+    ).rejects.toThrow(/mediaSecret/);
+    await expect(
+      startServer({ port: 0, rtmpPort: 0, mediaHttpPort: 0, mediaSecret: TEST_MEDIA_SECRET }),
+    ).rejects.toThrow(/secret/);
+  });
+
+  it('picks free ports for 0, serves /healthz, and frees every port on close', async () => {
+    const server = await startTestServer();
+    const ports = [server.port, portOf(server.media.rtmp), portOf(server.media.http)];
+    expect(ports.every((p) => p > 0)).toBe(true);
+    expect(new Set(ports).size).toBe(3);
+    expect(server.url).toBe(`ws://127.0.0.1:${server.port}`);
+
+    const health = await fetch(`${server.httpUrl}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: 'ok', connections: 0, calls: 0 });
+
+    const login = await fetch(`${server.httpUrl}/api/login`, { method: 'POST', body: '{"account":"a"}' });
+    expect(login.status).toBe(404); // dev login is off outside dev mode
+
+    await server.close();
+    for (const port of ports) expect(await portIsFree(port)).toBe(true);
+  });
+
+  it('in dev mode generates secrets and mints working tokens at POST /api/login', async () => {
+    const server = await startServer({
+      port: 0,
+      rtmpPort: 0,
+      mediaHttpPort: 0,
+      dev: true,
+      logLevel: 'silent',
+    });
+    try {
+      const bad = await fetch(`${server.httpUrl}/api/login`, {
+        method: 'POST',
+        body: '{"account":"no spaces"}',
+      });
+      expect(bad.status).toBe(400);
+      expect(await bad.json()).toMatchObject({ code: 400, message: expect.stringContaining('account') });
+      const broken = await fetch(`${server.httpUrl}/api/login`, { method: 'POST', body: '{' });
+      expect(broken.status).toBe(400);
+
+      const res = await fetch(`${server.httpUrl}/api/login`, { method: 'POST', body: '{"account":"alice"}' });
+      expect(res.status).toBe(200);
+      const { token } = (await res.json()) as { token: string };
+      expect(() => verifyToken(TEST_SECRET, token)).toThrow(); // a generated secret, not a fixed one
+      const client = new Netcall({
+        server: server.url,
+        account: 'alice',
+        token,
+        connectSocket: wsConnectSocket,
+      });
+      await client.connect();
+      expect(client.isConnected).toBe(true);
+      client.close();
+    } finally {
+      await server.close();
+    }
+  });
+});
