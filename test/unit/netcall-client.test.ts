@@ -1,0 +1,143 @@
+/**
+ * Netcall's own guarantees that need no server: every promise settles with a NetcallError carrying a code,
+ * whatever the socket does. The socket is WeChat's SocketTask shape, driven by hand.
+ */
+import { Netcall } from '../../services/netcall';
+import { NetcallError } from '../../services/protocol';
+import type { SocketTaskLike } from '../../services/platform';
+
+class HandSocket implements SocketTaskLike {
+  sent: Record<string, unknown>[] = [];
+  private handlers: Record<string, ((arg: never) => void)[]> = {};
+  send({ data }: { data: string }) {
+    this.sent.push(JSON.parse(data));
+  }
+  close() {
+    this.fire('close', { code: 1000, reason: '' });
+  }
+  onOpen(cb: () => void) {
+    this.on('open', cb);
+  }
+  onMessage(cb: (r: { data: string }) => void) {
+    this.on('message', cb);
+  }
+  onClose(cb: (r: { code: number; reason: string }) => void) {
+    this.on('close', cb);
+  }
+  onError(cb: (r: { errMsg: string }) => void) {
+    this.on('error', cb);
+  }
+  fire(name: string, arg?: unknown) {
+    for (const handler of this.handlers[name] ?? []) handler(arg as never);
+  }
+  reply(data: unknown, code = 200, message?: string) {
+    const seq = this.sent[this.sent.length - 1].seq;
+    this.fire('message', { data: JSON.stringify({ seq, code, data, message }) });
+  }
+  private on(name: string, cb: (arg: never) => void) {
+    (this.handlers[name] ??= []).push(cb);
+  }
+}
+
+async function connected(options: { requestTimeout?: number } = {}) {
+  const socket = new HandSocket();
+  const client = new Netcall({
+    server: 'ws://x',
+    account: 'a',
+    token: 't',
+    connectSocket: () => socket,
+    ...options,
+  });
+  const done = client.connect();
+  socket.fire('open');
+  expect(socket.sent[0]).toMatchObject({ op: 'login', args: { token: 't' } });
+  socket.reply({ account: 'a', heartbeat: 0 });
+  await done;
+  return { socket, client };
+}
+
+describe('Netcall client', () => {
+  it('refuses construction without server, account or token', () => {
+    expect(() => new Netcall({ server: '', account: 'a', token: 't' })).toThrow(NetcallError);
+  });
+
+  it('rejects a request with the server code and message as a NetcallError', async () => {
+    const { socket, client } = await connected();
+    const call = client.call({ type: 2, callee: 'b' });
+    socket.reply(undefined, 404, 'callee "b" is not online');
+    const error = await call.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NetcallError);
+    expect(error).toMatchObject({ code: 404, message: 'callee "b" is not online' });
+  });
+
+  it('rejects with 408 when no reply comes in time', async () => {
+    jest.useFakeTimers();
+    try {
+      const { client } = await connected({ requestTimeout: 1000 });
+      const call = client.call({ type: 2, callee: 'b' });
+      jest.advanceTimersByTime(1001);
+      await expect(call).rejects.toMatchObject({ code: 408 });
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('rejects pending requests with 599 when the socket closes, and emits disconnect', async () => {
+    const { socket, client } = await connected();
+    const seen: unknown[] = [];
+    client.on('disconnect', (event) => seen.push(event));
+    const call = client.call({ type: 2, callee: 'b' });
+    socket.fire('close', { code: 1006, reason: 'gone' });
+    await expect(call).rejects.toMatchObject({ code: 599 });
+    expect(seen).toEqual([{ code: 1006, reason: 'gone' }]);
+    await expect(client.startRtc({ mode: 0 })).rejects.toMatchObject({ code: 599 });
+  });
+
+  it('rejects connect when the socket fails before login', async () => {
+    const socket = new HandSocket();
+    const client = new Netcall({ server: 'ws://x', account: 'a', token: 't', connectSocket: () => socket });
+    const done = client.connect();
+    socket.fire('error', { errMsg: 'connect refused' });
+    await expect(done).rejects.toMatchObject({
+      code: 599,
+      message: expect.stringContaining('connect refused'),
+    });
+  });
+
+  it('fans events out to every listener and reports unparseable server frames', async () => {
+    const { socket, client } = await connected();
+    const first: unknown[] = [];
+    const second: unknown[] = [];
+    const errors: unknown[] = [];
+    client.on('beCalling', (e) => first.push(e));
+    client.on('beCalling', (e) => second.push(e));
+    client.on('error', (e) => errors.push(e));
+    const payload = { caller: 'b', type: 2, cid: 'c1' };
+    socket.fire('message', { data: JSON.stringify({ event: 'beCalling', data: payload }) });
+    socket.fire('message', { data: '{oops' });
+    expect(first).toEqual([payload]);
+    expect(second).toEqual([payload]);
+    expect(errors).toEqual([{ code: 400, message: 'unparseable frame from server' }]);
+  });
+
+  it('remembers the current cid from call() and forgets it on the peer hangup', async () => {
+    const { socket, client } = await connected();
+    const call = client.call({ type: 2, callee: 'b' });
+    socket.reply({ cid: 'c9', accountUidMap: {} });
+    await call;
+    expect(client.cid).toBe('c9');
+    const start = client.startRtc({ mode: 0 });
+    expect(socket.sent[socket.sent.length - 1]).toMatchObject({
+      op: 'startRtc',
+      args: { mode: 0, cid: 'c9' },
+    });
+    socket.reply({ uid: '1', account: 'a', cid: 'c9' });
+    await start;
+    socket.fire('message', {
+      data: JSON.stringify({ event: 'hangup', data: { cid: 'c9', account: 'b', timetag: 1 } }),
+    });
+    expect(client.cid).toBeNull();
+    await client.hangup(); // no current call: a no-op, like NetEase
+    expect(socket.sent[socket.sent.length - 1]).toMatchObject({ op: 'startRtc' });
+  });
+});
