@@ -1,0 +1,30 @@
+/**
+ * Forwarding media element events out of a component. `netstatus` fires several times a second per
+ * stream (platform.md §5), so it is throttled here and never copied into `data`.
+ */
+import { defaultTimers } from '../../services/platform';
+
+export const NETSTATUS_INTERVAL_MS = 1000;
+
+const lastForwarded = new WeakMap<object, Map<string, number>>();
+
+interface EventTarget {
+  triggerEvent(name: string, detail?: unknown): void;
+}
+
+/** Re-emits `detail` as `name`, at most once per `intervalMs` for this instance and name. */
+export function forwardThrottled(
+  instance: EventTarget,
+  name: string,
+  detail: unknown,
+  intervalMs = NETSTATUS_INTERVAL_MS,
+): boolean {
+  let byName = lastForwarded.get(instance);
+  if (!byName) lastForwarded.set(instance, (byName = new Map()));
+  const now = defaultTimers.now();
+  const last = byName.get(name);
+  if (last !== undefined && now - last < intervalMs) return false;
+  byName.set(name, now);
+  instance.triggerEvent(name, detail);
+  return true;
+}

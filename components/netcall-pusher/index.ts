@@ -1,0 +1,60 @@
+/**
+ * netcall-pusher: my `<live-pusher>`, bound to the push URL in `callStore.pusher`.
+ * It renders nothing until there is a URL, restarts when a reconnect issues a new one, and forwards the
+ * element's events out unchanged (netstatus throttled). It never decides anything about the call.
+ */
+import { callStore } from '../../services/stores';
+import { createPusherContext } from '../../services/platform';
+import { netcallComponent, watchStore } from '../common/component';
+import { forwardThrottled } from '../common/events';
+
+netcallComponent({
+  properties: {
+    enableCamera: { type: Boolean, value: true },
+    enableMic: { type: Boolean, value: true },
+    devicePosition: { type: String, value: 'front' },
+    /** Pushed while the app is in the background (platform.md §1: set it). */
+    waitingImage: { type: String, value: '' },
+  },
+  data: {
+    url: '',
+  },
+  lifetimes: {
+    attached() {
+      watchStore(
+        this,
+        'url',
+        () => (callStore.pusher ? callStore.pusher.url : ''),
+        (url) => this.bindUrl(url),
+      );
+    },
+  },
+  methods: {
+    bindUrl(url: string) {
+      const previous = this.data.url;
+      if (url === previous) return;
+      // `autopush` starts the first URL by itself once `wx:if` renders the element.
+      if (!previous) {
+        this.setData({ url });
+        return;
+      }
+      const context = createPusherContext();
+      if (!url) {
+        context.stop();
+        this.setData({ url: '' });
+        return;
+      }
+      // A reconnect's syncDone may carry a new signed URL; the running push would keep the old one.
+      this.setData({ url }, () => context.stop({ complete: () => context.start() }));
+    },
+    onStateChange(event: WechatMiniprogram.CustomEvent) {
+      this.triggerEvent('statechange', event.detail);
+    },
+    onNetStatus(event: WechatMiniprogram.CustomEvent) {
+      forwardThrottled(this, 'netstatus', event.detail);
+    },
+    onError(event: WechatMiniprogram.CustomEvent) {
+      this.triggerEvent('error', event.detail);
+    },
+  },
+});

@@ -1,0 +1,72 @@
+/**
+ * Login: get a dev token for an account from the server (`POST /api/login`), connect a Netcall with it
+ * and keep it for the other pages. The server address is editable so a phone can reach a LAN machine.
+ */
+import { Netcall } from 'miniprogram-netcall';
+import { httpBase } from '../../config';
+import { globalData, messageOf, toast } from '../../session';
+
+function fetchToken(server: string, account: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    wx.request<{ token?: string; message?: string }>({
+      url: `${httpBase(server)}/api/login`,
+      method: 'POST',
+      data: { account },
+      header: { 'content-type': 'application/json' },
+      success: ({ statusCode, data }) => {
+        if (statusCode === 200 && data && data.token) resolve(data.token);
+        else reject(new Error((data && data.message) || `login failed (${statusCode})`));
+      },
+      fail: ({ errMsg }) => reject(new Error(errMsg)),
+    });
+  });
+}
+
+Page({
+  data: {
+    account: '',
+    server: '',
+    busy: false,
+  },
+
+  onLoad() {
+    this.setData({
+      account: wx.getStorageSync<string>('account') || '',
+      server: wx.getStorageSync<string>('server') || globalData().server,
+    });
+  },
+
+  onAccountInput(event: WechatMiniprogram.Input) {
+    this.setData({ account: event.detail.value.trim() });
+  },
+
+  onServerInput(event: WechatMiniprogram.Input) {
+    this.setData({ server: event.detail.value.trim() });
+  },
+
+  async onLogin() {
+    const { account, server, busy } = this.data;
+    if (busy) return;
+    if (!account) {
+      toast('Enter an account');
+      return;
+    }
+    this.setData({ busy: true });
+    try {
+      const token = await fetchToken(server, account);
+      const app = globalData();
+      // One socket per login: a mini-program may hold only 5, and a stale one would still ring.
+      if (app.netcall) app.netcall.close();
+      const netcall = new Netcall({ server, account, token });
+      await netcall.connect();
+      Object.assign(app, { netcall, account, server });
+      wx.setStorageSync('account', account);
+      wx.setStorageSync('server', server);
+      wx.redirectTo({ url: '/pages/dial/index' });
+    } catch (error) {
+      toast(messageOf(error));
+    } finally {
+      this.setData({ busy: false });
+    }
+  },
+});

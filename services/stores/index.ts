@@ -1,0 +1,2 @@
+/** mobx-miniprogram stores exposing the media roster to components and pages. */
+export * from './call-store';

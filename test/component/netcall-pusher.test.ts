@@ -1,0 +1,165 @@
+import { runInAction } from 'mobx-miniprogram';
+import { MediaRoster } from '../../services/media';
+import { callStore, bindRosterToStore } from '../../services/stores';
+import {
+  FakeNetcall,
+  countSetData,
+  defineHost,
+  loadComponent,
+  pusherAttrs,
+  renderHost,
+  recordEvents,
+  rtcUser,
+  simulate,
+  type Host,
+} from '../helpers/simulate';
+
+// Load once per file (backend.md §10.3 pitfall 6).
+const hostId = defineHost({
+  usingComponents: { 'netcall-pusher': loadComponent('netcall-pusher') },
+  template: '<netcall-pusher id="pusher" />',
+});
+
+const push1 = rtcUser('1', 'alice', 'rtmp://media/live/c1_1?sign=push1');
+const bob = rtcUser('2', 'bob');
+
+let netcall: FakeNetcall;
+let roster: MediaRoster;
+let unbind: () => void;
+let host: Host;
+let events: Array<{ name: string; detail: unknown }>;
+
+beforeEach(() => {
+  runInAction(() => callStore.reset());
+  netcall = new FakeNetcall('alice');
+  roster = new MediaRoster(netcall);
+  unbind = bindRosterToStore(roster, callStore);
+  roster.setSelf({ uid: '1', account: 'alice', cid: 'c1' });
+  host = renderHost(hostId);
+  events = recordEvents(host.querySelector('#pusher')!);
+});
+
+afterEach(() => {
+  host.detach();
+  unbind();
+  roster.dispose();
+  jest.restoreAllMocks();
+});
+
+const element = () => host.querySelector('#pusher')!.querySelector('#live-pusher')!;
+
+describe('netcall-pusher', () => {
+  it('renders no <live-pusher> before a push URL is known', async () => {
+    netcall.clientJoin(bob);
+    await simulate.sleep(0);
+    expect(pusherAttrs(host)).toEqual([]);
+  });
+
+  it('binds the self entry of syncDone with call-friendly attributes', async () => {
+    netcall.syncDone([push1, bob]);
+    await simulate.sleep(0);
+    const [attrs] = pusherAttrs(host);
+    expect(attrs).toMatchObject({
+      url: push1.url,
+      mode: 'RTC',
+      autopush: true,
+      enableCamera: true,
+      enableMic: true,
+      minBitrate: '200',
+      maxBitrate: '500',
+      audioQuality: 'high',
+      audioVolumeType: 'voicecall',
+      enableAgc: true,
+      enableAns: true,
+      aspect: '3:4',
+    });
+  });
+
+  it('rebinds and restarts on a new URL after a second syncDone', async () => {
+    const context = {
+      stop: jest.fn((options?: { complete?: () => void }) => options?.complete?.()),
+      start: jest.fn(),
+    };
+    jest.spyOn(wx, 'createLivePusherContext').mockReturnValue(context as never);
+    netcall.syncDone([push1, bob]);
+    await simulate.sleep(0);
+
+    const push2 = { ...push1, url: 'rtmp://media/live/c1_1?sign=push2' };
+    netcall.syncDone([push2, bob]);
+    await simulate.sleep(0);
+    expect(pusherAttrs(host)[0].url).toBe(push2.url);
+    expect(context.stop).toHaveBeenCalledTimes(1);
+    expect(context.start).toHaveBeenCalledTimes(1);
+  });
+
+  it('does not setData when only remote users change', async () => {
+    netcall.syncDone([push1]);
+    await simulate.sleep(0);
+    const counter = countSetData(host.querySelector('#pusher')!);
+    netcall.clientJoin(bob);
+    netcall.clientLeave(bob);
+    await simulate.sleep(0);
+    expect(counter.count).toBe(0);
+  });
+
+  it('removes the element and stops pushing on hangup', async () => {
+    const context = { stop: jest.fn(), start: jest.fn() };
+    jest.spyOn(wx, 'createLivePusherContext').mockReturnValue(context as never);
+    netcall.syncDone([push1, bob]);
+    await simulate.sleep(0);
+    netcall.peerHangup('bob');
+    await simulate.sleep(0);
+    expect(pusherAttrs(host)).toEqual([]);
+    expect(context.stop).toHaveBeenCalledTimes(1);
+  });
+
+  it('forwards statechange and error with the same detail', async () => {
+    netcall.syncDone([push1]);
+    await simulate.sleep(0);
+    element().dispatchEvent('statechange', { detail: { code: 1002, message: 'ok' } });
+    element().dispatchEvent('error', { detail: { errCode: 10001, errMsg: 'camera denied' } });
+    await simulate.sleep(0);
+    expect(events).toEqual([
+      { name: 'statechange', detail: { code: 1002, message: 'ok' } },
+      { name: 'error', detail: { errCode: 10001, errMsg: 'camera denied' } },
+    ]);
+  });
+
+  it('forwards netstatus at most once per second and never puts it in data', async () => {
+    let now = 10_000;
+    jest.spyOn(Date, 'now').mockImplementation(() => now);
+    netcall.syncDone([push1]);
+    await simulate.sleep(0);
+    const pusher = host.querySelector('#pusher')!;
+    const counter = countSetData(pusher);
+
+    for (const [at, videoBitrate] of [
+      [10_000, 1],
+      [10_300, 2],
+      [10_999, 3],
+      [11_000, 4],
+      [11_500, 5],
+    ]) {
+      now = at;
+      element().dispatchEvent('netstatus', { detail: { info: { videoBitrate } } });
+      await simulate.sleep(0);
+    }
+    expect(events.map((event) => event.detail)).toEqual([
+      { info: { videoBitrate: 1 } },
+      { info: { videoBitrate: 4 } },
+    ]);
+    expect(counter.count).toBe(0);
+    expect(Object.keys(pusher.data)).not.toContain('info');
+  });
+
+  it('stops watching the store once detached', async () => {
+    netcall.syncDone([push1]);
+    await simulate.sleep(0);
+    const counter = countSetData(host.querySelector('#pusher')!);
+    host.detach();
+    netcall.syncDone([{ ...push1, url: 'rtmp://media/live/c1_1?sign=other' }]);
+    await simulate.sleep(0);
+    expect(counter.count).toBe(0);
+    host = renderHost(hostId); // afterEach detaches again
+  });
+});

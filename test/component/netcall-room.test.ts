@@ -1,0 +1,166 @@
+import { runInAction } from 'mobx-miniprogram';
+import { MediaRoster } from '../../services/media';
+import { callStore, bindRosterToStore } from '../../services/stores';
+import {
+  FakeNetcall,
+  countSetData,
+  defineHost,
+  loadComponent,
+  playerAttrs,
+  pusherAttrs,
+  recordEvents,
+  renderHost,
+  rtcUser,
+  simulate,
+  type Host,
+} from '../helpers/simulate';
+
+// Load once per file (backend.md §10.3 pitfall 6); this also registers netcall-player and netcall-pusher.
+const hostId = defineHost({
+  usingComponents: { 'netcall-room': loadComponent('netcall-room') },
+  template: '<netcall-room id="room" />',
+});
+
+const push1 = rtcUser('1', 'alice', 'rtmp://media/live/c1_1?sign=push');
+const bob = rtcUser('2', 'bob');
+const carol = rtcUser('3', 'carol');
+const dave = rtcUser('4', 'dave');
+
+let netcall: FakeNetcall;
+let roster: MediaRoster;
+let unbind: () => void;
+let host: Host;
+
+beforeEach(() => {
+  runInAction(() => callStore.reset());
+  netcall = new FakeNetcall('alice');
+  roster = new MediaRoster(netcall);
+  unbind = bindRosterToStore(roster, callStore);
+  host = renderHost(hostId);
+});
+
+afterEach(() => {
+  host.detach();
+  unbind();
+  roster.dispose();
+  jest.restoreAllMocks();
+});
+
+const room = () => host.querySelector('#room')!;
+const srcs = () => playerAttrs(host).map((attrs) => attrs.src);
+const playerIds = () => playerAttrs(host).map((attrs) => attrs.id);
+
+async function startCall(userlist = [push1, bob]) {
+  const result = await netcall.startRtc({ mode: 0 });
+  roster.setSelf(result);
+  netcall.syncDone(userlist);
+  await simulate.sleep(0);
+}
+
+describe('netcall-room', () => {
+  it('binds my pusher and one player per remote uid; self never gets a player', async () => {
+    await startCall([push1, bob, carol]);
+    expect(pusherAttrs(host)).toEqual([expect.objectContaining({ url: push1.url })]);
+    expect(playerIds()).toEqual(['player-2', 'player-3']);
+    expect(srcs()).toEqual([bob.url, carol.url]);
+  });
+
+  it('shows the peer who joined before syncDone', async () => {
+    roster.setSelf(await netcall.startRtc({ mode: 0 }));
+    netcall.clientJoin(bob);
+    await simulate.sleep(0);
+    expect(srcs()).toEqual([bob.url]);
+    expect(pusherAttrs(host)).toEqual([]);
+
+    netcall.syncDone([push1, bob]);
+    await simulate.sleep(0);
+    expect(srcs()).toEqual([bob.url]);
+    expect(pusherAttrs(host)[0].url).toBe(push1.url);
+  });
+
+  it('lays out 1:1: first remote full screen, my pusher as picture-in-picture', async () => {
+    roster.setSelf(await netcall.startRtc({ mode: 0 }));
+    netcall.syncDone([push1]);
+    await simulate.sleep(0);
+    const selfBox = () => room().querySelector('.netcall-room__self')!;
+    expect(selfBox().dom!.className).toContain('netcall-room__self--full');
+
+    netcall.clientJoin(bob);
+    await simulate.sleep(0);
+    expect(selfBox().dom!.className).toContain('netcall-room__self--pip');
+    expect(room().querySelector('.netcall-room__remote')!.dom!.className).toContain(
+      'netcall-room__remote--main',
+    );
+  });
+
+  it('adds a joiner by path, without resending the list', async () => {
+    await startCall([push1, bob, carol]);
+    const counter = countSetData(room());
+    netcall.clientJoin(dave);
+    await simulate.sleep(0);
+    expect(counter.paths).toEqual([['players[2]']]);
+    expect(room().data.players).toEqual([{ uid: '2' }, { uid: '3' }, { uid: '4' }]);
+    expect(srcs()).toEqual([bob.url, carol.url, dave.url]);
+  });
+
+  it('rebinds a changed URL in that tile only after a reconnect', async () => {
+    await startCall([push1, bob, carol]);
+    const roomCounter = countSetData(room());
+    const [bobTile, carolTile] = room().querySelectorAll('.netcall-room__player');
+    const bobCounter = countSetData(bobTile);
+    const carolCounter = countSetData(carolTile);
+
+    const bob2 = { ...bob, url: 'rtmp://media/live/c1_2?sign=2' };
+    netcall.syncDone([push1, bob2, carol]);
+    await simulate.sleep(0);
+    expect(srcs()).toEqual([bob2.url, carol.url]);
+    expect(roomCounter.count).toBe(0);
+    expect(bobCounter.paths).toEqual([['src']]);
+    expect(carolCounter.count).toBe(0);
+  });
+
+  it('drops a user missing from a second syncDone', async () => {
+    await startCall([push1, bob, carol]);
+    netcall.syncDone([push1, carol]);
+    await simulate.sleep(0);
+    expect(playerIds()).toEqual(['player-3']);
+  });
+
+  it('removes the leaver on clientLeave', async () => {
+    await startCall([push1, bob, carol]);
+    netcall.clientLeave(bob);
+    await simulate.sleep(0);
+    expect(playerIds()).toEqual(['player-3']);
+    expect(srcs()).toEqual([carol.url]);
+  });
+
+  it('empties on hangup of the current call and ignores a foreign cid', async () => {
+    await startCall([push1, bob]);
+    netcall.peerHangup('bob', 'another-call');
+    await simulate.sleep(0);
+    expect(srcs()).toEqual([bob.url]);
+
+    netcall.peerHangup('bob');
+    await simulate.sleep(0);
+    expect(pusherAttrs(host)).toEqual([]);
+    expect(playerAttrs(host)).toEqual([]);
+    expect(room().data.players).toEqual([]);
+  });
+
+  it('tags tile events with their source and uid', async () => {
+    await startCall([push1, bob]);
+    const events = recordEvents(room());
+    // Emit from the tiles themselves: simulate would also bubble a raw element event up to the room.
+    const trigger = (selector: string, name: string, detail: object) =>
+      (
+        room().querySelector(selector)!.instance as { triggerEvent(name: string, detail: object): void }
+      ).triggerEvent(name, detail);
+    trigger('.netcall-room__player', 'statechange', { code: -2301 });
+    trigger('.netcall-room__pusher', 'error', { errCode: 10001 });
+    await simulate.sleep(0);
+    expect(events).toEqual([
+      { name: 'statechange', detail: { source: 'player', uid: '2', code: -2301 } },
+      { name: 'error', detail: { source: 'pusher', uid: '1', errCode: 10001 } },
+    ]);
+  });
+});
