@@ -269,17 +269,18 @@ describe('embedded media server', () => {
         expect(pusher.process.exitCode).toBeNull();
 
         // revoke(): the running pusher and a connected player are cut off now; the old URL stops working.
-        const player = decodeVideoFrames(play.rtmp, { frames: 100000, timeoutMs: 15000 });
-        await new Promise((r) => setTimeout(r, 1500));
-        const revokedAt = Date.now();
-        server.revoke(S_A);
-        expect(await waitForRefusal(pusher, REFUSAL_MS)).toBe(true);
-        const cut = await player.then(
+        // The handler is attached at once: the cut can land before the assertions below reach it.
+        const player = decodeVideoFrames(play.rtmp, { frames: 100000, timeoutMs: 15000 }).then(
           () => {
             throw new Error('player should have been cut off');
           },
           (e: unknown) => e as DecodeError,
         );
+        await new Promise((r) => setTimeout(r, 1500));
+        const revokedAt = Date.now();
+        server.revoke(S_A);
+        expect(await waitForRefusal(pusher, REFUSAL_MS)).toBe(true);
+        const cut = await player;
         expect(cut.reason).toBe('exit');
         expect(cut.framesSeen).toBeGreaterThan(0);
         expect(Date.now() - revokedAt).toBeLessThan(REFUSAL_MS);
