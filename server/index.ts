@@ -9,7 +9,7 @@ import pino, { type Logger } from 'pino';
 import { createRequestHandler } from './http/routes';
 import { startMediaServer } from './media';
 import { Hub } from './signaling/hub';
-import type { SignalingContext } from './signaling/handlers';
+import { kickAccount, type SignalingContext } from './signaling/handlers';
 import { attachSocketServer } from './signaling/socket-server';
 import { MemoryStore } from './store/memory';
 
@@ -33,6 +33,8 @@ export interface ServerOptions {
   /** Signs media URLs. Must be non-empty: node-media-server turns auth off for an empty secret. */
   mediaSecret?: string;
   heartbeatMs?: number;
+  /** How long a call waits for a device whose socket dropped to reconnect (default 30 s; 0 ends at once). */
+  callGraceMs?: number;
   tokenTtlSeconds?: number;
   mediaUrlTtlSeconds?: number;
   logger?: Logger;
@@ -46,6 +48,8 @@ export interface RunningServer {
   httpUrl: string;
   media: { rtmp: string; http: string };
   port: number;
+  /** Ends every session of `account` with a `kicked` event (e.g. your business server banned it). */
+  kick(account: string, reason?: string): number;
   close(): Promise<void>;
 }
 
@@ -90,6 +94,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     media,
     secret,
     heartbeatMs: options.heartbeatMs ?? 15000,
+    graceMs: options.callGraceMs ?? 30000,
+    orphans: new Map(),
     now: () => Date.now(),
     log,
   };
@@ -117,8 +123,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     httpUrl: `http://${publicHost}:${port}`,
     media: { rtmp: `rtmp://${publicHost}:${media.rtmpPort}`, http: `http://${publicHost}:${media.httpPort}` },
     port,
+    kick: (account, reason = 'kicked by the server') => kickAccount(ctx, account, reason),
     close: () =>
       (closing ??= (async () => {
+        for (const timer of ctx.orphans.values()) clearTimeout(timer);
+        ctx.orphans.clear();
         await sockets.close();
         const closed = new Promise<void>((resolve) => http.close(() => resolve()));
         http.closeAllConnections();

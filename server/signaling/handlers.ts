@@ -8,6 +8,7 @@ import {
   NetcallError,
   type CallResult,
   type EmptyResult,
+  type EndHint,
   type LoginResult,
   type Op,
   type RequestArgs,
@@ -18,6 +19,14 @@ import {
 import { verifyToken } from '../auth/tokens';
 import type { CallState, Member, MemoryStore } from '../store/memory';
 import type { Connection, Hub } from './hub';
+
+/** How a call ended, for history and notices. `rejected`: the callee refused it (hint says why, if known). */
+export interface CallEnd {
+  by: string;
+  hint?: EndHint;
+  rejected: boolean;
+  endedAt: number;
+}
 
 /** What signalling needs from the media side: the embedded node-media-server satisfies it. */
 export interface MediaIssuer {
@@ -34,6 +43,12 @@ export interface SignalingContext {
   media: MediaIssuer;
   secret: string;
   heartbeatMs: number;
+  /** How long a call waits for a device whose socket dropped to come back before it ends with 'network'. */
+  graceMs: number;
+  /** Pending grace timers by `${cid}/${account}`. */
+  orphans: Map<string, ReturnType<typeof setTimeout>>;
+  /** Told about every call that ends (history, notices); must not throw into signalling. */
+  onCallEnded?: (call: CallState, end: CallEnd) => void;
   now(): number;
   log: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
 }
@@ -73,6 +88,27 @@ function isParticipantDevice(call: CallState, conn: Connection): boolean {
   return conn.id === call.callerConn || conn.id === call.calleeConn;
 }
 
+/**
+ * A device that reconnects gets a new connection: if this account's device in the call is gone (its grace
+ * timer is running), the new connection takes its place. Returns whether `conn` now speaks for the account.
+ */
+function claimIfOrphaned(ctx: SignalingContext, call: CallState, conn: Connection): boolean {
+  if (isParticipantDevice(call, conn)) return true;
+  const account = conn.account;
+  if (!account || (account !== call.caller && account !== call.callee)) return false;
+  const key = `${call.cid}/${account}`;
+  const timer = ctx.orphans.get(key);
+  if (timer === undefined) return false;
+  clearTimeout(timer);
+  ctx.orphans.delete(key);
+  if (account === call.caller) call.callerConn = conn.id;
+  else call.calleeConn = conn.id;
+  ctx.store.putCall(call);
+  conn.currentCid = call.cid;
+  ctx.log.info({ cid: call.cid, account, conn: conn.id }, 'device rejoined its call');
+  return true;
+}
+
 function userEntry(ctx: SignalingContext, member: Member, forSelf: boolean): RtcUser {
   if (forSelf)
     return {
@@ -89,8 +125,14 @@ function userEntry(ctx: SignalingContext, member: Member, forSelf: boolean): Rtc
  * Ends a call for everyone. `by` hung up (or dropped); every other party is told with `clientLeave` for each
  * member that was in the RTC session and then `hangup`. Media URLs of the call are revoked.
  */
-export function endCall(ctx: SignalingContext, call: CallState, by: string): void {
-  ctx.store.deleteCall(call.cid);
+export function endCall(ctx: SignalingContext, call: CallState, by: string, hint?: EndHint): void {
+  if (!ctx.store.deleteCall(call.cid)) return; // already ended (e.g. a grace timer racing a hangup)
+  for (const account of [call.caller, call.callee]) {
+    const key = `${call.cid}/${account}`;
+    const timer = ctx.orphans.get(key);
+    if (timer !== undefined) clearTimeout(timer);
+    ctx.orphans.delete(key);
+  }
   const timetag = ctx.now();
   const others = call.caller === by ? call.callee : call.caller;
   const leaving = call.members[by];
@@ -101,13 +143,23 @@ export function endCall(ctx: SignalingContext, call: CallState, by: string): voi
       : [deviceOf(call, others)].filter((id): id is string => id !== null);
   if (leaving && call.members[others])
     ctx.hub.emitMany(targets, 'clientLeave', { cid: call.cid, account: by, uid: leaving.uid });
-  ctx.hub.emitMany(targets, 'hangup', { cid: call.cid, account: by, timetag });
+  ctx.hub.emitMany(targets, 'hangup', {
+    cid: call.cid,
+    account: by,
+    timetag,
+    ...(hint ? { reason: hint } : {}),
+  });
   for (const member of Object.values(call.members)) ctx.media.revoke(member.stream);
   for (const connId of [call.callerConn, call.calleeConn]) {
     const conn = connId ? ctx.hub.get(connId) : undefined;
     if (conn && conn.currentCid === call.cid) conn.currentCid = null;
   }
-  ctx.log.info({ cid: call.cid, by, phase: call.phase }, 'call ended');
+  ctx.log.info({ cid: call.cid, by, phase: call.phase, hint }, 'call ended');
+  try {
+    ctx.onCallEnded?.(call, { by, hint, rejected: false, endedAt: timetag });
+  } catch (error) {
+    ctx.log.warn({ cid: call.cid, err: String(error) }, 'onCallEnded failed');
+  }
 }
 
 const login: Handler<'login'> = (ctx, conn, { token }) => {
@@ -165,10 +217,16 @@ const response: Handler<'response'> = (ctx, conn, args) => {
     throw new NetcallError(Code.BAD_REQUEST, 'caller does not match the call');
   const timetag = ctx.now();
   const otherDevices = ctx.store.devicesOf(account).filter((id) => id !== conn.id);
-  const answer = { cid: state.cid, account, type: state.type };
+  const answer = {
+    cid: state.cid,
+    account,
+    type: state.type,
+    ...(args.reason ? { reason: args.reason } : {}),
+  };
   const sync = { timetag, cid: state.cid, type: state.type, accepted: args.accepted, fromClientType: 'web' };
   if (args.accepted) {
     state.phase = 'accepted';
+    state.answeredAt = timetag;
     state.calleeConn = conn.id;
     ctx.store.putCall(state);
     conn.currentCid = state.cid;
@@ -188,23 +246,28 @@ const response: Handler<'response'> = (ctx, conn, args) => {
     after: () => {
       ctx.hub.emit(state.callerConn, 'callRejected', answer);
       ctx.hub.emitMany(otherDevices, 'callerAckSync', sync);
+      try {
+        ctx.onCallEnded?.(state, { by: account, hint: args.reason, rejected: true, endedAt: timetag });
+      } catch (error) {
+        ctx.log.warn({ cid: state.cid, err: String(error) }, 'onCallEnded failed');
+      }
     },
   };
 };
 
-const hangup: Handler<'hangup'> = (ctx, conn, { cid }) => {
+const hangup: Handler<'hangup'> = (ctx, conn, { cid, reason }) => {
   const account = requireLogin(conn);
   const state = findCall(ctx, conn, cid);
   const ringingCallee = state.phase === 'ringing' && account === state.callee;
-  if (!isParticipantDevice(state, conn) && !ringingCallee)
+  if (!claimIfOrphaned(ctx, state, conn) && !ringingCallee)
     throw new NetcallError(Code.FORBIDDEN, 'not your call to hang up');
-  return { result: EMPTY, after: () => endCall(ctx, state, account) };
+  return { result: EMPTY, after: () => endCall(ctx, state, account, reason) };
 };
 
 const startRtc: Handler<'startRtc'> = (ctx, conn, { mode, cid }) => {
   const account = requireLogin(conn);
   const state = findCall(ctx, conn, cid);
-  if (!isParticipantDevice(state, conn)) throw new NetcallError(Code.FORBIDDEN, 'not your call');
+  if (!claimIfOrphaned(ctx, state, conn)) throw new NetcallError(Code.FORBIDDEN, 'not your call');
   if (state.phase !== 'accepted') throw new NetcallError(Code.CONFLICT, 'call is not answered yet');
   const uid = state.uids[account];
   const existing = state.members[account];
@@ -235,7 +298,10 @@ const startRtc: Handler<'startRtc'> = (ctx, conn, { mode, cid }) => {
 const control: Handler<'control'> = (ctx, conn, { command, cid }) => {
   const account = requireLogin(conn);
   const state = findCall(ctx, conn, cid);
-  if (!isParticipantDevice(state, conn)) throw new NetcallError(Code.FORBIDDEN, 'not your call');
+  // A ringing callee may talk to the caller before answering: that is how NetEase's BUSY (9) travels.
+  const ringingCallee = state.phase === 'ringing' && account === state.callee;
+  if (!claimIfOrphaned(ctx, state, conn) && !ringingCallee)
+    throw new NetcallError(Code.FORBIDDEN, 'not your call');
   const peer = deviceOf(state, account === state.caller ? state.callee : state.caller);
   if (!peer) throw new NetcallError(Code.CONFLICT, 'call is not answered yet');
   return { result: EMPTY, after: () => ctx.hub.emit(peer, 'control', { cid: state.cid, account, command }) };
@@ -248,11 +314,47 @@ const ping: Handler<'ping'> = (_ctx, conn) => {
 
 export const handlers: { [O in Op]: Handler<O> } = { login, call, response, hangup, startRtc, control, ping };
 
-/** A socket went away: its device leaves every call it was in, as if it had hung up. */
-export function dropConnection(ctx: SignalingContext, conn: Connection): void {
+/** Ends every session of an account now (admin action, or a business-server decision): `kicked`, then close. */
+export function kickAccount(ctx: SignalingContext, account: string, reason: string): number {
+  const devices = ctx.store.devicesOf(account);
+  for (const connId of devices) {
+    const conn = ctx.hub.get(connId);
+    if (!conn) continue;
+    conn.closingOnPurpose = true;
+    ctx.hub.emit(connId, 'kicked', { reason });
+    for (const cid of ctx.store.callsOfConn(connId)) {
+      const state = ctx.store.getCall(cid);
+      if (state) endCall(ctx, state, account);
+    }
+    conn.socket.close(KICKED_CLOSE, reason.slice(0, 100));
+  }
+  return devices.length;
+}
+
+export const KICKED_CLOSE = 4403;
+
+/**
+ * A socket went away. A clean close (the app left) ends its calls at once, as a hangup; an abnormal one (network)
+ * keeps them for `graceMs` so the device can reconnect and rejoin, then ends them with the hint 'network'.
+ */
+export function dropConnection(ctx: SignalingContext, conn: Connection, clean: boolean): void {
   for (const cid of ctx.store.callsOfConn(conn.id)) {
     const state = ctx.store.getCall(cid);
-    if (state && conn.account) endCall(ctx, state, conn.account);
+    const account = conn.account;
+    if (!state || !account) continue;
+    if (clean || ctx.graceMs <= 0) {
+      endCall(ctx, state, account, clean ? undefined : 'network');
+      continue;
+    }
+    const key = `${cid}/${account}`;
+    const timer = setTimeout(() => {
+      ctx.orphans.delete(key);
+      const current = ctx.store.getCall(cid);
+      if (current) endCall(ctx, current, account, 'network');
+    }, ctx.graceMs);
+    timer.unref?.();
+    ctx.orphans.set(key, timer);
+    ctx.log.info({ cid, account, graceMs: ctx.graceMs }, 'device lost; call kept for its grace period');
   }
   if (conn.account) {
     ctx.store.removeDevice(conn.account, conn.id);

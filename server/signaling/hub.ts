@@ -14,6 +14,8 @@ export interface Connection {
   alive: boolean;
   /** Heartbeat rounds seen; an unauthenticated connection gets two before it is closed. */
   pings: number;
+  /** Set when the server itself closes the socket on purpose (shutdown, kick): no grace period then. */
+  closingOnPurpose: boolean;
 }
 
 export class Hub {
@@ -28,6 +30,7 @@ export class Hub {
       currentCid: null,
       alive: true,
       pings: 0,
+      closingOnPurpose: false,
     };
     this.connections.set(conn.id, conn);
     return conn;

@@ -32,8 +32,9 @@ export function attachSocketServer(http: HttpServer, ctx: SignalingContext): Soc
       handleFrame(ctx, conn, buffer.toString('utf8'), buffer.length);
     });
     socket.on('error', (error) => ctx.log.warn({ conn: conn.id, err: error.message }, 'socket error'));
-    socket.on('close', () => {
-      dropConnection(ctx, conn);
+    socket.on('close', (code: number) => {
+      // 1000/1001 come from a client that closed on purpose; anything else is a lost network.
+      dropConnection(ctx, conn, code === 1000 || code === 1001 || conn.closingOnPurpose);
       ctx.hub.remove(conn.id);
     });
   });
@@ -56,7 +57,10 @@ export function attachSocketServer(http: HttpServer, ctx: SignalingContext): Soc
     close: () =>
       new Promise<void>((resolve) => {
         clearInterval(heartbeat);
-        for (const conn of ctx.hub.all()) conn.socket.close(1001, 'server shutting down');
+        for (const conn of ctx.hub.all()) {
+          conn.closingOnPurpose = true;
+          conn.socket.close(1001, 'server shutting down');
+        }
         wss.close(() => resolve());
         // Sockets that do not finish the closing handshake must not hold the shutdown.
         setTimeout(() => {

@@ -30,6 +30,7 @@ export interface CallState {
   /** Members that called startRtc, by account. */
   members: Record<string, Member>;
   createdAt: number;
+  answeredAt?: number;
 }
 
 export class MemoryStore {

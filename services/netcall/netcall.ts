@@ -41,6 +41,11 @@ export interface NetcallOptions {
   timers?: Timers;
   /** A request without a reply after this long rejects with 408. */
   requestTimeout?: number;
+  /** Reconnect attempts after a lost socket before `disconnect` (NetEase: 8). */
+  maxReconnects?: number;
+  /** First reconnect delay, doubled per attempt up to `maxReconnectDelay` (ms). */
+  reconnectDelay?: number;
+  maxReconnectDelay?: number;
 }
 
 interface Pending {
@@ -50,6 +55,7 @@ interface Pending {
 }
 
 const LOGIN_CLOSE_CODE = 4401;
+const KICKED_CLOSE_CODE = 4403;
 
 export class Netcall extends Emitter<NetcallEvents> implements NetcallLike {
   readonly account: string;
@@ -63,13 +69,25 @@ export class Netcall extends Emitter<NetcallEvents> implements NetcallLike {
   private readonly pending = new Map<number, Pending>();
   private heartbeat: unknown = null;
   private connected = false;
+  private everConnected = false;
+  private closedByUser = false;
+  private reconnectAttempts = 0;
+  private reconnectTimer: unknown = null;
+  /** The RTC session to rejoin after a reconnect. */
+  private rtc: { cid: string; mode: StartRtcArgs['mode'] } | null = null;
 
   constructor(options: NetcallOptions) {
     super();
     if (!options || !options.server || !options.account || !options.token)
       throw new NetcallError(Code.BAD_REQUEST, 'Netcall needs server, account and token');
     this.account = options.account;
-    this.options = { requestTimeout: 10000, ...options };
+    this.options = {
+      requestTimeout: 10000,
+      maxReconnects: 8,
+      reconnectDelay: 1000,
+      maxReconnectDelay: 8000,
+      ...options,
+    };
     this.connectSocket = options.connectSocket ?? wxConnectSocket;
     this.timers = options.timers ?? defaultTimers;
   }
@@ -80,41 +98,109 @@ export class Netcall extends Emitter<NetcallEvents> implements NetcallLike {
 
   /** Opens the socket and logs in; rejects with 401 for a bad token (the server then closes the socket). */
   connect(): Promise<void> {
-    if (this.socket) return Promise.reject(new NetcallError(Code.CONFLICT, 'already connected'));
-    return new Promise<void>((resolve, reject) => {
-      let settled = false;
-      const fail = (error: NetcallError) => {
-        if (settled) return;
-        settled = true;
-        reject(error);
-      };
-      const socket = this.connectSocket(this.options.server);
-      this.socket = socket;
-      socket.onOpen(() => {
-        this.request('login', { token: this.options.token }).then((result: LoginResult) => {
-          if (settled) return;
-          settled = true;
-          this.connected = true;
-          this.startHeartbeat(result.heartbeat);
-          resolve();
-        }, fail);
-      });
-      socket.onMessage(({ data }) => this.receive(data));
-      socket.onError(({ errMsg }) => fail(new NetcallError(Code.DISCONNECTED, `socket error: ${errMsg}`)));
-      socket.onClose(({ code, reason }) => {
-        this.teardown(code === LOGIN_CLOSE_CODE ? Code.UNAUTHORIZED : Code.DISCONNECTED, reason);
-        fail(new NetcallError(Code.DISCONNECTED, `socket closed (${code}) ${reason || ''}`.trim()));
-        this.emit('disconnect', { code: code === LOGIN_CLOSE_CODE ? Code.UNAUTHORIZED : code, reason });
-      });
-    });
+    if (this.socket || this.reconnectTimer !== null)
+      return Promise.reject(new NetcallError(Code.CONFLICT, 'already connected'));
+    this.closedByUser = false;
+    return this.open();
   }
 
-  /** Closes the socket; pending requests reject with 599. */
+  /** Closes the socket for good (no reconnect); pending requests reject with 599. */
   close(): void {
+    this.closedByUser = true;
+    if (this.reconnectTimer !== null) this.timers.clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
     const socket = this.socket;
     if (!socket) return;
     this.teardown(Code.DISCONNECTED, 'closed by client');
     socket.close({ code: 1000, reason: 'bye' });
+    this.emit('disconnect', { code: 1000, reason: 'closed by client' });
+  }
+
+  /**
+   * One socket's life: open, log in, then route its frames. Events of a socket that is no longer current
+   * (abandoned after a heartbeat timeout) are ignored, so a late close cannot tear down its successor.
+   */
+  private open(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const settle = (error?: NetcallError) => {
+        if (settled) return;
+        settled = true;
+        if (error) reject(error);
+        else resolve();
+      };
+      const socket = this.connectSocket(this.options.server);
+      this.socket = socket;
+      const current = () => this.socket === socket;
+      socket.onOpen(() => {
+        if (!current()) return;
+        this.request('login', { token: this.options.token }).then((result: LoginResult) => {
+          if (!current()) return;
+          this.connected = true;
+          this.everConnected = true;
+          this.startHeartbeat(result.heartbeat);
+          settle();
+        }, settle);
+      });
+      socket.onMessage(({ data }) => {
+        if (current()) this.receive(data);
+      });
+      socket.onError(({ errMsg }) => settle(new NetcallError(Code.DISCONNECTED, `socket error: ${errMsg}`)));
+      socket.onClose(({ code, reason }) => {
+        if (!current()) return;
+        settle(new NetcallError(Code.DISCONNECTED, `socket closed (${code}) ${reason || ''}`.trim()));
+        this.lost(code, reason);
+      });
+    });
+  }
+
+  /** The current socket is gone: reconnect if it was a network loss of a logged-in client, else report. */
+  private lost(code: number, reason: string): void {
+    const refused = code === LOGIN_CLOSE_CODE || code === KICKED_CLOSE_CODE;
+    this.teardown(code === LOGIN_CLOSE_CODE ? Code.UNAUTHORIZED : Code.DISCONNECTED, reason);
+    if (
+      this.closedByUser ||
+      refused ||
+      !this.everConnected ||
+      this.reconnectAttempts >= this.options.maxReconnects
+    ) {
+      const gaveUp = !refused && this.everConnected && !this.closedByUser && this.options.maxReconnects > 0;
+      this.reconnectAttempts = 0;
+      this.emit('disconnect', {
+        code: code === LOGIN_CLOSE_CODE ? Code.UNAUTHORIZED : gaveUp ? Code.DISCONNECTED : code,
+        reason: gaveUp ? `gave up after ${this.options.maxReconnects} reconnect attempts` : reason,
+      });
+      return;
+    }
+    const count = ++this.reconnectAttempts;
+    this.emit('willreconnect', { count });
+    const delay = Math.min(this.options.reconnectDelay * 2 ** (count - 1), this.options.maxReconnectDelay);
+    this.reconnectTimer = this.timers.setTimeout(() => {
+      this.reconnectTimer = null;
+      if (this.closedByUser) return;
+      this.open().then(
+        () => {
+          this.reconnectAttempts = 0;
+          this.emit('reconnected', { count });
+          this.rejoin();
+        },
+        () => {
+          // The failed socket's close already scheduled the next attempt (or reported the give-up).
+        },
+      );
+    }, delay);
+  }
+
+  /** After a reconnect, rejoin the RTC session: the server answers with a fresh syncDone (new URLs). */
+  private rejoin(): void {
+    const rtc = this.rtc;
+    if (!rtc) return;
+    this.request('startRtc', { mode: rtc.mode, cid: rtc.cid }).catch((error: NetcallError) => {
+      if (this.rtc?.cid !== rtc.cid) return;
+      this.rtc = null;
+      if (this.cid === rtc.cid) this.cid = null;
+      this.emit('callLost', { cid: rtc.cid, code: error.code, message: error.message });
+    });
   }
 
   async call(options: CallArgs): Promise<CallResult> {
@@ -130,6 +216,7 @@ export class Netcall extends Emitter<NetcallEvents> implements NetcallLike {
       type: options.type,
       // The demo of NetEase passes cid through a page query, so it may arrive as a number or string.
       cid: String(options.cid),
+      ...(options.reason ? { reason: options.reason } : {}),
     });
     if (options.accepted) this.cid = String(options.cid);
   }
@@ -138,15 +225,20 @@ export class Netcall extends Emitter<NetcallEvents> implements NetcallLike {
     const cid = options.cid ?? this.cid ?? undefined;
     if (cid === undefined) return; // Like NetEase: hanging up with no call is a no-op, not an error.
     try {
-      await this.request('hangup', { cid });
+      await this.request('hangup', options.reason ? { cid, reason: options.reason } : { cid });
     } finally {
-      if (this.cid === cid) this.cid = null;
+      this.forget(cid);
     }
   }
 
-  startRtc(options: StartRtcArgs): Promise<StartRtcResult> {
+  async startRtc(options: StartRtcArgs): Promise<StartRtcResult> {
     const cid = options.cid ?? this.cid ?? undefined;
-    return this.request('startRtc', cid === undefined ? { mode: options.mode } : { mode: options.mode, cid });
+    const result = await this.request(
+      'startRtc',
+      cid === undefined ? { mode: options.mode } : { mode: options.mode, cid },
+    );
+    this.rtc = { cid: result.cid, mode: options.mode };
+    return result;
   }
 
   async control(options: ControlArgs): Promise<void> {
@@ -187,16 +279,25 @@ export class Netcall extends Emitter<NetcallEvents> implements NetcallLike {
       return;
     }
     const { event, data: payload } = frame;
-    if ((event === 'hangup' || event === 'callRejected') && this.cid === (payload as { cid: string }).cid)
-      this.cid = null;
+    if (event === 'hangup' || event === 'callRejected') this.forget((payload as { cid: string }).cid);
     this.emit(event, payload as never);
+  }
+
+  private forget(cid: string): void {
+    if (this.cid === cid) this.cid = null;
+    if (this.rtc?.cid === cid) this.rtc = null;
   }
 
   private startHeartbeat(interval: number): void {
     if (!(interval > 0)) return;
     this.heartbeat = this.timers.setInterval(() => {
-      this.request('ping', {}).catch(() => {
-        // A lost ping shows up as a close from the server or the socket; nothing to do here.
+      const socket = this.socket;
+      this.request('ping', {}).catch((error: NetcallError) => {
+        // No pong in time on a socket that still looks open: the network is gone under it (a half-open TCP
+        // connection never closes by itself). Abandon it and reconnect.
+        if (error.code !== Code.TIMEOUT || this.socket !== socket || !socket) return;
+        this.lost(1006, 'heartbeat timeout'); // detaches the socket first, so its own late close is ignored
+        socket.close({ code: 4000, reason: 'heartbeat timeout' });
       });
     }, interval);
   }

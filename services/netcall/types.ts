@@ -15,6 +15,7 @@ import type {
   ControlEvent,
   HangupArgs,
   HangupEvent,
+  KickedEvent,
   ResponseArgs,
   StartRtcArgs,
   StartRtcResult,
@@ -28,6 +29,18 @@ export interface DisconnectEvent {
   reason: string;
 }
 
+export interface ReconnectEvent {
+  /** Attempt number, from 1. */
+  count: number;
+}
+
+/** After a reconnect the current call could not be rejoined (the server ended it, e.g. its grace period ran out). */
+export interface CallLostEvent {
+  cid: string;
+  code: number;
+  message: string;
+}
+
 export interface NetcallEvents {
   beCalling: BeCallingEvent;
   callAccepted: CallAnswerEvent;
@@ -38,6 +51,10 @@ export interface NetcallEvents {
   syncDone: SyncDoneEvent;
   clientJoin: ClientJoinEvent;
   clientLeave: ClientLeaveEvent;
+  kicked: KickedEvent;
+  willreconnect: ReconnectEvent;
+  reconnected: ReconnectEvent;
+  callLost: CallLostEvent;
   disconnect: DisconnectEvent;
   error: { code: number; message: string };
 }

@@ -29,15 +29,26 @@ export interface CallArgs {
   forceKeepCalling?: boolean;
   pushConfig?: PushConfig;
 }
+/**
+ * Why a call is refused or ended, when it is not a plain user action. An extension of ours: NetEase's payloads
+ * lack it, so every consumer must treat it as optional.
+ */
+export type EndHint = 'timeout' | 'busy' | 'network';
+export const END_HINTS: readonly EndHint[] = ['timeout', 'busy', 'network'];
+
 export interface ResponseArgs {
   accepted: boolean;
   caller: string;
   type: CallType;
   cid: string;
+  /** Why a rejection happened (our extension): forwarded to the caller in `callRejected.reason`. */
+  reason?: EndHint;
 }
 export interface HangupArgs {
   /** Defaults to the connection's current call. */
   cid?: string;
+  /** Why (our extension): forwarded to the peer in `hangup.reason`. */
+  reason?: EndHint;
 }
 export interface StartRtcArgs {
   mode: MediaMode;
@@ -120,6 +131,7 @@ export interface CallAnswerEvent {
   cid: string;
   account: string;
   type: CallType;
+  reason?: EndHint;
 }
 export interface CallerAckSyncEvent {
   timetag: number;
@@ -132,6 +144,7 @@ export interface HangupEvent {
   cid: string;
   account: string;
   timetag: number;
+  reason?: EndHint;
 }
 export interface ControlEvent {
   cid: string;
@@ -152,6 +165,9 @@ export interface ClientLeaveEvent {
   account: string;
   uid: string;
 }
+export interface KickedEvent {
+  reason: string;
+}
 export interface ErrorEvent {
   code: number;
   message: string;
@@ -167,6 +183,7 @@ export interface ServerEvents {
   syncDone: SyncDoneEvent;
   clientJoin: ClientJoinEvent;
   clientLeave: ClientLeaveEvent;
+  kicked: KickedEvent;
   error: ErrorEvent;
 }
 export type ServerEventName = keyof ServerEvents;

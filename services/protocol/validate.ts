@@ -4,7 +4,7 @@
  * Must never throw: bad input becomes a `{ok:false, code, message}` the caller turns into an error frame.
  */
 import { Code } from './errors';
-import { ACCOUNT_PATTERN, MAX_FRAME_BYTES, type Op, type RequestFrame } from './frames';
+import { ACCOUNT_PATTERN, END_HINTS, MAX_FRAME_BYTES, type Op, type RequestFrame } from './frames';
 
 export type ParseResult =
   { ok: true; frame: RequestFrame } | { ok: false; code: number; message: string; seq?: number };
@@ -56,8 +56,9 @@ const SCHEMAS: Record<Op, Record<string, [Rule, boolean]>> = {
     caller: [string(64, ACCOUNT_PATTERN), true],
     type: [oneOf(1, 2), true],
     cid: [string(64, CID), true],
+    reason: [oneOf(...END_HINTS), false],
   },
-  hangup: { cid: [string(64, CID), false] },
+  hangup: { cid: [string(64, CID), false], reason: [oneOf(...END_HINTS), false] },
   startRtc: { mode: [oneOf(0, 1, 2, 3), true], cid: [string(64, CID), false] },
   control: { command: [integer(1, 99), true], cid: [string(64, CID), false] },
   ping: {},

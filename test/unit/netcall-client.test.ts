@@ -39,7 +39,7 @@ class HandSocket implements SocketTaskLike {
   }
 }
 
-async function connected(options: { requestTimeout?: number } = {}) {
+async function connected(options: { requestTimeout?: number; maxReconnects?: number } = {}) {
   const socket = new HandSocket();
   const client = new Netcall({
     server: 'ws://x',
@@ -83,7 +83,7 @@ describe('Netcall client', () => {
   });
 
   it('rejects pending requests with 599 when the socket closes, and emits disconnect', async () => {
-    const { socket, client } = await connected();
+    const { socket, client } = await connected({ maxReconnects: 0 });
     const seen: unknown[] = [];
     client.on('disconnect', (event) => seen.push(event));
     const call = client.call({ type: 2, callee: 'b' });
