@@ -5,4 +5,5 @@ export * from './protocol';
 export * from './platform';
 export * from './netcall';
 export * from './media';
+export * from './call';
 export * from './stores';

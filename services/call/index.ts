@@ -1,0 +1,3 @@
+export * from './types';
+export * from './media-policy';
+export * from './session';

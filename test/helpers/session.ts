@@ -1,0 +1,115 @@
+/**
+ * CallSession parties for integration tests: a real Netcall over a ws socket the test can cut abnormally,
+ * a CallSession with permissions granted, and every callEnded record kept.
+ */
+import WebSocket from 'ws';
+import { mintToken, type RunningServer } from '../../server';
+import { CallSession, type CallRecord, type CallSessionOptions, type EndReason } from '../../services/call';
+import { Netcall } from '../../services/netcall';
+import type { ConnectSocket, SocketTaskLike } from '../../services/platform';
+import { TEST_SECRET } from './server';
+
+/** A ws SocketTask that the test can cut abnormally, like a phone losing its network. */
+export function cuttableSockets(): { connectSocket: ConnectSocket; cut(): void } {
+  let current: WebSocket | null = null;
+  return {
+    connectSocket: (url): SocketTaskLike => {
+      const socket = new WebSocket(url);
+      current = socket;
+      return {
+        send: ({ data }) => socket.send(data),
+        close: (o) => socket.close(o?.code ?? 1000, o?.reason),
+        onOpen: (cb) => socket.on('open', () => cb()),
+        onMessage: (cb) => socket.on('message', (data) => cb({ data: data.toString() })),
+        onClose: (cb) => socket.on('close', (code, reason) => cb({ code, reason: reason.toString() })),
+        onError: (cb) => socket.on('error', (error) => cb({ errMsg: error.message })),
+      };
+    },
+    cut: () => current?.terminate(),
+  };
+}
+
+export interface Party {
+  netcall: Netcall;
+  session: CallSession;
+  records: CallRecord[];
+  cut(): void;
+}
+
+export const parties: Party[] = [];
+let counter = 0;
+
+export async function party(
+  server: RunningServer,
+  account: string,
+  options: Partial<CallSessionOptions> = {},
+  reconnectDelay = 50,
+): Promise<Party> {
+  const sockets = cuttableSockets();
+  const netcall = new Netcall({
+    server: server.url,
+    account,
+    token: mintToken(TEST_SECRET, account),
+    connectSocket: sockets.connectSocket,
+    reconnectDelay,
+    maxReconnects: 3,
+  });
+  await netcall.connect();
+  const session = new CallSession({ netcall, checkPermissions: async () => ({ granted: true }), ...options });
+  const records: CallRecord[] = [];
+  session.on('callEnded', (record) => records.push(record));
+  const p = { netcall, session, records, cut: sockets.cut };
+  parties.push(p);
+  return p;
+}
+
+export function until(
+  p: Party,
+  check: (s: CallSession) => boolean,
+  what: string,
+  timeoutMs = 5000,
+): Promise<void> {
+  if (check(p.session)) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      p.session.off('change', listener);
+      reject(
+        new Error(`${p.netcall.account}: not ${what} within ${timeoutMs} ms (phase ${p.session.phase})`),
+      );
+    }, timeoutMs);
+    const listener = () => {
+      if (!check(p.session)) return;
+      clearTimeout(timer);
+      p.session.off('change', listener);
+      resolve();
+    };
+    p.session.on('change', listener);
+  });
+}
+
+export const phase = (p: Party, name: string) => until(p, (s) => s.phase === name, name);
+export const ended = async (p: Party, reason: EndReason) => {
+  await phase(p, 'ended');
+  expect(p.session.snapshot().reason).toBe(reason);
+  expect(p.records).toHaveLength(1);
+  expect(p.records[0].reason).toBe(reason);
+};
+
+export function names(...prefixes: string[]): string[] {
+  counter++;
+  return prefixes.map((p) => `${p}${counter}`);
+}
+
+export async function inCall(a: Party, b: Party, type: 1 | 2 = 2): Promise<void> {
+  await a.session.call(b.netcall.account, type);
+  await phase(b, 'incoming');
+  await b.session.accept();
+  await Promise.all([phase(a, 'in-call'), phase(b, 'in-call')]);
+}
+
+export async function disposeParties(): Promise<void> {
+  for (const p of parties.splice(0)) {
+    await p.session.dispose();
+    p.netcall.close();
+  }
+}
