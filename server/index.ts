@@ -6,10 +6,20 @@ import { randomBytes } from 'crypto';
 import { createServer, type Server as HttpServer } from 'http';
 import type { AddressInfo } from 'net';
 import pino, { type Logger } from 'pino';
+import {
+  MemoryCallHistory,
+  callRecordFrom,
+  createCallEndReporter,
+  type CallHistory,
+  type CallOutcome,
+} from './history';
+import { createCallsRoute } from './http/calls';
 import { createRequestHandler } from './http/routes';
+import type { Notifier } from './notify';
 import { startMediaServer } from './media';
 import { Hub } from './signaling/hub';
-import { kickAccount, type SignalingContext } from './signaling/handlers';
+import { kickAccount, type CallEnd, type SignalingContext } from './signaling/handlers';
+import type { CallState } from './store/memory';
 import { attachSocketServer } from './signaling/socket-server';
 import { MemoryStore } from './store/memory';
 
@@ -39,6 +49,19 @@ export interface ServerOptions {
   mediaUrlTtlSeconds?: number;
   logger?: Logger;
   logLevel?: pino.LevelWithSilent;
+  /** Where ended calls are kept for `GET /api/calls` (default: in memory, 50 per account). */
+  history?: CallHistory;
+  /** Sends missed-call notices, e.g. `WeChatSubscribeNotifier` (default: none). */
+  notifier?: Notifier;
+}
+
+/** How a signalling end maps to a history outcome, from the callee's point of view for unanswered calls. */
+function outcomeOf(call: CallState, end: CallEnd): CallOutcome | undefined {
+  if (end.rejected) return end.hint === 'busy' ? 'busy' : end.hint === 'timeout' ? 'missed' : 'rejected';
+  if (call.phase === 'accepted') return 'completed';
+  if (end.hint === 'timeout') return 'missed';
+  if (end.hint === 'network') return end.by === call.callee ? 'missed' : 'failed';
+  return undefined; // canceled by the caller / refused by the callee: callRecordFrom infers these
 }
 
 export interface RunningServer {
@@ -88,6 +111,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
 
   const store = new MemoryStore();
   const hub = new Hub();
+  const history = options.history ?? new MemoryCallHistory();
+  const reporter = createCallEndReporter({ history, notifier: options.notifier, log });
   const ctx: SignalingContext = {
     store,
     hub,
@@ -98,12 +123,17 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     orphans: new Map(),
     now: () => Date.now(),
     log,
+    onCallEnded: (call, end) =>
+      reporter.callEnded(
+        callRecordFrom(call, { endedBy: end.by, endedAt: end.endedAt, outcome: outcomeOf(call, end) }),
+      ),
   };
   const http = createServer(
     createRequestHandler({
       dev,
       secret,
       tokenTtlSeconds: options.tokenTtlSeconds ?? 24 * 3600,
+      routes: [createCallsRoute({ secret, history })],
       stats: () => ({ connections: hub.size(), online: store.onlineCount(), calls: store.callCount() }),
     }),
   );
@@ -129,6 +159,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         for (const timer of ctx.orphans.values()) clearTimeout(timer);
         ctx.orphans.clear();
         await sockets.close();
+        await reporter.settled();
         const closed = new Promise<void>((resolve) => http.close(() => resolve()));
         http.closeAllConnections();
         await closed;

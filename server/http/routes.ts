@@ -11,6 +11,8 @@ export interface HttpContext {
   secret: string;
   tokenTtlSeconds: number;
   stats(): Record<string, number>;
+  /** Extra routes tried in order before the 404; each resolves true when it answered. */
+  routes?: ((req: IncomingMessage, res: ServerResponse) => Promise<boolean>)[];
 }
 
 const MAX_BODY_BYTES = 4096;
@@ -67,6 +69,7 @@ export function createRequestHandler(ctx: HttpContext) {
         send(res, 200, { account: body.account, token, expiresIn: ctx.tokenTtlSeconds });
         return;
       }
+      for (const route of ctx.routes ?? []) if (await route(req, res)) return;
       throw new NetcallError(Code.NOT_FOUND, `no route for ${req.method} ${path}`);
     } catch (error) {
       const code = error instanceof NetcallError ? error.code : Code.INTERNAL;

@@ -360,7 +360,8 @@ export function dropConnection(ctx: SignalingContext, conn: Connection, clean: b
     ctx.store.removeDevice(conn.account, conn.id);
     // A callee whose last device left cannot answer any more: end the calls still ringing for it.
     if (ctx.store.devicesOf(conn.account).length === 0)
-      for (const state of ctx.store.ringingCallsFor(conn.account)) endCall(ctx, state, conn.account);
+      for (const state of ctx.store.ringingCallsFor(conn.account))
+        endCall(ctx, state, conn.account, 'network');
   }
   ctx.store.forgetConn(conn.id);
 }

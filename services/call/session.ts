@@ -374,7 +374,8 @@ export class CallSession extends Emitter<CallSessionEvents> {
         this.end(e.reason === 'timeout' ? 'caller-timeout' : e.reason === 'network' ? 'network' : 'canceled');
         break;
       case 'dialing':
-        this.end('rejected');
+        // The callee's last device vanished while ringing, or the callee hung up instead of rejecting.
+        this.end(e.reason === 'network' ? 'network' : 'rejected');
         break;
       case 'connecting':
       case 'in-call':
