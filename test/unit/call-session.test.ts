@@ -1,0 +1,115 @@
+/**
+ * CallSession's clock-driven rules under fake timers, with a scripted NetcallLike (the real server is
+ * covered by test/integration/call-*.test.ts): the 30 s defaults, the in-call timer, and the guards.
+ */
+import { CallSession, type CallRecord, type CallSnapshot } from '../../services/call';
+import { Emitter, type NetcallEvents, type NetcallLike } from '../../services/netcall';
+import type { Timers } from '../../services/platform';
+
+class ScriptedNetcall extends Emitter<NetcallEvents> implements NetcallLike {
+  readonly account = 'me';
+  sent: { op: string; args: unknown }[] = [];
+  call = jest.fn(async (args: unknown) => {
+    this.sent.push({ op: 'call', args });
+    return { cid: 'c1', accountUidMap: { me: '1', peer: '2' } };
+  });
+  response = jest.fn(async (args: unknown) => void this.sent.push({ op: 'response', args }));
+  hangup = jest.fn(async (args: unknown) => void this.sent.push({ op: 'hangup', args }));
+  control = jest.fn(async (args: unknown) => void this.sent.push({ op: 'control', args }));
+  startRtc = jest.fn(async () => ({ uid: '1', account: 'me', cid: 'c1' }));
+}
+
+const fakeTimers: Timers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+  setInterval: (fn, ms) => setInterval(fn, ms),
+  clearInterval: (h) => clearInterval(h as NodeJS.Timeout),
+  now: () => Date.now(),
+};
+
+function setup() {
+  const netcall = new ScriptedNetcall();
+  const session = new CallSession({
+    netcall,
+    timers: fakeTimers,
+    checkPermissions: async () => ({ granted: true }),
+  });
+  const records: CallRecord[] = [];
+  const changes: Partial<CallSnapshot>[] = [];
+  session.on('callEnded', (r) => records.push(r));
+  session.on('change', (c) => changes.push(c));
+  return { netcall, session, records, changes };
+}
+
+beforeEach(() => jest.useFakeTimers());
+afterEach(() => jest.useRealTimers());
+
+describe('CallSession timers', () => {
+  it('gives up dialing after 30 s by default and tells the server why', async () => {
+    const { netcall, session, records } = setup();
+    await session.call('peer', 2);
+    jest.advanceTimersByTime(29999);
+    expect(session.phase).toBe('dialing');
+    jest.advanceTimersByTime(1);
+    expect(records).toEqual([expect.objectContaining({ reason: 'caller-timeout', cid: 'c1' })]);
+    expect(netcall.sent.at(-1)).toEqual({ op: 'hangup', args: { cid: 'c1', reason: 'timeout' } });
+  });
+
+  it('stops ringing after 30 s by default and refuses the call with the timeout hint', () => {
+    const { netcall, session, records } = setup();
+    netcall.emit('beCalling', { caller: 'peer', type: 1, cid: 'c7' });
+    jest.advanceTimersByTime(30000);
+    expect(records.map((r) => r.reason)).toEqual(['callee-timeout']);
+    expect(netcall.sent.at(-1)).toMatchObject({
+      op: 'response',
+      args: { accepted: false, reason: 'timeout' },
+    });
+  });
+
+  it('ticks the in-call duration once per second, and nothing else changes per tick', async () => {
+    const { netcall, session, changes, records } = setup();
+    netcall.emit('beCalling', { caller: 'peer', type: 2, cid: 'c1' });
+    await session.accept();
+    netcall.emit('syncDone', {
+      code: 200,
+      errmsg: '',
+      cid: 'c1',
+      userlist: [
+        { account: 'me', uid: '1', mode: 0, url: 'rtmp://x/live/c1_1?sign=1-a' },
+        { account: 'peer', uid: '2', mode: 0, url: 'rtmp://x/live/c1_2?sign=1-b' },
+      ],
+    });
+    expect(session.phase).toBe('in-call');
+    changes.length = 0;
+    jest.advanceTimersByTime(5000);
+    expect(changes).toEqual([1, 2, 3, 4, 5].map((duration) => ({ duration })));
+    await session.hangup();
+    expect(records[0]).toMatchObject({ reason: 'local-hangup', duration: 5, direction: 'incoming' });
+    jest.advanceTimersByTime(5000);
+    expect(changes.filter((c) => 'duration' in c)).toHaveLength(5); // the ticker stopped with the call
+  });
+
+  it('ignores events of other calls and answers a second caller with BUSY', async () => {
+    const { netcall, session } = setup();
+    await session.call('peer', 2);
+    netcall.emit('hangup', { cid: 'other', account: 'x', timetag: 1 });
+    netcall.emit('beCalling', { caller: 'someone', type: 2, cid: 'c2' });
+    await jest.advanceTimersByTimeAsync(0);
+    expect(session.phase).toBe('dialing');
+    expect(netcall.sent.slice(-2)).toEqual([
+      { op: 'control', args: { command: 9, cid: 'c2' } },
+      { op: 'response', args: { accepted: false, caller: 'someone', type: 2, cid: 'c2', reason: 'busy' } },
+    ]);
+  });
+
+  it('refuses operations in the wrong phase', async () => {
+    const { session } = setup();
+    await expect(session.reject()).rejects.toMatchObject({ code: 409 });
+    await expect(session.requestSwitch(1)).rejects.toMatchObject({ code: 409 });
+    await session.call('peer');
+    await expect(session.call('peer')).rejects.toMatchObject({
+      code: 409,
+      message: expect.stringContaining('dialing'),
+    });
+  });
+});
