@@ -56,7 +56,7 @@ describe('CallSession timers', () => {
   });
 
   it('stops ringing after 30 s by default and refuses the call with the timeout hint', () => {
-    const { netcall, session, records } = setup();
+    const { netcall, records } = setup();
     netcall.emit('beCalling', { caller: 'peer', type: 1, cid: 'c7' });
     jest.advanceTimersByTime(30000);
     expect(records.map((r) => r.reason)).toEqual(['callee-timeout']);
