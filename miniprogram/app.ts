@@ -1,6 +1,6 @@
 /**
  * Demo app for WeChat DevTools: login → dial → call, on top of the kit (`miniprogram-netcall`).
- * The app itself holds only the connected Netcall; pages do the rest.
+ * The app holds the connected Netcall and its CallSession; pages do the rest.
  */
 import { DEFAULT_SERVER } from './config';
 import type { DemoApp } from './session';
@@ -8,7 +8,9 @@ import type { DemoApp } from './session';
 App<DemoApp>({
   globalData: {
     netcall: null,
+    call: null,
     account: '',
     server: DEFAULT_SERVER,
+    lang: 'zh-CN',
   },
 });

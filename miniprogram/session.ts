@@ -1,13 +1,23 @@
 /**
- * What the demo's pages share: the one Netcall of this login (kept in the app's globalData) and a helper
- * to subscribe a page to several netcall events and drop them all at once.
+ * What the demo's pages share: the one Netcall of this login and the one CallSession on top of it (kept in
+ * the app's globalData), created at login and released at logout.
  */
-import type { Netcall, NetcallEventName, NetcallEvents, NetcallLike } from 'miniprogram-netcall';
+import {
+  CallSession,
+  bindRosterToStore,
+  callStore,
+  type Netcall,
+  type NetcallEventName,
+  type NetcallEvents,
+  type NetcallLike,
+} from 'miniprogram-netcall';
 
 export interface DemoGlobalData {
   netcall: Netcall | null;
+  call: CallSession | null;
   account: string;
   server: string;
+  lang: 'zh-CN' | 'en';
 }
 
 export interface DemoApp {
@@ -16,6 +26,25 @@ export interface DemoApp {
 
 export function globalData(): DemoGlobalData {
   return getApp<DemoApp>().globalData;
+}
+
+let unbindRoster: (() => void) | null = null;
+
+/** One CallSession per login: it rings for incoming calls whatever page is on top. */
+export function startSession(netcall: Netcall): CallSession {
+  const call = new CallSession({ netcall, background: { mode: 'keep-audio' } });
+  unbindRoster = bindRosterToStore(call.roster, callStore);
+  Object.assign(globalData(), { netcall, call });
+  return call;
+}
+
+export async function endSession(): Promise<void> {
+  const app = globalData();
+  if (app.call) await app.call.dispose();
+  if (unbindRoster) unbindRoster();
+  unbindRoster = null;
+  if (app.netcall) app.netcall.close();
+  Object.assign(app, { netcall: null, call: null });
 }
 
 export type Handlers = { [K in NetcallEventName]?: (event: NetcallEvents[K]) => void };

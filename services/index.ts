@@ -7,3 +7,4 @@ export * from './netcall';
 export * from './media';
 export * from './call';
 export * from './stores';
+export * from './i18n';

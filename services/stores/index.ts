@@ -1,2 +1,3 @@
 /** mobx-miniprogram stores exposing the media roster to components and pages. */
 export * from './call-store';
+export * from './session-store';

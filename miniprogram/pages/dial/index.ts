@@ -1,17 +1,14 @@
 /**
- * Dial: call someone, or be called. While this page is on top it opens the call page for an incoming
- * call; while the call page is on top, that page answers its own events (and refuses a second caller).
+ * Dial: call someone by account (video or audio). The app's CallSession rings whatever page is on top; this
+ * page opens the call page when it does.
  */
-import type { BeCallingEvent } from 'miniprogram-netcall';
-import { globalData, listen, toast } from '../../session';
+import type { CallSnapshot } from 'miniprogram-netcall';
+import { endSession, globalData, listen, toast } from '../../session';
 
-let unsubscribe: (() => void) | null = null;
+let stop: (() => void) | null = null;
 
-function openCall(query: Record<string, string | number>): void {
-  const search = Object.keys(query)
-    .map((key) => `${key}=${encodeURIComponent(String(query[key]))}`)
-    .join('&');
-  wx.navigateTo({ url: `/pages/call/index?${search}` });
+function openCall(query = ''): void {
+  wx.navigateTo({ url: `/pages/call/index${query}` });
 }
 
 Page({
@@ -30,17 +27,22 @@ Page({
   },
 
   onShow() {
-    const { netcall } = globalData();
-    if (!netcall || unsubscribe) return;
-    unsubscribe = listen(netcall, {
-      beCalling: (event: BeCallingEvent) =>
-        openCall({ incoming: 1, caller: event.caller, cid: event.cid, type: event.type }),
+    const { netcall, call } = globalData();
+    if (!netcall || !call || stop) return;
+    const onChange = (change: Partial<CallSnapshot>) => {
+      if (change.phase === 'incoming') openCall();
+    };
+    call.on('change', onChange);
+    const unlisten = listen(netcall, {
       disconnect: () => {
         toast('Disconnected from the server');
-        globalData().netcall = null;
-        wx.reLaunch({ url: '/pages/login/index' });
+        void endSession().then(() => wx.reLaunch({ url: '/pages/login/index' }));
       },
     });
+    stop = () => {
+      call.off('change', onChange);
+      unlisten();
+    };
   },
 
   onHide() {
@@ -52,28 +54,33 @@ Page({
   },
 
   stopListening() {
-    if (unsubscribe) unsubscribe();
-    unsubscribe = null;
+    if (stop) stop();
+    stop = null;
   },
 
   onCalleeInput(event: WechatMiniprogram.Input) {
     this.setData({ callee: event.detail.value.trim() });
   },
 
-  onVideoCall() {
+  dial(type: 1 | 2) {
     const { callee, account } = this.data;
     if (!callee || callee === account) {
       toast('Enter someone else’s account');
       return;
     }
-    openCall({ callee });
+    openCall(`?callee=${encodeURIComponent(callee)}&type=${type}`);
+  },
+
+  onVideoCall() {
+    this.dial(2);
+  },
+
+  onAudioCall() {
+    this.dial(1);
   },
 
   onLogout() {
     this.stopListening();
-    const app = globalData();
-    if (app.netcall) app.netcall.close();
-    app.netcall = null;
-    wx.reLaunch({ url: '/pages/login/index' });
+    void endSession().then(() => wx.reLaunch({ url: '/pages/login/index' }));
   },
 });

@@ -4,7 +4,7 @@
  */
 import { Netcall } from 'miniprogram-netcall';
 import { httpBase } from '../../config';
-import { globalData, messageOf, toast } from '../../session';
+import { endSession, globalData, messageOf, startSession, toast } from '../../session';
 
 function fetchToken(server: string, account: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -54,12 +54,12 @@ Page({
     this.setData({ busy: true });
     try {
       const token = await fetchToken(server, account);
-      const app = globalData();
       // One socket per login: a mini-program may hold only 5, and a stale one would still ring.
-      if (app.netcall) app.netcall.close();
+      await endSession();
       const netcall = new Netcall({ server, account, token });
       await netcall.connect();
-      Object.assign(app, { netcall, account, server });
+      startSession(netcall);
+      Object.assign(globalData(), { account, server });
       wx.setStorageSync('account', account);
       wx.setStorageSync('server', server);
       wx.redirectTo({ url: '/pages/dial/index' });

@@ -1,0 +1,335 @@
+/**
+ * call-screen: the whole P2P call UI (outgoing, incoming, connecting, in-call, ended) as a view of
+ * `sessionStore`. It renders and forwards: every button emits a component event and, when a session was
+ * attached with `attachSession`, calls that session too. What happens next (phases, media switches) comes
+ * back through the store; the screen never changes call state itself.
+ *
+ * setData budget: one reaction computes a flat view of display values and only the keys whose value changed
+ * are sent, in one setData. While in call only `duration` changes each second, so the tick costs one
+ * `{timer: '01:23'}`. Labels are one shared object per language, sent once (and again on a `lang` change).
+ *
+ * Besides rendering it owns two presentation effects: the ringtone (while dialing or ringing) and keeping
+ * the screen on (from ringing to the end). A voice call's earpiece default is the session's (`local`), not
+ * decided here: the screen shows and toggles whatever the session says.
+ */
+import type { CallPhase, CallSnapshot, SoundMode } from '../../services/call/types';
+import type { CallType } from '../../services/protocol';
+import { formatDuration, labels, type CallLabels } from '../../services/i18n';
+import { sessionStore, bindSessionToStore, type CallSessionLike } from '../../services/stores';
+// Imported per module, not through the platform index, so tests can spy on these exports.
+import * as audio from '../../services/platform/audio';
+import * as lifecycle from '../../services/platform/lifecycle';
+import * as permissions from '../../services/platform/permissions';
+import { isWatching, netcallComponent, watchStore } from '../common/component';
+
+/** Everything the template reads. Flat and primitive except `t`, which is shared per language. */
+export interface CallScreenView {
+  t: Readonly<CallLabels>;
+  phase: CallPhase;
+  peer: string;
+  initial: string;
+  video: boolean;
+  status: string;
+  timer: string;
+  micOn: boolean;
+  cameraOn: boolean;
+  speaker: boolean;
+  peerMicOff: boolean;
+  peerCameraOff: boolean;
+  peerCameraUnavailable: boolean;
+  peerBackground: boolean;
+  reconnecting: boolean;
+  /** Non-empty while the peer's switch request waits for my answer: the question to show. */
+  switchAsk: string;
+  /** My own switch request waits for the peer. */
+  switchPending: boolean;
+  /** Ended for a refused permission: offer the settings page. */
+  openSettings: boolean;
+  hint: string;
+}
+
+/** What an instance keeps outside `data` (none of it is for the view, and a session is not serialisable). */
+interface Private {
+  session: CallSessionLike | null;
+  unbindSession: (() => void) | null;
+  ringtone: audio.Ringtone | null;
+  ringing: boolean;
+  lastView: Partial<CallScreenView>;
+  screenOn: boolean;
+}
+
+const privates = new WeakMap<object, Private>();
+
+function privateOf(instance: object): Private {
+  let state = privates.get(instance);
+  if (!state) {
+    state = {
+      session: null,
+      unbindSession: null,
+      ringtone: null,
+      ringing: false,
+      lastView: {},
+      screenOn: false,
+    };
+    privates.set(instance, state);
+  }
+  return state;
+}
+
+const RINGING: readonly CallPhase[] = ['dialing', 'incoming'];
+const ACTIVE: readonly CallPhase[] = ['dialing', 'incoming', 'connecting', 'in-call'];
+
+function statusOf(snapshot: CallSnapshot, t: Readonly<CallLabels>): string {
+  switch (snapshot.phase) {
+    case 'dialing':
+      return t.calling;
+    case 'incoming':
+      return snapshot.type === 2 ? t.incomingVideo : t.incomingAudio;
+    case 'connecting':
+      return t.connecting;
+    case 'ended':
+      return snapshot.reason ? t[`reason.${snapshot.reason}`] : t.callEnded;
+    default:
+      return '';
+  }
+}
+
+/** The display values for a snapshot in a language; pure, so the reaction can compare its output. */
+export function viewOf(snapshot: CallSnapshot, lang: string): CallScreenView {
+  const t = labels(lang);
+  const request = snapshot.switchRequest;
+  const denied = snapshot.phase === 'ended' && snapshot.reason === 'permission-denied';
+  return {
+    t,
+    phase: snapshot.phase,
+    peer: snapshot.peer,
+    initial: snapshot.peer ? snapshot.peer.charAt(0).toUpperCase() : '',
+    video: snapshot.type === 2,
+    status: statusOf(snapshot, t),
+    timer: formatDuration(snapshot.duration),
+    micOn: snapshot.local.micOn,
+    cameraOn: snapshot.local.cameraOn,
+    speaker: snapshot.local.soundMode === 'speaker',
+    peerMicOff: !snapshot.peerState.micOn,
+    peerCameraOff: !snapshot.peerState.cameraOn,
+    peerCameraUnavailable: snapshot.peerState.cameraUnavailable,
+    peerBackground: snapshot.peerState.background,
+    reconnecting: snapshot.reconnecting,
+    switchAsk:
+      request && request.from === 'peer' ? (request.to === 2 ? t.peerAsksVideo : t.peerAsksAudio) : '',
+    switchPending: !!request && request.from === 'me',
+    openSettings: denied,
+    hint: denied ? (snapshot.deniedScope === 'scope.camera' ? t.deniedCamera : t.deniedRecord) : '',
+  };
+}
+
+interface ErrorLike {
+  code?: unknown;
+  message?: unknown;
+}
+
+netcallComponent({
+  properties: {
+    /** Chosen by the host app; anything but 'zh-CN' shows English. */
+    lang: { type: String, value: 'en' },
+    /** Audio file looped while dialing or ringing; none by default. */
+    ringtone: { type: String, value: '' },
+    /** Peer's avatar image; without one the peer's initial is shown. */
+    avatar: { type: String, value: '' },
+  },
+  data: {
+    phase: 'idle' as CallPhase,
+  },
+  observers: {
+    lang() {
+      // The first value is read in `attached`; a later one re-renders the labels.
+      if (isWatching(this, 'view')) this.watchView();
+    },
+    ringtone() {
+      if (!isWatching(this, 'ringing')) return;
+      const state = privateOf(this);
+      state.ringtone?.destroy();
+      state.ringtone = null;
+      const ringing = state.ringing;
+      state.ringing = false;
+      this.ring(ringing);
+    },
+  },
+  lifetimes: {
+    attached() {
+      this.watchView();
+      watchStore(
+        this,
+        'ringing',
+        () => RINGING.includes(sessionStore.phase),
+        (ringing) => this.ring(ringing),
+      );
+      watchStore(
+        this,
+        'screen',
+        () => ACTIVE.includes(sessionStore.phase),
+        (active) => this.keepScreenOn(active),
+      );
+    },
+    detached() {
+      const state = privateOf(this);
+      state.ringtone?.destroy();
+      state.ringtone = null;
+      state.ringing = false;
+      this.keepScreenOn(false);
+      state.unbindSession?.();
+      state.unbindSession = null;
+      state.session = null;
+    },
+  },
+  methods: {
+    /**
+     * Lets the screen drive `session` directly (buttons call it as well as emitting their events) and binds
+     * it to `sessionStore` while the screen lives. `null` detaches. A page needs only this one line.
+     */
+    attachSession(session: CallSessionLike | null) {
+      const state = privateOf(this);
+      if (state.session === session) return;
+      state.unbindSession?.();
+      state.unbindSession = null;
+      state.session = session;
+      if (session) state.unbindSession = bindSessionToStore(session, sessionStore);
+    },
+
+    watchView() {
+      const lang = this.data.lang as string;
+      watchStore(
+        this,
+        'view',
+        () => viewOf(sessionStore, lang),
+        (view) => this.render(view),
+      );
+    },
+
+    /** Sends only what changed since the last render, in one setData (none if nothing did). */
+    render(view: CallScreenView) {
+      const state = privateOf(this);
+      const patch: WechatMiniprogram.IAnyObject = {};
+      let changed = false;
+      for (const key of Object.keys(view) as Array<keyof CallScreenView>) {
+        if (state.lastView[key] === view[key]) continue;
+        patch[key] = view[key];
+        changed = true;
+      }
+      if (!changed) return;
+      state.lastView = view;
+      this.setData(patch);
+    },
+
+    ring(ringing: boolean) {
+      const state = privateOf(this);
+      if (ringing === state.ringing) return;
+      state.ringing = ringing;
+      const src = this.data.ringtone as string;
+      if (ringing && src) {
+        if (!state.ringtone) state.ringtone = audio.createRingtone(src);
+        state.ringtone.play();
+      } else {
+        state.ringtone?.stop();
+      }
+    },
+
+    keepScreenOn(on: boolean) {
+      const state = privateOf(this);
+      if (state.screenOn === on) return;
+      state.screenOn = on;
+      lifecycle.setKeepScreenOn(on);
+    },
+
+    /** Runs `action` on the attached session, if any; a failure is reported as an `error` event. */
+    callSession(name: string, action: (session: CallSessionLike) => Promise<unknown>) {
+      const session = privateOf(this).session;
+      if (!session) return;
+      action(session).catch((error: ErrorLike) =>
+        this.triggerEvent('error', {
+          action: name,
+          code: typeof error?.code === 'number' ? error.code : undefined,
+          message: typeof error?.message === 'string' ? error.message : String(error),
+        }),
+      );
+    },
+
+    onAccept() {
+      this.triggerEvent('accept', { cid: sessionStore.cid });
+      this.callSession('accept', (session) => session.accept());
+    },
+    onReject() {
+      this.triggerEvent('reject', { cid: sessionStore.cid });
+      this.callSession('reject', (session) => session.reject());
+    },
+    /** Cancel while dialing and hang up in call are the same request; the session tells the reasons apart. */
+    onHangup() {
+      this.triggerEvent('hangup', { cid: sessionStore.cid });
+      this.callSession('hangup', (session) => session.hangup());
+    },
+    onMute() {
+      const micOn = !sessionStore.local.micOn;
+      this.triggerEvent('mute', { micOn });
+      this.callSession('mute', (session) => session.setMic(micOn));
+    },
+    onCamera() {
+      const cameraOn = !sessionStore.local.cameraOn;
+      this.triggerEvent('camera', { cameraOn });
+      this.callSession('camera', (session) => session.setCamera(cameraOn));
+    },
+    onFlip() {
+      const devicePosition = sessionStore.local.devicePosition === 'front' ? 'back' : 'front';
+      this.triggerEvent('flip', { devicePosition });
+      this.callSession('flip', (session) => session.flipCamera());
+    },
+    onSound() {
+      const soundMode: SoundMode = sessionStore.local.soundMode === 'speaker' ? 'ear' : 'speaker';
+      this.triggerEvent('sound', { soundMode });
+      this.callSession('sound', (session) => session.setSoundMode(soundMode));
+    },
+    onSwitch() {
+      const to: CallType = sessionStore.type === 2 ? 1 : 2;
+      this.triggerEvent('switch', { to });
+      this.callSession('switch', (session) => session.requestSwitch(to));
+    },
+    onSwitchAgree() {
+      this.replySwitch(true);
+    },
+    onSwitchRefuse() {
+      this.replySwitch(false);
+    },
+    replySwitch(agree: boolean) {
+      this.triggerEvent('switchreply', { agree });
+      this.callSession('switchreply', (session) => session.respondSwitch(agree));
+    },
+    /** Must stay synchronous up to `openCallSettings`: WeChat opens settings only inside a tap. */
+    onOpenSetting() {
+      const type = sessionStore.type;
+      permissions.openCallSettings(type).then((granted) => {
+        this.triggerEvent('opensetting', { granted });
+        // Still refused: stay on this screen, so the user can try again.
+        if (granted) this.callSession('retry', (session) => session.retryPermissions());
+      });
+    },
+
+    /** Status codes go out as they are and, with a session attached, to its media policy (restart, replay). */
+    onRoomStateChange(event: WechatMiniprogram.CustomEvent) {
+      const detail = event.detail as { source?: unknown; uid?: unknown; code?: unknown };
+      this.triggerEvent('statechange', detail);
+      const { source, uid, code } = detail;
+      if ((source !== 'pusher' && source !== 'player') || typeof code !== 'number') return;
+      this.callSession('media', (session) =>
+        session.onMediaState
+          ? session.onMediaState({ source, uid: String(uid ?? ''), code })
+          : Promise.resolve(),
+      );
+    },
+    onRoomNetStatus(event: WechatMiniprogram.CustomEvent) {
+      this.triggerEvent('netstatus', event.detail);
+    },
+    /** 10001/10002 (camera/microphone refused mid-call, platform.md §1.2) arrive here for the page to act on. */
+    onRoomError(event: WechatMiniprogram.CustomEvent) {
+      this.triggerEvent('mediaerror', event.detail);
+    },
+  },
+});

@@ -1,0 +1,182 @@
+/**
+ * The call's state for the call screen: a field-by-field mirror of `CallSession.snapshot()`, written only
+ * through actions fed by the session's `change` events. It never decides anything about the call and never
+ * talks to the netcall or to `wx`. Objects are replaced, never mutated, so reactions keyed on them see every
+ * change; primitives that did not change do not notify at all (so a 1 Hz `duration` wakes only what reads it).
+ */
+import { action, makeObservable, observable } from 'mobx-miniprogram';
+import type {
+  CallPhase,
+  CallRecord,
+  CallSnapshot,
+  Direction,
+  EndReason,
+  LocalMedia,
+  PeerState,
+  SoundMode,
+  SwitchRequest,
+} from '../call/types';
+import type { CallType } from '../protocol';
+
+/**
+ * What the store and the call screen need from a `CallSession` (services/call/session.ts). Declared here so
+ * the stores do not depend on the session's implementation; the real class, an `Emitter` with these events,
+ * fits as is. Results are `unknown`: the screen only waits for them and reports failures.
+ */
+export interface CallSessionLike {
+  on(name: 'change', listener: (change: Partial<CallSnapshot>) => void): unknown;
+  on(name: 'callEnded', listener: (record: CallRecord) => void): unknown;
+  off(name: 'change', listener: (change: Partial<CallSnapshot>) => void): unknown;
+  off(name: 'callEnded', listener: (record: CallRecord) => void): unknown;
+  snapshot(): CallSnapshot;
+  call(callee: string, type: CallType): Promise<unknown>;
+  accept(): Promise<unknown>;
+  reject(): Promise<unknown>;
+  hangup(): Promise<unknown>;
+  setMic(on: boolean): Promise<unknown>;
+  setCamera(on: boolean): Promise<unknown>;
+  flipCamera(): Promise<unknown>;
+  setSoundMode(mode: SoundMode): Promise<unknown>;
+  requestSwitch(to: CallType): Promise<unknown>;
+  respondSwitch(agree: boolean): Promise<unknown>;
+  retryPermissions(): Promise<unknown>;
+  /** Optional: a media element's status code (netcall-room `statechange`), for the session's media policy. */
+  onMediaState?(event: { source: 'pusher' | 'player'; uid: string; code: number }): Promise<unknown>;
+}
+
+/** The snapshot of no call at all: what the store holds before a session is bound and after `reset`. */
+export function idleSnapshot(): CallSnapshot {
+  return {
+    phase: 'idle',
+    cid: null,
+    peer: '',
+    type: 2,
+    direction: null,
+    duration: 0,
+    reason: null,
+    peerState: { micOn: true, cameraOn: true, cameraUnavailable: false, background: false },
+    local: { micOn: true, cameraOn: true, devicePosition: 'front', soundMode: 'speaker' },
+    switchRequest: null,
+    reconnecting: false,
+    deniedScope: null,
+  };
+}
+
+const SNAPSHOT_KEYS = Object.keys(idleSnapshot()) as Array<keyof CallSnapshot>;
+
+export class SessionStore implements CallSnapshot {
+  phase: CallPhase = 'idle';
+  cid: string | null = null;
+  peer = '';
+  type: CallType = 2;
+  direction: Direction | null = null;
+  duration = 0;
+  reason: EndReason | null = null;
+  peerState: PeerState;
+  local: LocalMedia;
+  switchRequest: SwitchRequest = null;
+  reconnecting = false;
+  deniedScope: 'scope.camera' | 'scope.record' | null = null;
+
+  constructor() {
+    const idle = idleSnapshot();
+    this.peerState = idle.peerState;
+    this.local = idle.local;
+    makeObservable(this, {
+      phase: observable,
+      cid: observable,
+      peer: observable,
+      type: observable,
+      direction: observable,
+      duration: observable,
+      reason: observable,
+      // Refs: these objects are swapped whole, so only the reference is watched (no deep proxies).
+      peerState: observable.ref,
+      local: observable.ref,
+      switchRequest: observable.ref,
+      reconnecting: observable,
+      deniedScope: observable,
+      sessionLoaded: action,
+      applySessionChange: action,
+      reset: action,
+    });
+  }
+
+  /** A session was bound: take its whole state, whatever was here before. */
+  sessionLoaded(snapshot: CallSnapshot): void {
+    this.assign(idleSnapshot());
+    this.assign(snapshot);
+  }
+
+  /** The session reported the fields that changed; one action, so reactions run once per change event. */
+  applySessionChange(change: Partial<CallSnapshot>): void {
+    this.assign(change);
+  }
+
+  /** No call (the page left, or the app wants a blank screen). */
+  reset(): void {
+    this.assign(idleSnapshot());
+  }
+
+  /** The current state as a plain snapshot (copies, so callers cannot mutate the store by accident). */
+  snapshot(): CallSnapshot {
+    const result = {} as Record<keyof CallSnapshot, unknown>;
+    for (const key of SNAPSHOT_KEYS) result[key] = copy(this[key]);
+    return result as unknown as CallSnapshot;
+  }
+
+  private assign(change: Partial<CallSnapshot>): void {
+    const target = this as unknown as Record<keyof CallSnapshot, unknown>;
+    for (const key of SNAPSHOT_KEYS) {
+      if (!Object.prototype.hasOwnProperty.call(change, key)) continue;
+      const value = change[key];
+      if (value === undefined) continue;
+      // A fresh object each time: if the session ever re-emitted an object it had mutated in place, the
+      // same reference would not notify a `ref` observable and the screen would miss the change.
+      target[key] = copy(value);
+    }
+  }
+}
+
+function copy<T>(value: T): T {
+  return value !== null && typeof value === 'object' ? ({ ...value } as T) : value;
+}
+
+/** The kit's shared store: the call screen reads it, `bindSessionToStore` writes it. */
+export const sessionStore = new SessionStore();
+
+interface Binding {
+  session: CallSessionLike;
+  listener: (change: Partial<CallSnapshot>) => void;
+  refs: number;
+}
+
+const bindings = new WeakMap<SessionStore, Binding>();
+
+/**
+ * Keeps `store` in step with `session` until the returned function is called. A store mirrors one session:
+ * binding another session takes the store over (the old one stops writing to it), and binding the same
+ * session twice (a page and `call-screen.attachSession`) shares one listener, released by the last unbind.
+ */
+export function bindSessionToStore(session: CallSessionLike, store: SessionStore = sessionStore): () => void {
+  let binding = bindings.get(store);
+  if (binding && binding.session === session) {
+    binding.refs++;
+  } else {
+    if (binding) binding.session.off('change', binding.listener);
+    const listener = (change: Partial<CallSnapshot>) => store.applySessionChange(change);
+    binding = { session, listener, refs: 1 };
+    bindings.set(store, binding);
+    store.sessionLoaded(session.snapshot());
+    session.on('change', listener);
+  }
+  const current = binding;
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    if (bindings.get(store) !== current || --current.refs > 0) return;
+    current.session.off('change', current.listener);
+    bindings.delete(store);
+  };
+}

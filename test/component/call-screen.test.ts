@@ -1,0 +1,558 @@
+import { Emitter } from '../../services/netcall/emitter';
+import type { CallRecord, CallSnapshot, EndReason } from '../../services/call/types';
+import { labels } from '../../services/i18n';
+import { bindSessionToStore, idleSnapshot, sessionStore, type CallSessionLike } from '../../services/stores';
+import * as audio from '../../services/platform/audio';
+import * as lifecycle from '../../services/platform/lifecycle';
+import * as permissions from '../../services/platform/permissions';
+import { defineHost, loadComponent, renderHost, simulate, type Host } from '../helpers/simulate';
+
+const EVENTS = [
+  'accept',
+  'reject',
+  'hangup',
+  'mute',
+  'camera',
+  'flip',
+  'sound',
+  'switch',
+  'switchreply',
+  'opensetting',
+  'error',
+  'statechange',
+  'mediaerror',
+] as const;
+
+/** What the host heard through `bind:<name>`: the public contract of the screen. */
+const heard: Array<{ name: string; detail: unknown }> = [];
+
+// Load once per file (backend.md §10.3 pitfall 6); this also registers netcall-room and its tiles.
+const hostId = defineHost({
+  usingComponents: { 'call-screen': loadComponent('call-screen') },
+  template: `<call-screen id="screen" lang="{{lang}}" ringtone="{{ringtone}}" ${EVENTS.map(
+    (name) => `bind:${name}="on_${name}"`,
+  ).join(' ')} />`,
+  data: { lang: 'en', ringtone: '/assets/ring.mp3' },
+  methods: Object.fromEntries(
+    EVENTS.map((name) => [
+      `on_${name}`,
+      (event: { detail: unknown }) => heard.push({ name, detail: event.detail }),
+    ]),
+  ),
+});
+
+/** A CallSession stand-in: the real class's events and methods, each method a resolving mock. */
+class FakeSession extends Emitter<{ change: Partial<CallSnapshot>; callEnded: CallRecord }> {
+  state: CallSnapshot = idleSnapshot();
+  call = jest.fn(async () => undefined);
+  accept = jest.fn(async () => undefined);
+  reject = jest.fn(async () => undefined);
+  hangup = jest.fn(async () => undefined);
+  setMic = jest.fn(async () => undefined);
+  setCamera = jest.fn(async () => undefined);
+  flipCamera = jest.fn(async () => undefined);
+  setSoundMode = jest.fn(async () => undefined);
+  requestSwitch = jest.fn(async () => undefined);
+  respondSwitch = jest.fn(async () => undefined);
+  retryPermissions = jest.fn(async () => undefined);
+  onMediaState = jest.fn(async () => 'none');
+
+  snapshot(): CallSnapshot {
+    return this.state;
+  }
+
+  /** Changes state the way CallSession does: the fields that changed, as one `change` event. */
+  set(change: Partial<CallSnapshot>): void {
+    this.state = { ...this.state, ...change };
+    this.emit('change', change);
+  }
+}
+
+// The real CallSession must fit the interface the store declares; so must its stand-in.
+const fits: (session: FakeSession) => CallSessionLike = (session) => session;
+void fits;
+
+let host: Host;
+let session: FakeSession;
+let unbind: () => void;
+
+interface Api {
+  attachSession(session: CallSessionLike | null): void;
+}
+
+const screen = () => host.querySelector('#screen')!;
+const text = () => (screen().dom?.textContent ?? '').replace(/\s+/g, ' ').trim();
+const button = (name: string) => screen().querySelector(`.call-screen__${name}`);
+/** simulate delivers a tap on a timer, so wait for it before the screen changes under it. */
+async function tap(name: string): Promise<void> {
+  const element = button(name);
+  if (!element) throw new Error(`no .call-screen__${name} on screen: "${text()}"`);
+  element.dispatchEvent('tap');
+  await simulate.sleep(0);
+}
+
+const incomingVideo: Partial<CallSnapshot> = {
+  phase: 'incoming',
+  cid: 'c1',
+  peer: 'bob',
+  type: 2,
+  direction: 'incoming',
+};
+
+const inCall = (change: Partial<CallSnapshot> = {}): Partial<CallSnapshot> => ({
+  phase: 'in-call',
+  cid: 'c1',
+  peer: 'bob',
+  type: 2,
+  direction: 'outgoing',
+  duration: 0,
+  ...change,
+});
+
+async function show(change: Partial<CallSnapshot>): Promise<void> {
+  session.set(change);
+  await simulate.sleep(0);
+}
+
+async function setLang(lang: string): Promise<void> {
+  host.setData({ lang });
+  await simulate.sleep(0);
+}
+
+beforeEach(() => {
+  heard.length = 0;
+  sessionStore.reset();
+  session = new FakeSession();
+  unbind = bindSessionToStore(session);
+  host = renderHost(hostId);
+});
+
+afterEach(() => {
+  host.detach();
+  unbind();
+  jest.restoreAllMocks();
+});
+
+describe('call-screen: what each phase shows', () => {
+  const cases: Array<{ title: string; change: Partial<CallSnapshot>; buttons: string[] }> = [
+    {
+      title: 'dialing',
+      change: { phase: 'dialing', peer: 'bob', type: 2, direction: 'outgoing' },
+      buttons: ['btn--cancel'],
+    },
+    { title: 'incoming video', change: incomingVideo, buttons: ['btn--reject', 'btn--accept'] },
+    {
+      title: 'incoming voice',
+      change: { ...incomingVideo, type: 1 },
+      buttons: ['btn--reject', 'btn--accept'],
+    },
+    { title: 'connecting', change: { phase: 'connecting', peer: 'bob' }, buttons: ['btn--hangup'] },
+    {
+      title: 'in a video call',
+      change: inCall({ duration: 83 }),
+      buttons: ['ctl--mute', 'ctl--sound', 'ctl--camera', 'ctl--flip', 'ctl--switch', 'btn--hangup'],
+    },
+    {
+      title: 'in a voice call',
+      change: inCall({ type: 1, local: { ...idleSnapshot().local, soundMode: 'ear' } }),
+      buttons: ['ctl--mute', 'ctl--sound', 'ctl--switch', 'btn--hangup'],
+    },
+  ];
+  const ALL = [
+    'btn--cancel',
+    'btn--reject',
+    'btn--accept',
+    'btn--hangup',
+    'btn--settings',
+    'ctl--mute',
+    'ctl--sound',
+    'ctl--camera',
+    'ctl--flip',
+    'ctl--switch',
+  ];
+  const expectedText: Record<string, Record<'en' | 'zh-CN', string[]>> = {
+    dialing: { en: ['bob', 'Calling…', 'Cancel'], 'zh-CN': ['bob', '正在呼叫…', '取消'] },
+    'incoming video': {
+      en: ['bob', 'Incoming video call', 'Decline', 'Accept'],
+      'zh-CN': ['bob', '邀请你视频通话', '拒绝', '接听'],
+    },
+    'incoming voice': { en: ['Incoming voice call'], 'zh-CN': ['邀请你语音通话'] },
+    connecting: { en: ['Connecting…', 'Hang up'], 'zh-CN': ['正在连接…', '挂断'] },
+    'in a video call': {
+      en: ['01:23', 'Mute', 'Earpiece', 'Camera off', 'Flip', 'Switch to voice', 'Hang up'],
+      'zh-CN': ['01:23', '静音', '听筒', '关闭摄像头', '翻转', '切到语音', '挂断'],
+    },
+    'in a voice call': {
+      en: ['bob', '00:00', 'Speaker', 'Switch to video'],
+      'zh-CN': ['bob', '00:00', '扬声器', '切到视频'],
+    },
+  };
+
+  it('shows nothing while idle', async () => {
+    await simulate.sleep(0);
+    expect(screen().querySelector('.call-screen')).toBeFalsy();
+    expect(text()).toBe('');
+  });
+
+  for (const lang of ['en', 'zh-CN'] as const) {
+    for (const { title, change, buttons } of cases) {
+      it(`${title} (${lang})`, async () => {
+        await setLang(lang);
+        await show(change);
+        for (const part of expectedText[title][lang]) expect(text()).toContain(part);
+        expect(ALL.filter((name) => button(name))).toEqual(ALL.filter((name) => buttons.includes(name)));
+      });
+    }
+  }
+
+  it('renders the room for video and, kept out of sight, for voice (it still carries the sound)', async () => {
+    await show({ phase: 'connecting', peer: 'bob', type: 2 });
+    expect(screen().querySelector('.call-screen__room')).toBeTruthy();
+    expect(screen().querySelector('.call-screen__media--hidden')).toBeFalsy();
+    await show({ type: 1 });
+    expect(screen().querySelector('.call-screen__room')).toBeTruthy();
+    expect(screen().querySelector('.call-screen__media--hidden')).toBeTruthy();
+    // A voice call shows the peer (initial as the avatar) instead of video.
+    expect(screen().querySelector('.call-screen__avatar')!.dom!.textContent).toBe('B');
+    await show({ phase: 'dialing' });
+    expect(screen().querySelector('.call-screen__room')).toBeFalsy();
+  });
+
+  const reasons: EndReason[] = ['remote-hangup', 'rejected', 'busy', 'callee-timeout', 'network', 'error'];
+  for (const reason of reasons) {
+    it(`ended: ${reason}, in both languages`, async () => {
+      await show({ ...inCall(), phase: 'ended', reason });
+      expect(text()).toContain(labels('en')[`reason.${reason}`]);
+      await setLang('zh-CN');
+      expect(text()).toContain(labels('zh-CN')[`reason.${reason}`]);
+      expect(ALL.filter((name) => button(name))).toEqual([]);
+    });
+  }
+
+  it('falls back to English for a language it does not ship', async () => {
+    await setLang('fr');
+    await show(incomingVideo);
+    expect(text()).toContain('Incoming video call');
+  });
+
+  it('shows the peer state notices, the reconnecting banner and switch prompts', async () => {
+    await show(inCall());
+    expect(text()).not.toContain('muted their mic');
+    await show({
+      peerState: { micOn: false, cameraOn: false, cameraUnavailable: false, background: true },
+      reconnecting: true,
+    });
+    expect(text()).toContain('The other party muted their mic');
+    expect(text()).toContain('The other party turned their camera off');
+    expect(text()).toContain('The other party left the app');
+    expect(screen().querySelector('.call-screen__banner')!.dom!.textContent).toBe('Reconnecting…');
+
+    await show({ peerState: { micOn: true, cameraOn: false, cameraUnavailable: true, background: false } });
+    expect(text()).toContain("The other party's camera is unavailable");
+    expect(text()).not.toContain('turned their camera off');
+
+    await setLang('zh-CN');
+    await show({ switchRequest: { from: 'peer', to: 1 }, reconnecting: false });
+    expect(text()).toContain('对方请求切换为语音通话');
+    expect(screen().querySelector('.call-screen__banner')).toBeFalsy();
+
+    await show({ switchRequest: { from: 'me', to: 1 } });
+    expect(screen().querySelector('.call-screen__prompt')).toBeFalsy();
+    expect(button('ctl--switch')!.dom!.textContent).toBe('等待对方回应…');
+  });
+});
+
+describe('call-screen: controls', () => {
+  const attach = () => (screen().instance as unknown as Api).attachSession(session);
+
+  it('emits its events and, with an attached session, calls the session', async () => {
+    attach();
+    await show(incomingVideo);
+    await tap('btn--accept');
+    await show(inCall());
+    await tap('ctl--mute');
+    await tap('ctl--camera');
+    await tap('ctl--flip');
+    await tap('ctl--sound');
+    await tap('ctl--switch');
+    await tap('btn--hangup');
+    await simulate.sleep(0);
+
+    expect(heard).toEqual([
+      { name: 'accept', detail: { cid: 'c1' } },
+      { name: 'mute', detail: { micOn: false } },
+      { name: 'camera', detail: { cameraOn: false } },
+      { name: 'flip', detail: { devicePosition: 'back' } },
+      { name: 'sound', detail: { soundMode: 'ear' } },
+      { name: 'switch', detail: { to: 1 } },
+      { name: 'hangup', detail: { cid: 'c1' } },
+    ]);
+    expect(session.accept).toHaveBeenCalledTimes(1);
+    expect(session.setMic).toHaveBeenCalledWith(false);
+    expect(session.setCamera).toHaveBeenCalledWith(false);
+    expect(session.flipCamera).toHaveBeenCalledTimes(1);
+    expect(session.setSoundMode).toHaveBeenCalledWith('ear');
+    expect(session.requestSwitch).toHaveBeenCalledWith(1);
+    expect(session.hangup).toHaveBeenCalledTimes(1);
+  });
+
+  it('cancels a dialing call with hangup, rejects an incoming one, answers a switch request', async () => {
+    attach();
+    await show({ phase: 'dialing', cid: 'c1', peer: 'bob', direction: 'outgoing' });
+    await tap('btn--cancel');
+    await show({ ...incomingVideo, cid: 'c2' });
+    await tap('btn--reject');
+    await show(inCall({ switchRequest: { from: 'peer', to: 2 }, type: 1 }));
+    expect(text()).toContain('The other party wants to switch to video');
+    await tap('btn--agree');
+    await tap('btn--refuse');
+    await simulate.sleep(0);
+    expect(heard.map((event) => event.name)).toEqual(['hangup', 'reject', 'switchreply', 'switchreply']);
+    expect(heard[1].detail).toEqual({ cid: 'c2' });
+    expect(session.hangup).toHaveBeenCalledTimes(1);
+    expect(session.reject).toHaveBeenCalledTimes(1);
+    expect(session.respondSwitch.mock.calls).toEqual([[true], [false]]);
+  });
+
+  it('only emits events when no session is attached', async () => {
+    await show(inCall());
+    await tap('ctl--mute');
+    await simulate.sleep(0);
+    expect(heard).toEqual([{ name: 'mute', detail: { micOn: false } }]);
+    expect(session.setMic).not.toHaveBeenCalled();
+  });
+
+  it('reports a failing session call as an error event', async () => {
+    attach();
+    session.setMic.mockRejectedValueOnce(Object.assign(new Error('not in call'), { code: 403 }));
+    await show(inCall());
+    await tap('ctl--mute');
+    await simulate.sleep(0);
+    expect(heard).toContainEqual({
+      name: 'error',
+      detail: { action: 'mute', code: 403, message: 'not in call' },
+    });
+  });
+
+  it('binds an attached session to the store by itself, and stops following it once detached', async () => {
+    unbind();
+    sessionStore.reset();
+    const other = new FakeSession();
+    other.set(incomingVideo);
+    (screen().instance as unknown as Api).attachSession(other);
+    await simulate.sleep(0);
+    expect(text()).toContain('Incoming video call');
+    host.detach();
+    other.set({ phase: 'connecting' });
+    expect(sessionStore.phase).toBe('incoming');
+    host = renderHost(hostId);
+    unbind = () => undefined;
+  });
+  it("hands the room's status codes to the session's media policy and forwards media errors", async () => {
+    attach();
+    await show(inCall());
+    const room = screen().querySelector('.call-screen__room')!.instance as {
+      triggerEvent(name: string, detail: object): void;
+    };
+    room.triggerEvent('statechange', { source: 'pusher', uid: '1', code: -1307 });
+    room.triggerEvent('error', { source: 'pusher', uid: '1', errCode: 10001 });
+    await simulate.sleep(0);
+    expect(session.onMediaState).toHaveBeenCalledWith({ source: 'pusher', uid: '1', code: -1307 });
+    expect(heard).toEqual([
+      { name: 'statechange', detail: { source: 'pusher', uid: '1', code: -1307 } },
+      { name: 'mediaerror', detail: { source: 'pusher', uid: '1', errCode: 10001 } },
+    ]);
+  });
+});
+
+describe('call-screen: setData budget', () => {
+  it('costs one setData per second in call: only {timer}, at most 32 bytes', async () => {
+    await show(inCall({ duration: 0 }));
+    const instance = screen().instance as { setData(data: Record<string, unknown>, cb?: () => void): void };
+    const original = instance.setData;
+    const calls: Array<{ keys: string[]; bytes: number }> = [];
+    instance.setData = function (this: unknown, data, callback) {
+      calls.push({ keys: Object.keys(data), bytes: JSON.stringify(data).length });
+      return original.call(this, data, callback);
+    };
+
+    for (let duration = 1; duration <= 10; duration++) await show({ duration });
+
+    expect(calls).toHaveLength(10);
+    for (const call of calls) {
+      expect(call.keys).toEqual(['timer']);
+      expect(call.bytes).toBeLessThanOrEqual(32);
+    }
+    expect(screen().querySelector('.call-screen__timer')!.dom!.textContent).toBe('00:10');
+  });
+
+  it('sends nothing for a change the screen does not show', async () => {
+    await show(inCall());
+    const instance = screen().instance as { setData(data: Record<string, unknown>): void };
+    const setData = jest.spyOn(instance, 'setData');
+    await show({ cid: 'c1', reconnecting: false, local: { ...idleSnapshot().local } });
+    expect(setData).not.toHaveBeenCalled();
+  });
+});
+
+describe('call-screen: ringtone and screen', () => {
+  function fakeRingtone() {
+    const ringtone = { play: jest.fn(), stop: jest.fn(), destroy: jest.fn() };
+    const create = jest.spyOn(audio, 'createRingtone').mockReturnValue(ringtone);
+    return { ringtone, create };
+  }
+
+  it('rings on incoming and stops when the call connects', async () => {
+    const { ringtone, create } = fakeRingtone();
+    await show(incomingVideo);
+    expect(create).toHaveBeenCalledWith('/assets/ring.mp3');
+    expect(ringtone.play).toHaveBeenCalledTimes(1);
+    await show({ phase: 'connecting' });
+    await show(inCall());
+    expect(ringtone.stop).toHaveBeenCalledTimes(1);
+    expect(ringtone.play).toHaveBeenCalledTimes(1);
+    host.detach();
+    expect(ringtone.destroy).toHaveBeenCalledTimes(1);
+    host = renderHost(hostId);
+  });
+
+  it('rings back while dialing and stops when the call ends unanswered', async () => {
+    const { ringtone } = fakeRingtone();
+    await show({ phase: 'dialing', peer: 'bob', direction: 'outgoing' });
+    expect(ringtone.play).toHaveBeenCalledTimes(1);
+    await show({ phase: 'ended', reason: 'caller-timeout' });
+    expect(ringtone.stop).toHaveBeenCalledTimes(1);
+    expect(text()).toContain('No answer');
+  });
+
+  it('keeps the screen on from ringing until the call ends', async () => {
+    jest.spyOn(audio, 'createRingtone').mockReturnValue({ play() {}, stop() {}, destroy() {} });
+    const keep = jest.spyOn(lifecycle, 'setKeepScreenOn').mockImplementation(() => undefined);
+    await show(incomingVideo);
+    await show(inCall());
+    await show({ phase: 'ended', reason: 'remote-hangup' });
+    expect(keep.mock.calls).toEqual([[true], [false]]);
+  });
+
+  it('wraps an InnerAudioContext that loops and ignores the mute switch', () => {
+    const context = {
+      src: '',
+      loop: false,
+      autoplay: true,
+      obeyMuteSwitch: true,
+      play: jest.fn(),
+      stop: jest.fn(),
+      destroy: jest.fn(),
+    };
+    jest.spyOn(wx, 'createInnerAudioContext').mockReturnValue(context as never);
+    const option = jest.spyOn(wx, 'setInnerAudioOption').mockImplementation((() => undefined) as never);
+    const ringtone = audio.createRingtone('/ring.mp3');
+    expect(context).toMatchObject({ src: '/ring.mp3', loop: true, autoplay: false, obeyMuteSwitch: false });
+    expect(option).toHaveBeenCalledWith(expect.objectContaining({ obeyMuteSwitch: false }));
+    ringtone.play();
+    ringtone.play();
+    ringtone.stop();
+    ringtone.stop();
+    ringtone.destroy();
+    ringtone.play();
+    expect(context.play).toHaveBeenCalledTimes(1);
+    expect(context.stop).toHaveBeenCalledTimes(1);
+    expect(context.destroy).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('call-screen: permission denied', () => {
+  it('offers open settings; its tap opens them and, once granted, retries on the session', async () => {
+    (screen().instance as unknown as Api).attachSession(session);
+    const open = jest.spyOn(permissions, 'openCallSettings').mockResolvedValue(true);
+    await show({
+      phase: 'ended',
+      reason: 'permission-denied',
+      deniedScope: 'scope.camera',
+      type: 2,
+      peer: 'bob',
+    });
+    expect(text()).toContain('No access to the camera or microphone');
+    expect(text()).toContain('Allow the camera in Settings');
+    await tap('btn--settings');
+    expect(open).toHaveBeenCalledWith(2);
+    expect(heard).toEqual([{ name: 'opensetting', detail: { granted: true } }]);
+    expect(session.retryPermissions).toHaveBeenCalledTimes(1);
+  });
+
+  it('stays on the screen without retrying while the scope is still refused', async () => {
+    (screen().instance as unknown as Api).attachSession(session);
+    jest.spyOn(permissions, 'openCallSettings').mockResolvedValue(false);
+    await setLang('zh-CN');
+    await show({ phase: 'ended', reason: 'permission-denied', deniedScope: 'scope.record', type: 1 });
+    expect(text()).toContain('请在设置中允许使用麦克风');
+    expect(button('btn--settings')!.dom!.textContent).toBe('去设置');
+    await tap('btn--settings');
+    await simulate.sleep(0);
+    expect(heard).toEqual([{ name: 'opensetting', detail: { granted: false } }]);
+    expect(session.retryPermissions).not.toHaveBeenCalled();
+    expect(button('btn--settings')).toBeTruthy();
+  });
+});
+
+describe('sessionStore + bindSessionToStore', () => {
+  it('loads the snapshot, then applies only the fields a change names, replacing objects', () => {
+    const other = new FakeSession();
+    other.state = { ...idleSnapshot(), ...incomingVideo };
+    const release = bindSessionToStore(other);
+    expect(sessionStore.snapshot()).toEqual(other.state);
+
+    const local = { ...other.state.local, micOn: false };
+    const before = sessionStore.peerState;
+    other.set({ local });
+    expect(sessionStore.local).toEqual(local);
+    // A copy: the session mutating its own object later cannot change the store behind mobx's back.
+    expect(sessionStore.local).not.toBe(local);
+    expect(sessionStore.peerState).toBe(before);
+    expect(sessionStore.phase).toBe('incoming');
+    release();
+  });
+
+  it('shares one listener for the same session and hands the store over to a new one', () => {
+    const first = bindSessionToStore(session);
+    expect(session.listenerCount('change')).toBe(1);
+    first();
+    // The beforeEach binding still holds.
+    expect(session.listenerCount('change')).toBe(1);
+
+    const other = new FakeSession();
+    const release = bindSessionToStore(other);
+    expect(session.listenerCount('change')).toBe(0);
+    session.set({ phase: 'dialing' });
+    expect(sessionStore.phase).toBe('idle');
+    other.set({ phase: 'incoming' });
+    expect(sessionStore.phase).toBe('incoming');
+    release();
+    expect(other.listenerCount('change')).toBe(0);
+  });
+});
+
+describe('platform lifecycle helpers', () => {
+  it('unsubscribes the very function they subscribed', () => {
+    const on = jest.spyOn(wx, 'onAppHide');
+    const off = jest.spyOn(wx, 'offAppHide');
+    const listener = jest.fn();
+    const stop = lifecycle.onAppHide(listener);
+    const handler = on.mock.calls[0][0] as () => void;
+    handler();
+    expect(listener).toHaveBeenCalledTimes(1);
+    stop();
+    expect(off).toHaveBeenCalledWith(handler);
+  });
+
+  it('reports visibility both ways through one subscription', () => {
+    const shows = jest.spyOn(wx, 'onAppShow');
+    const hides = jest.spyOn(wx, 'onAppHide');
+    const seen: boolean[] = [];
+    const stop = lifecycle.onAppVisibility((visible) => seen.push(visible));
+    (hides.mock.calls[0][0] as () => void)();
+    (shows.mock.calls[0][0] as () => void)();
+    expect(seen).toEqual([false, true]);
+    stop();
+  });
+});
