@@ -129,9 +129,15 @@ export function createTasks(config: BuildConfig, log: Logger = consoleLogger): T
       npmTask(config, app, log),
     ),
   );
+  // The declarations of the kit import types from typings/ (NetEase's SDK), so the package ships them.
+  const typings = named('typings:pkg', () =>
+    src('typings/*.d.ts', { cwd: config.root, allowEmpty: true }).pipe(
+      dest(path.join(pkg.outDir, 'typings')),
+    ),
+  );
   const dist = series(
     cleanTask(pkg),
-    parallel(compileTask(config, pkg, log), assetsTask(config, pkg), kitIndexTask(pkg)),
+    parallel(compileTask(config, pkg, log), assetsTask(config, pkg), kitIndexTask(pkg), typings),
   );
   return {
     clean: parallel(cleanTask(app), cleanTask(pkg)),

@@ -1,6 +1,6 @@
 /**
  * `NetcallLike`: the one interface everything above `netcall/` depends on, shaped like NetEase's weixin
- * Netcall instance. Two engines implement it: our `Netcall` (own backend) and, later, `NimNetcall`.
+ * Netcall instance. Two engines implement it: our `Netcall` (own backend) and `NimNetcall` (NetEase's SDK; a separate entry, `services/netcall/nim-netcall`, so apps on our backend do not ship it).
  * Ids are strings at this boundary, whatever the engine delivers.
  */
 import type {
