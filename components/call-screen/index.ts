@@ -15,7 +15,7 @@
 import type { CallPhase, CallSnapshot, SoundMode } from '../../services/call/types';
 import type { CallType } from '../../services/protocol';
 import { formatDuration, labels, type CallLabels } from '../../services/i18n';
-import { sessionStore, bindSessionToStore, type CallSessionLike } from '../../services/stores';
+import { sessionStore, bindSessionToStore, type CallSessionLike } from '../../services/stores/session-store';
 // Imported per module, not through the platform index, so tests can spy on these exports.
 import * as audio from '../../services/platform/audio';
 import * as lifecycle from '../../services/platform/lifecycle';

@@ -2,7 +2,7 @@
  * Forwarding media element events out of a component. `netstatus` fires several times a second per
  * stream (platform.md §5), so it is throttled here and never copied into `data`.
  */
-import { defaultTimers } from '../../services/platform';
+import { defaultTimers } from '../../services/platform/timers';
 
 export const NETSTATUS_INTERVAL_MS = 1000;
 

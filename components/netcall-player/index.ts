@@ -1,33 +1,64 @@
 /**
- * netcall-player: one remote user's `<live-player>`, bound by `uid` to that user's play URL in
- * `callStore`. Each tile watches only its own user, so one peer's new URL costs one setData on one tile.
- * It stops the stream when the user leaves (node-media-server never ends a player whose publisher went,
- * platform.md §4) and forwards the element's events (netstatus throttled). No call logic here.
+ * netcall-player: one remote user's `<live-player>`.
+ *
+ * Two ways to get the play URL:
+ * - standalone (`<netcall-player uid="…">`): the tile watches its own user in `callStore`, so one peer's
+ *   new URL costs one setData on this tile only;
+ * - managed (`managed` + `src`, what netcall-room does): the parent passes the URL as a property in the
+ *   same setData that adds the tile, so a join costs the page one setData instead of two (the parent's
+ *   slot plus the tile's own `src`). A managed tile never calls setData and never watches the store.
+ *
+ * Either way it stops the stream when the URL goes (node-media-server never ends a player whose publisher
+ * went, platform.md §4), replays on a new URL, and forwards the element's events (netstatus throttled).
+ * No call logic here.
  */
-import { callStore } from '../../services/stores';
-import { createPlayerContext } from '../../services/platform';
+import { callStore } from '../../services/stores/call-store';
+import { createPlayerContext } from '../../services/platform/media';
+import { defaultTimers } from '../../services/platform/timers';
 import { isWatching, netcallComponent, watchStore } from '../common/component';
 import { forwardThrottled } from '../common/events';
+
+type Instance = WechatMiniprogram.Component.TrivialInstance;
+
+/** The URL a managed tile last saw: observers get only the new value, and `data` already holds it. */
+const managedSrc = new WeakMap<object, string>();
 
 netcallComponent({
   properties: {
     uid: { type: String, value: '' },
+    /** The play URL, when `managed`; a standalone tile writes it itself from the store. */
+    src: { type: String, value: '' },
+    /** Set by a parent that owns the URLs (netcall-room). Read once, at attach time. */
+    managed: { type: Boolean, value: false },
     muted: { type: Boolean, value: false },
     soundMode: { type: String, value: 'speaker' },
     objectFit: { type: String, value: 'fillCrop' },
-  },
-  data: {
-    src: '',
   },
   observers: {
     uid() {
       // The first value is picked up in `attached`; later ones rebind this tile to another user.
       if (isWatching(this, 'src')) this.watchUser();
     },
+    src(src: string) {
+      if (!this.data.managed) return;
+      const previous = managedSrc.get(this);
+      managedSrc.set(this, src);
+      // `autoplay` starts the first URL by itself once `wx:if` renders the element.
+      if (!previous || previous === src) return;
+      const context = createPlayerContext(`player-${this.data.uid}`, this as unknown as Instance);
+      context.stop();
+      if (!src) return;
+      // The parent's setData has queued this render before the observer returns; play once it is out,
+      // unless the URL changed again meanwhile (that change schedules its own play).
+      defaultTimers.setTimeout(() => {
+        if (managedSrc.get(this) === src) context.play();
+      }, 0);
+    },
   },
   lifetimes: {
     attached() {
-      this.watchUser();
+      if (this.data.managed) managedSrc.set(this, this.data.src);
+      else this.watchUser();
     },
   },
   methods: {
@@ -51,10 +82,7 @@ netcallComponent({
         this.setData({ src });
         return;
       }
-      const context = createPlayerContext(
-        `player-${this.data.uid}`,
-        this as unknown as WechatMiniprogram.Component.TrivialInstance,
-      );
+      const context = createPlayerContext(`player-${this.data.uid}`, this as unknown as Instance);
       context.stop();
       if (!src) {
         this.setData({ src: '' });

@@ -3,8 +3,8 @@
  * It renders nothing until there is a URL, restarts when a reconnect issues a new one, and forwards the
  * element's events out unchanged (netstatus throttled). It never decides anything about the call.
  */
-import { callStore } from '../../services/stores';
-import { createPusherContext } from '../../services/platform';
+import { callStore } from '../../services/stores/call-store';
+import { createPusherContext } from '../../services/platform/media';
 import { netcallComponent, watchStore } from '../common/component';
 import { forwardThrottled } from '../common/events';
 

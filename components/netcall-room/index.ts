@@ -1,48 +1,94 @@
 /**
  * netcall-room: lays out my pusher and the remote players. 1:1 first: the first remote user fills the
  * room and my pusher floats as picture-in-picture; further users get small tiles.
- * Its data holds only `{uid}` per player: URLs are bound inside each tile, and a joiner is added by path
- * (`players[2]`), so the list is never resent for an add or a URL change. Events of the tiles come out
- * as room events tagged with their source and uid.
+ *
+ * setData budget (anchors.md §2.3: one setData per remote join, payload independent of N): the room owns
+ * every remote URL and hands it to its tile as a property, so a join is ONE setData on the room, the new
+ * slot by path (`players[3]` = `{key, uid, src, pos}`), and the new tile never calls setData itself. A URL
+ * change is one path (`players[1].src`). Slots are appended and never move while someone is in the room:
+ * a leaver's slot is blanked by path (`players[1].uid` = '') instead of resending the shifted list, which
+ * WXML could only do with a whole-array setData (it has no splice). `pos` (place in the layout) is a
+ * separate field so a blank slot does not leave a hole on screen. The slot list is reset when the room
+ * empties, so holes accumulate only while a multi-party call keeps running with people coming and going.
+ * Events of the tiles come out as room events tagged with their source and uid.
  */
 import { comparer } from 'mobx-miniprogram';
-import { callStore } from '../../services/stores';
+import { callStore } from '../../services/stores/call-store';
 import { netcallComponent, watchStore } from '../common/component';
 
-interface PlayerItem {
+/** One remote user's place in the room. `uid` '' marks the slot of someone who left. */
+interface Slot {
+  /** The slot's index at creation: a stable wx:key, unlike uids, which a rejoin can repeat. */
+  key: number;
   uid: string;
+  src: string;
+  /** Place in the layout among the shown users: 0 is the main (full-screen) one. */
+  pos: number;
+}
+
+interface Wanted {
+  uid: string;
+  src: string;
 }
 
 netcallComponent({
   data: {
-    players: [] as PlayerItem[],
+    players: [] as Slot[],
+    /** How many slots are shown: decides full-screen or picture-in-picture for my pusher. */
+    count: 0,
   },
   lifetimes: {
     attached() {
       watchStore(
         this,
         'players',
-        () => callStore.players.map((user) => user.uid),
-        (uids) => this.showPlayers(uids),
-        // URL updates keep the uid list equal: they must not reach the room at all.
+        () => callStore.players.map((user): Wanted => ({ uid: user.uid, src: user.url })),
+        (wanted) => this.showPlayers(wanted),
+        // Store changes that leave uids and URLs alone (e.g. a mode flip) must not reach the room.
         { equals: comparer.structural },
       );
     },
   },
   methods: {
-    showPlayers(uids: string[]) {
-      const shown = this.data.players;
-      const appended = uids.length >= shown.length && shown.every((item, index) => item.uid === uids[index]);
-      if (!appended) {
-        // A removal shifts the tiles after it; WXML has no splice, and a list of uids is small.
-        this.setData({ players: uids.map((uid) => ({ uid })) });
+    showPlayers(wanted: Wanted[]) {
+      const slots = this.data.players as Slot[];
+      const srcOf = new Map(wanted.map((user) => [user.uid, user.src]));
+      const patch: Record<string, unknown> = {};
+      const kept: string[] = [];
+      slots.forEach((slot, index) => {
+        if (!slot.uid) return;
+        if (!srcOf.has(slot.uid)) {
+          // wx:if drops the tile (and its <live-player>); the stale src stays in data unrendered.
+          patch[`players[${index}].uid`] = '';
+          return;
+        }
+        const src = srcOf.get(slot.uid)!;
+        if (src !== slot.src) patch[`players[${index}].src`] = src;
+        if (slot.pos !== kept.length) patch[`players[${index}].pos`] = kept.length;
+        kept.push(slot.uid);
+      });
+
+      if (wanted.length === 0) {
+        // Nobody left: start the next session with an empty list instead of a row of blank slots.
+        if (slots.length > 0 || this.data.count !== 0) this.setData({ players: [], count: 0 });
         return;
       }
-      if (uids.length === shown.length) return;
-      const patch: Record<string, PlayerItem> = {};
-      for (let index = shown.length; index < uids.length; index++)
-        patch[`players[${index}]`] = { uid: uids[index] };
-      this.setData(patch);
+      // MediaRoster only appends, so the users still here lead `wanted` in slot order. Anything else (a
+      // store written by hand) cannot be expressed as appends: fall back to one whole-list setData.
+      if (!kept.every((uid, index) => wanted[index].uid === uid)) {
+        this.setData({
+          players: wanted.map((user, index) => ({ key: index, uid: user.uid, src: user.src, pos: index })),
+          count: wanted.length,
+        });
+        return;
+      }
+      wanted.slice(kept.length).forEach((user, offset) => {
+        const index = slots.length + offset;
+        const slot: Slot = { key: index, uid: user.uid, src: user.src, pos: kept.length + offset };
+        patch[`players[${index}]`] = slot;
+      });
+      if (this.data.count !== wanted.length) patch.count = wanted.length;
+      if (Object.keys(patch).length > 0) this.setData(patch);
     },
     forward(name: string, source: 'pusher' | 'player', event: WechatMiniprogram.CustomEvent) {
       const uid =

@@ -49,6 +49,9 @@ afterEach(() => {
 const room = () => host.querySelector('#room')!;
 const srcs = () => playerAttrs(host).map((attrs) => attrs.src);
 const playerIds = () => playerAttrs(host).map((attrs) => attrs.id);
+/** Uids of the slots on screen; a leaver's slot stays in data with uid ''. */
+const shownUids = () =>
+  (room().data.players as Array<{ uid: string }>).filter((slot) => slot.uid).map((slot) => slot.uid);
 
 async function startCall(userlist = [push1, bob]) {
   const result = await netcall.startRtc({ mode: 0 });
@@ -93,17 +96,24 @@ describe('netcall-room', () => {
     );
   });
 
-  it('adds a joiner by path, without resending the list', async () => {
+  it('adds a joiner by path in one setData on the room, the new tile writing nothing itself', async () => {
     await startCall([push1, bob, carol]);
     const counter = countSetData(room());
+    const tileCounters = room().querySelectorAll('.netcall-room__player').map(countSetData);
     netcall.clientJoin(dave);
     await simulate.sleep(0);
-    expect(counter.paths).toEqual([['players[2]']]);
-    expect(room().data.players).toEqual([{ uid: '2' }, { uid: '3' }, { uid: '4' }]);
+    expect(counter.paths).toEqual([['players[2]', 'count']]);
+    expect(tileCounters.map((tile) => tile.count)).toEqual([0, 0]);
+    expect(shownUids()).toEqual(['2', '3', '4']);
     expect(srcs()).toEqual([bob.url, carol.url, dave.url]);
+    // The new tile got its URL as a property: it has no store watcher and no setData of its own.
+    const daveTile = room().querySelectorAll('.netcall-room__player')[2];
+    expect(daveTile.data).toMatchObject({ uid: '4', src: dave.url, managed: true });
   });
 
-  it('rebinds a changed URL in that tile only after a reconnect', async () => {
+  it('rebinds a changed URL by one path for that tile only after a reconnect, and replays it', async () => {
+    const context = { stop: jest.fn(), play: jest.fn() };
+    jest.spyOn(wx, 'createLivePlayerContext').mockReturnValue(context as never);
     await startCall([push1, bob, carol]);
     const roomCounter = countSetData(room());
     const [bobTile, carolTile] = room().querySelectorAll('.netcall-room__player');
@@ -114,9 +124,12 @@ describe('netcall-room', () => {
     netcall.syncDone([push1, bob2, carol]);
     await simulate.sleep(0);
     expect(srcs()).toEqual([bob2.url, carol.url]);
-    expect(roomCounter.count).toBe(0);
-    expect(bobCounter.paths).toEqual([['src']]);
+    expect(roomCounter.paths).toEqual([['players[0].src']]);
+    expect(bobCounter.count).toBe(0);
     expect(carolCounter.count).toBe(0);
+    expect(wx.createLivePlayerContext).toHaveBeenCalledWith('player-2', bobTile.instance);
+    expect(context.stop).toHaveBeenCalledTimes(1);
+    expect(context.play).toHaveBeenCalledTimes(1);
   });
 
   it('drops a user missing from a second syncDone', async () => {
@@ -126,12 +139,23 @@ describe('netcall-room', () => {
     expect(playerIds()).toEqual(['player-3']);
   });
 
-  it('removes the leaver on clientLeave', async () => {
+  it('removes the leaver on clientLeave by path, moving the next user to the main spot', async () => {
     await startCall([push1, bob, carol]);
+    const counter = countSetData(room());
     netcall.clientLeave(bob);
     await simulate.sleep(0);
     expect(playerIds()).toEqual(['player-3']);
     expect(srcs()).toEqual([carol.url]);
+    expect(counter.paths).toEqual([['players[0].uid', 'players[1].pos', 'count']]);
+    expect(room().querySelector('.netcall-room__remote')!.dom!.className).toContain(
+      'netcall-room__remote--main',
+    );
+
+    // A rejoin gets a new slot: uids may repeat across slots, keys never do.
+    netcall.clientJoin(bob);
+    await simulate.sleep(0);
+    expect(shownUids()).toEqual(['3', '2']);
+    expect(srcs()).toEqual([carol.url, bob.url]);
   });
 
   it('empties on hangup of the current call and ignores a foreign cid', async () => {

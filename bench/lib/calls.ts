@@ -1,0 +1,104 @@
+/**
+ * Two real `Netcall` clients against the real server in-process (test/helpers/server.ts), with a
+ * MediaRoster on each side, wired the way the README tells an app to: the caller starts RTC on
+ * `callAccepted`, the callee after its `response`. Used by the call-setup and first-frame benchmarks.
+ */
+import type { RunningServer } from '../../server';
+import { MediaRoster } from '../../services/media';
+import type { Netcall } from '../../services/netcall';
+import { connectClient } from '../../test/helpers/server';
+
+export interface Pair {
+  caller: Netcall;
+  callee: Netcall;
+  callerRoster: MediaRoster;
+  calleeRoster: MediaRoster;
+  /** Dials and resolves once both rosters hold a pusher URL and the peer's player URL. */
+  establish(timeoutMs?: number): Promise<void>;
+  /** Hangs up from the caller and resolves once the callee has seen it (both rosters empty). */
+  hangup(): Promise<void>;
+  close(): void;
+}
+
+const complete = (roster: MediaRoster): boolean =>
+  Boolean(roster.pusher?.url) && roster.players.length === 1 && Boolean(roster.players[0].url);
+
+function whenComplete(roster: MediaRoster): Promise<void> {
+  if (complete(roster)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const listener = () => {
+      if (!complete(roster)) return;
+      roster.off('changes', listener);
+      resolve();
+    };
+    roster.on('changes', listener);
+  });
+}
+
+let pairs = 0;
+
+export async function connectPair(server: RunningServer): Promise<Pair> {
+  pairs++;
+  const caller = await connectClient(server, `bench-caller-${pairs}`);
+  const callee = await connectClient(server, `bench-callee-${pairs}`);
+  const callerRoster = new MediaRoster(caller);
+  const calleeRoster = new MediaRoster(callee);
+  const failures: unknown[] = [];
+  caller.on('callAccepted', () => {
+    caller.startRtc({ mode: 0 }).then(
+      (self) => callerRoster.setSelf(self),
+      (error) => failures.push(error),
+    );
+  });
+  callee.on('beCalling', ({ caller: account, type, cid }) => {
+    callee
+      .response({ accepted: true, caller: account, type, cid })
+      .then(() => callee.startRtc({ mode: 0 }))
+      .then(
+        (self) => calleeRoster.setSelf(self),
+        (error) => failures.push(error),
+      );
+  });
+
+  return {
+    caller,
+    callee,
+    callerRoster,
+    calleeRoster,
+    async establish(timeoutMs = 5000) {
+      const ready = Promise.all([whenComplete(callerRoster), whenComplete(calleeRoster)]);
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(new Error(`call not set up within ${timeoutMs} ms ${failures.map(String).join('; ')}`)),
+          timeoutMs,
+        );
+      });
+      try {
+        await Promise.race([caller.call({ type: 2, callee: callee.account }).then(() => ready), timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    async hangup() {
+      const seen = new Promise<void>((resolve) => {
+        const listener = () => {
+          callee.off('hangup', listener);
+          resolve();
+        };
+        callee.on('hangup', listener);
+      });
+      await caller.hangup();
+      // Your own hangup is not echoed back (README): the caller's roster is cleared by hand.
+      callerRoster.clear();
+      await seen;
+    },
+    close() {
+      callerRoster.dispose();
+      calleeRoster.dispose();
+      caller.close();
+      callee.close();
+    },
+  };
+}

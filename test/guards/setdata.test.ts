@@ -1,0 +1,87 @@
+/**
+ * Guard: the room never resends a whole list, and a join costs the same whatever the room size.
+ * Shapes and counts only, no timing (the numbers are in `npm run bench`). Runs the same scenarios as
+ * bench/setdata-*.ts, with every component's setData recorded (bench/lib/room-scenario.ts).
+ */
+import {
+  runJoinScenario,
+  runSteadyScenario,
+  wholeListProblems,
+  type SetDataRecord,
+} from '../../bench/lib/room-scenario';
+import { loadBudgets } from '../../bench/lib/types';
+
+const budgets = loadBudgets();
+const describeRecords = (records: readonly SetDataRecord[]) =>
+  records.map((record) => `${record.component} ${JSON.stringify(record.payload)}`).join('\n');
+
+describe('setData guard', () => {
+  it('recognises a whole-list payload (the check below is not vacuous)', () => {
+    const record = (payload: Record<string, unknown>): SetDataRecord => ({
+      component: 'room',
+      keys: Object.keys(payload),
+      bytes: JSON.stringify(payload).length,
+      payload,
+    });
+    expect(wholeListProblems([record({ players: [{ uid: '2' }] })])).toHaveLength(1);
+    expect(wholeListProblems([record({ 'players[1]': { tiles: ['a', 'b'] } })])).toHaveLength(1);
+    expect(wholeListProblems([record({ 'players[1]': { uid: '3', src: 'rtmp://x' }, count: 2 })])).toEqual(
+      [],
+    );
+  });
+
+  describe('joins of 1..8 remote users, one URL change, one leave', () => {
+    let scenario: Awaited<ReturnType<typeof runJoinScenario>>;
+    beforeAll(async () => {
+      scenario = await runJoinScenario(8);
+    });
+
+    it('shows every joiner', () => {
+      expect(scenario.shownPlayers).toBe(8);
+    });
+
+    it('costs one setData per join, by path, never a list', () => {
+      scenario.joins.forEach((join, index) => {
+        expect({ join: index + 1, calls: join.calls }).toEqual({
+          join: index + 1,
+          calls: budgets['setdata.join.calls'].max,
+        });
+        expect(join.records.map((record) => record.keys)).toEqual([[`players[${index}]`, 'count']]);
+        expect(wholeListProblems(join.records)).toEqual([]);
+      });
+    });
+
+    it('costs the same bytes for join #1 and join #8 (flat in N), within the byte budget', () => {
+      const bytes = scenario.joins.map((join) => join.bytes);
+      expect(Math.max(...bytes) - Math.min(...bytes)).toBeLessThanOrEqual(budgets['setdata.join.growth'].max);
+      expect(Math.max(...bytes)).toBeLessThanOrEqual(budgets['setdata.join.bytes'].max);
+    });
+
+    it('sends a URL change as one path on the room', () => {
+      expect(scenario.urlChange.records.map((record) => record.keys)).toEqual([['players[2].src']]);
+      expect(wholeListProblems(scenario.urlChange.records)).toEqual([]);
+    });
+
+    it('sends a leave as paths, not the shifted list', () => {
+      expect(scenario.leave.calls).toBe(1);
+      expect(wholeListProblems(scenario.leave.records)).toEqual([]);
+    });
+  });
+
+  it('sends nothing for a netstatus burst in a 1:1 call', async () => {
+    // Five netstatus events per second on both the pusher and the player, for 3 simulated seconds.
+    const scenario = await runSteadyScenario(3, 5);
+    const records = scenario.perSecond.flatMap((second) => second.records);
+    expect(scenario.events).toBe(30);
+    expect(wholeListProblems(records)).toEqual([]);
+    for (const second of scenario.perSecond) {
+      if (
+        second.calls > budgets['setdata.steady.calls'].max ||
+        second.bytes > budgets['setdata.steady.bytes'].max
+      )
+        throw new Error(
+          `netstatus caused setData over budget in one second:\n${describeRecords(second.records)}`,
+        );
+    }
+  });
+});
