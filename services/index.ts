@@ -1,10 +1,24 @@
 /**
  * The kit's public entry (`require('miniprogram-netcall')`). Re-exports only; no logic here.
+ * It names leaf modules rather than folder indexes, and leaves out what only the server needs (the frame
+ * validator) and optional engines (the NetEase adapter: `services/netcall/nim-netcall`), because every
+ * module an app reaches is a file it ships, and each CommonJS re-export file carries its own helpers.
  */
-export * from './protocol';
-export * from './platform';
-export * from './netcall';
-export * from './media';
-export * from './call';
-export * from './stores';
+export * from './protocol/errors';
+export * from './protocol/frames';
+export * from './platform/socket';
+export * from './platform/timers';
+export * from './platform/media';
+export * from './platform/permissions';
+export * from './platform/audio';
+export * from './platform/lifecycle';
+export * from './netcall/emitter';
+export * from './netcall/types';
+export * from './netcall/netcall';
+export * from './media/roster';
+export * from './call/types';
+export * from './call/media-policy';
+export * from './call/session';
+export * from './stores/call-store';
+export * from './stores/session-store';
 export * from './i18n';

@@ -6,20 +6,21 @@
  * Owns the call's timers and its MediaRoster; never touches `wx` (permissions and timers are injected) and
  * never renders: the session store mirrors its `change` events for components.
  */
-import { MediaRoster } from '../media';
-import { Emitter, type NetcallEventName, type NetcallEvents, type NetcallLike } from '../netcall';
-import { checkCallPermissions, defaultTimers, type PermissionResult, type Timers } from '../platform';
-import {
-  Code,
-  NetcallError,
-  type BeCallingEvent,
-  type CallAnswerEvent,
-  type CallType,
-  type CallerAckSyncEvent,
-  type ControlEvent,
-  type HangupEvent,
-  type MediaMode,
-} from '../protocol';
+import { MediaRoster } from '../media/roster';
+import { Emitter } from '../netcall/emitter';
+import type { NetcallEventName, NetcallEvents, NetcallLike } from '../netcall/types';
+import { checkCallPermissions, type PermissionResult } from '../platform/permissions';
+import { defaultTimers, type Timers } from '../platform/timers';
+import { Code, NetcallError } from '../protocol/errors';
+import type {
+  BeCallingEvent,
+  CallAnswerEvent,
+  CallType,
+  CallerAckSyncEvent,
+  ControlEvent,
+  HangupEvent,
+  MediaMode,
+} from '../protocol/frames';
 import { classifyMediaCode, type MediaAction, type MediaStateEvent } from './media-policy';
 import type {
   CallPhase,

@@ -3,9 +3,8 @@
  * Owns the socket, request/reply matching and event fan-out. Never touches `wx` (the socket factory is
  * injected; the default comes from platform/) and never keeps UI state: that is MediaRoster's and the stores'.
  */
+import { Code, NetcallError } from '../protocol/errors';
 import {
-  Code,
-  NetcallError,
   isReply,
   type CallArgs,
   type CallResult,
@@ -19,14 +18,9 @@ import {
   type ServerFrame,
   type StartRtcArgs,
   type StartRtcResult,
-} from '../protocol';
-import {
-  defaultTimers,
-  wxConnectSocket,
-  type ConnectSocket,
-  type SocketTaskLike,
-  type Timers,
-} from '../platform';
+} from '../protocol/frames';
+import { wxConnectSocket, type ConnectSocket, type SocketTaskLike } from '../platform/socket';
+import { defaultTimers, type Timers } from '../platform/timers';
 import { Emitter } from './emitter';
 import type { NetcallEvents, NetcallLike } from './types';
 
