@@ -1,25 +1,18 @@
 /**
  * `NetcallLike`: the one interface everything above `netcall/` depends on, shaped like NetEase's weixin
- * Netcall instance. Two engines implement it: our `Netcall` (own backend) and `NimNetcall` (NetEase's SDK; a separate entry, `services/netcall/nim-netcall`, so apps on our backend do not ship it).
+ * Netcall instance. Two engines implement it: our `Netcall` (own backend) and `NimNetcall` (NetEase's SDK; a
+ * separate entry, `services/netcall/nim-netcall`, so apps on our backend do not ship it).
  * Ids are strings at this boundary, whatever the engine delivers.
  */
 import type {
-  BeCallingEvent,
-  CallAnswerEvent,
   CallArgs,
-  CallerAckSyncEvent,
   CallResult,
-  ClientJoinEvent,
-  ClientLeaveEvent,
   ControlArgs,
-  ControlEvent,
   HangupArgs,
-  HangupEvent,
-  KickedEvent,
   ResponseArgs,
+  ServerEvents,
   StartRtcArgs,
   StartRtcResult,
-  SyncDoneEvent,
 } from '../protocol';
 import type { Listener } from './emitter';
 
@@ -41,22 +34,12 @@ export interface CallLostEvent {
   message: string;
 }
 
-export interface NetcallEvents {
-  beCalling: BeCallingEvent;
-  callAccepted: CallAnswerEvent;
-  callRejected: CallAnswerEvent;
-  callerAckSync: CallerAckSyncEvent;
-  hangup: HangupEvent;
-  control: ControlEvent;
-  syncDone: SyncDoneEvent;
-  clientJoin: ClientJoinEvent;
-  clientLeave: ClientLeaveEvent;
-  kicked: KickedEvent;
+/** What the server pushes, plus what the client itself reports about its connection. */
+export interface NetcallEvents extends ServerEvents {
   willreconnect: ReconnectEvent;
   reconnected: ReconnectEvent;
   callLost: CallLostEvent;
   disconnect: DisconnectEvent;
-  error: { code: number; message: string };
 }
 
 export type NetcallEventName = keyof NetcallEvents;

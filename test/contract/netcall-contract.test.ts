@@ -17,7 +17,7 @@ import { NetcallError } from '../../services/protocol';
 import { NimCloud, type NimStandin } from '../helpers/nim-standin';
 import { TEST_SECRET, startTestServer } from '../helpers/server';
 import { wsConnectSocket } from '../helpers/ws-socket';
-import { quiet, record, type Recorded } from './recorder';
+import { quiet, record, type Recorded } from '../helpers/recorder';
 
 /** What the contract needs from an engine: logged-in devices, and cleanup. */
 interface ContractEngine {
