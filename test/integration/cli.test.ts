@@ -52,7 +52,8 @@ describe('npm run serve', () => {
     ]);
     const [, port] = await cli.line(/^listening ws:\/\/127\.0\.0\.1:(\d+)$/m);
     await cli.line(/dev login POST http:\/\/127\.0\.0\.1:\d+\/api\/login/);
-    expect(cli.output()).toMatch(/DevTools\s+import the folder /);
+    // Lines may arrive in separate chunks: wait for this one too rather than reading the output so far.
+    await cli.line(/DevTools\s+import the folder /);
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
     expect(health.status).toBe(200);
     cli.child.kill('SIGTERM');
