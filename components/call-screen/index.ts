@@ -11,11 +11,20 @@
  * Besides rendering it owns two presentation effects: the ringtone (while dialing or ringing) and keeping
  * the screen on (from ringing to the end). A voice call's earpiece default is the session's (`local`), not
  * decided here: the screen shows and toggles whatever the session says.
+ *
+ * Media goes properties-down: `local` (mic, camera, side, sound route) is in the view, and the template binds
+ * it to `<netcall-room>`, which binds it to the pusher and players; a toggle is one small setData here. An
+ * attached session's `mediaAction` (restart the pusher on -1307, replay a player on -2301) is run on the room.
  */
-import type { CallPhase, CallSnapshot, SoundMode } from '../../services/call/types';
+import type { CallPhase, CallSnapshot, DevicePosition, SoundMode } from '../../services/call/types';
 import type { CallType } from '../../services/protocol';
 import { formatDuration, labels, type CallLabels } from '../../services/i18n';
-import { sessionStore, bindSessionToStore, type CallSessionLike } from '../../services/stores/session-store';
+import {
+  sessionStore,
+  bindSessionToStore,
+  type CallSessionLike,
+  type MediaActionEvent,
+} from '../../services/stores/session-store';
 // Imported per module, not through the platform index, so tests can spy on these exports.
 import * as audio from '../../services/platform/audio';
 import * as lifecycle from '../../services/platform/lifecycle';
@@ -33,6 +42,7 @@ export interface CallScreenView {
   timer: string;
   micOn: boolean;
   cameraOn: boolean;
+  devicePosition: DevicePosition;
   speaker: boolean;
   peerMicOff: boolean;
   peerCameraOff: boolean;
@@ -109,6 +119,7 @@ export function viewOf(snapshot: CallSnapshot, lang: string): CallScreenView {
     timer: formatDuration(snapshot.duration),
     micOn: snapshot.local.micOn,
     cameraOn: snapshot.local.cameraOn,
+    devicePosition: snapshot.local.devicePosition,
     speaker: snapshot.local.soundMode === 'speaker',
     peerMicOff: !snapshot.peerState.micOn,
     peerCameraOff: !snapshot.peerState.cameraOn,
@@ -121,6 +132,12 @@ export function viewOf(snapshot: CallSnapshot, lang: string): CallScreenView {
     openSettings: denied,
     hint: denied ? (snapshot.deniedScope === 'scope.camera' ? t.deniedCamera : t.deniedRecord) : '',
   };
+}
+
+/** What the screen calls on its netcall-room. */
+interface RoomApi {
+  restartPusher(): void;
+  replay(uid: string): void;
 }
 
 interface ErrorLike {
@@ -193,7 +210,25 @@ netcallComponent({
       state.unbindSession?.();
       state.unbindSession = null;
       state.session = session;
-      if (session) state.unbindSession = bindSessionToStore(session, sessionStore);
+      if (!session) return;
+      const unbind = bindSessionToStore(session, sessionStore);
+      const onMediaAction = (event: MediaActionEvent) => this.runMediaAction(event);
+      session.on('mediaAction', onMediaAction);
+      // One release for both, so re-attaching or detaching the screen can never leave a listener behind.
+      state.unbindSession = () => {
+        unbind();
+        session.off('mediaAction', onMediaAction);
+      };
+    },
+
+    /**
+     * Without a room on screen (not connected yet, or ended) there is no element to recover. Not
+     * `selectComponent`: it returns null on no match in WeChat but throws in miniprogram-simulate.
+     */
+    runMediaAction({ action, uid }: MediaActionEvent) {
+      const room = this.selectAllComponents('.call-screen__room')[0] as unknown as RoomApi | undefined;
+      if (action === 'restart') room?.restartPusher();
+      else if (action === 'replay') room?.replay(uid);
     },
 
     watchView() {

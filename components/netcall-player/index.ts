@@ -9,7 +9,7 @@
  *   slot plus the tile's own `src`). A managed tile never calls setData and never watches the store.
  *
  * Either way it stops the stream when the URL goes (node-media-server never ends a player whose publisher
- * went, platform.md §4), replays on a new URL, and forwards the element's events (netstatus throttled).
+ * went, platform.md §4), replays on a new URL or on `replay()` (-2301), and forwards the element's events (netstatus throttled).
  * No call logic here.
  */
 import { callStore } from '../../services/stores/call-store';
@@ -90,6 +90,16 @@ netcallComponent({
       }
       // A reconnect's syncDone may carry a new URL; replay on it rather than trust the element to notice.
       this.setData({ src }, () => context.play());
+    },
+    /**
+     * Plays the same URL again (-2301: the engine gave up reconnecting, platform.md §4). The session decides
+     * when, and asks for a fresh URL if this fails again; a tile without a URL has no element to replay.
+     */
+    replay() {
+      if (!this.data.src) return;
+      const context = createPlayerContext(`player-${this.data.uid}`, this as unknown as Instance);
+      context.stop();
+      context.play();
     },
     onStateChange(event: WechatMiniprogram.CustomEvent) {
       this.triggerEvent('statechange', event.detail);

@@ -1,7 +1,9 @@
 /**
  * netcall-pusher: my `<live-pusher>`, bound to the push URL in `callStore.pusher`.
  * It renders nothing until there is a URL, restarts when a reconnect issues a new one, and forwards the
- * element's events out unchanged (netstatus throttled). It never decides anything about the call.
+ * element's events out unchanged (netstatus throttled). It never decides anything about the call: mic,
+ * camera and side are properties its parent binds (`sessionStore.local` via netcall-room), and `restart()`
+ * runs when the session says so (-1307).
  */
 import { callStore } from '../../services/stores/call-store';
 import { createPusherContext } from '../../services/platform/media';
@@ -10,6 +12,7 @@ import { forwardThrottled } from '../common/events';
 
 netcallComponent({
   properties: {
+    // Bound straight to the element's attributes: a toggle is a property change, never a setData here.
     enableCamera: { type: Boolean, value: true },
     enableMic: { type: Boolean, value: true },
     devicePosition: { type: String, value: 'front' },
@@ -38,14 +41,22 @@ netcallComponent({
         this.setData({ url });
         return;
       }
-      const context = createPusherContext();
       if (!url) {
-        context.stop();
+        createPusherContext().stop();
         this.setData({ url: '' });
         return;
       }
       // A reconnect's syncDone may carry a new signed URL; the running push would keep the old one.
-      this.setData({ url }, () => context.stop({ complete: () => context.start() }));
+      this.setData({ url }, () => this.restart());
+    },
+    /**
+     * Restarts the push (-1307: the engine gave up reconnecting, platform.md §2), `start` only in `stop`'s
+     * `complete` as NetEase's yunxin-pusher does. Without a URL there is no element to restart.
+     */
+    restart() {
+      if (!this.data.url) return;
+      const context = createPusherContext();
+      context.stop({ complete: () => context.start() });
     },
     onStateChange(event: WechatMiniprogram.CustomEvent) {
       this.triggerEvent('statechange', event.detail);

@@ -11,6 +11,10 @@
  * separate field so a blank slot does not leave a hole on screen. The slot list is reset when the room
  * empties, so holes accumulate only while a multi-party call keeps running with people coming and going.
  * Events of the tiles come out as room events tagged with their source and uid.
+ *
+ * My media switches (mic, camera, side, sound route) are properties bound straight through the template to
+ * the pusher and to every player: a toggle re-renders bindings, it never resends `players`. Recovery
+ * (`restartPusher`, `replay(uid)`) is called by whoever runs the session's media policy (call-screen).
  */
 import { comparer } from 'mobx-miniprogram';
 import { callStore } from '../../services/stores/call-store';
@@ -26,12 +30,27 @@ interface Slot {
   pos: number;
 }
 
+/** What the room calls on its children for recovery. */
+interface PusherApi {
+  restart(): void;
+}
+interface PlayerApi {
+  data: { uid: string };
+  replay(): void;
+}
+
 interface Wanted {
   uid: string;
   src: string;
 }
 
 netcallComponent({
+  properties: {
+    enableMic: { type: Boolean, value: true },
+    enableCamera: { type: Boolean, value: true },
+    devicePosition: { type: String, value: 'front' },
+    soundMode: { type: String, value: 'speaker' },
+  },
   data: {
     players: [] as Slot[],
     /** How many slots are shown: decides full-screen or picture-in-picture for my pusher. */
@@ -89,6 +108,14 @@ netcallComponent({
       });
       if (this.data.count !== wanted.length) patch.count = wanted.length;
       if (Object.keys(patch).length > 0) this.setData(patch);
+    },
+    restartPusher() {
+      (this.selectComponent('.netcall-room__pusher') as unknown as PusherApi | null)?.restart();
+    },
+    /** Slots are keyed by index, so the tile is found by its `uid`; a leaver's tile is not rendered. */
+    replay(uid: string) {
+      const tiles = this.selectAllComponents('.netcall-room__player') as unknown as PlayerApi[];
+      tiles.find((tile) => tile.data.uid === uid)?.replay();
     },
     forward(name: string, source: 'pusher' | 'player', event: WechatMiniprogram.CustomEvent) {
       const uid =

@@ -103,7 +103,8 @@ const ALLOWED = {
 
 const PEER_DEFAULT: PeerState = { micOn: true, cameraOn: true, cameraUnavailable: false, background: false };
 
-function initialSnapshot(local?: LocalMedia): CallSnapshot {
+/** The snapshot of no call at all: a session before its first call, and the store before one is bound. */
+export function idleSnapshot(local?: LocalMedia): CallSnapshot {
   return {
     phase: 'idle',
     cid: null,
@@ -128,7 +129,7 @@ export class CallSession extends Emitter<CallSessionEvents> {
   private readonly timers: Timers;
   private readonly options: Required<Pick<CallSessionOptions, 'callerTimeout' | 'calleeTimeout'>> &
     CallSessionOptions;
-  private state: CallSnapshot = initialSnapshot();
+  private state: CallSnapshot = idleSnapshot();
   private ringTimer: unknown = null;
   private tickTimer: unknown = null;
   private backgroundTimer: unknown = null;
@@ -510,7 +511,7 @@ export class CallSession extends Emitter<CallSessionEvents> {
     this.rtcStarted = false;
     this.pausedCamera = false;
     this.playerFailures.clear();
-    const fresh = initialSnapshot({
+    const fresh = idleSnapshot({
       ...this.state.local,
       micOn: true,
       cameraOn: (fields.type ?? 2) === 2,

@@ -5,6 +5,7 @@
  * change; primitives that did not change do not notify at all (so a 1 Hz `duration` wakes only what reads it).
  */
 import { action, makeObservable, observable } from 'mobx-miniprogram';
+import { idleSnapshot } from '../call/session';
 import type {
   CallPhase,
   CallRecord,
@@ -18,6 +19,13 @@ import type {
 } from '../call/types';
 import type { CallType } from '../protocol';
 
+/** CallSession's `mediaAction`: a media element must be restarted (pusher) or replayed (player `uid`). */
+export interface MediaActionEvent {
+  action: string;
+  source: 'pusher' | 'player';
+  uid: string;
+}
+
 /**
  * What the store and the call screen need from a `CallSession` (services/call/session.ts). Declared here so
  * the stores do not depend on the session's implementation; the real class, an `Emitter` with these events,
@@ -28,6 +36,9 @@ export interface CallSessionLike {
   on(name: 'callEnded', listener: (record: CallRecord) => void): unknown;
   off(name: 'change', listener: (change: Partial<CallSnapshot>) => void): unknown;
   off(name: 'callEnded', listener: (record: CallRecord) => void): unknown;
+  /** The call screen runs these on its room (a session that never emits them just never asks). */
+  on(name: 'mediaAction', listener: (event: MediaActionEvent) => void): unknown;
+  off(name: 'mediaAction', listener: (event: MediaActionEvent) => void): unknown;
   snapshot(): CallSnapshot;
   call(callee: string, type: CallType): Promise<unknown>;
   accept(): Promise<unknown>;
@@ -42,24 +53,6 @@ export interface CallSessionLike {
   retryPermissions(): Promise<unknown>;
   /** Optional: a media element's status code (netcall-room `statechange`), for the session's media policy. */
   onMediaState?(event: { source: 'pusher' | 'player'; uid: string; code: number }): Promise<unknown>;
-}
-
-/** The snapshot of no call at all: what the store holds before a session is bound and after `reset`. */
-export function idleSnapshot(): CallSnapshot {
-  return {
-    phase: 'idle',
-    cid: null,
-    peer: '',
-    type: 2,
-    direction: null,
-    duration: 0,
-    reason: null,
-    peerState: { micOn: true, cameraOn: true, cameraUnavailable: false, background: false },
-    local: { micOn: true, cameraOn: true, devicePosition: 'front', soundMode: 'speaker' },
-    switchRequest: null,
-    reconnecting: false,
-    deniedScope: null,
-  };
 }
 
 const SNAPSHOT_KEYS = Object.keys(idleSnapshot()) as Array<keyof CallSnapshot>;

@@ -1,11 +1,31 @@
+import { runInAction } from 'mobx-miniprogram';
 import { Emitter } from '../../services/netcall/emitter';
+import { idleSnapshot } from '../../services/call/session';
 import type { CallRecord, CallSnapshot, EndReason } from '../../services/call/types';
 import { labels } from '../../services/i18n';
-import { bindSessionToStore, idleSnapshot, sessionStore, type CallSessionLike } from '../../services/stores';
+import { MediaRoster } from '../../services/media';
+import {
+  bindRosterToStore,
+  bindSessionToStore,
+  callStore,
+  sessionStore,
+  type CallSessionLike,
+  type MediaActionEvent,
+} from '../../services/stores';
 import * as audio from '../../services/platform/audio';
 import * as lifecycle from '../../services/platform/lifecycle';
 import * as permissions from '../../services/platform/permissions';
-import { defineHost, loadComponent, renderHost, simulate, type Host } from '../helpers/simulate';
+import {
+  FakeNetcall,
+  defineHost,
+  loadComponent,
+  playerAttrs,
+  pusherAttrs,
+  renderHost,
+  rtcUser,
+  simulate,
+  type Host,
+} from '../helpers/simulate';
 
 const EVENTS = [
   'accept',
@@ -42,7 +62,11 @@ const hostId = defineHost({
 });
 
 /** A CallSession stand-in: the real class's events and methods, each method a resolving mock. */
-class FakeSession extends Emitter<{ change: Partial<CallSnapshot>; callEnded: CallRecord }> {
+class FakeSession extends Emitter<{
+  change: Partial<CallSnapshot>;
+  callEnded: CallRecord;
+  mediaAction: MediaActionEvent;
+}> {
   state: CallSnapshot = idleSnapshot();
   call = jest.fn(async () => undefined);
   accept = jest.fn(async () => undefined);
@@ -362,6 +386,131 @@ describe('call-screen: controls', () => {
       { name: 'statechange', detail: { source: 'pusher', uid: '1', code: -1307 } },
       { name: 'mediaerror', detail: { source: 'pusher', uid: '1', errCode: 10001 } },
     ]);
+  });
+});
+
+describe('call-screen: media of the room', () => {
+  const push1 = rtcUser('1', 'alice', 'rtmp://media/live/c1_1?sign=push');
+  const bob = rtcUser('2', 'bob');
+  const carol = rtcUser('3', 'carol');
+  let netcall: FakeNetcall;
+  let roster: MediaRoster;
+  let unbindRoster: () => void;
+
+  beforeEach(() => {
+    runInAction(() => callStore.reset());
+    netcall = new FakeNetcall('alice');
+    roster = new MediaRoster(netcall);
+    unbindRoster = bindRosterToStore(roster, callStore);
+    roster.setSelf({ uid: '1', account: 'alice', cid: 'c1' });
+  });
+
+  afterEach(() => {
+    unbindRoster();
+    roster.dispose();
+  });
+
+  /** In call with my pusher and two remote players rendered inside the screen's room. */
+  async function inCallWithMedia(): Promise<void> {
+    await show(inCall());
+    netcall.syncDone([push1, bob, carol]);
+    await simulate.sleep(0);
+    expect(pusherAttrs(host)).toHaveLength(1);
+    expect(playerAttrs(host)).toHaveLength(2);
+  }
+
+  const setDataOf = (component: { instance: unknown }) => {
+    const calls: Array<Record<string, unknown>> = [];
+    const instance = component.instance as { setData(data: Record<string, unknown>, cb?: () => void): void };
+    const original = instance.setData;
+    instance.setData = function (this: unknown, data, callback) {
+      calls.push(data);
+      return original.call(this, data, callback);
+    };
+    return calls;
+  };
+
+  it('sends sessionStore.local down to the pusher and every player, one small setData per change', async () => {
+    await inCallWithMedia();
+    expect(pusherAttrs(host)[0]).toMatchObject({
+      enableMic: true,
+      enableCamera: true,
+      devicePosition: 'front',
+    });
+    expect(playerAttrs(host).map((attrs) => attrs.soundMode)).toEqual(['speaker', 'speaker']);
+    const screenCalls = setDataOf(screen());
+    const roomCalls = setDataOf(screen().querySelector('.call-screen__room')!);
+    const local = () => sessionStore.local;
+
+    await show({ local: { ...local(), micOn: false } });
+    expect(pusherAttrs(host)[0].enableMic).toBe(false);
+    await show({ local: { ...local(), cameraOn: false } });
+    expect(pusherAttrs(host)[0].enableCamera).toBe(false);
+    await show({ local: { ...local(), devicePosition: 'back' } });
+    expect(pusherAttrs(host)[0].devicePosition).toBe('back');
+    await show({ local: { ...local(), soundMode: 'ear' } });
+    expect(playerAttrs(host).map((attrs) => attrs.soundMode)).toEqual(['ear', 'ear']);
+    expect(pusherAttrs(host)[0]).toMatchObject({ url: push1.url, enableMic: false, enableCamera: false });
+
+    expect(screenCalls).toEqual([
+      { micOn: false },
+      { cameraOn: false },
+      { devicePosition: 'back' },
+      { speaker: false },
+    ]);
+    for (const call of screenCalls) expect(JSON.stringify(call).length).toBeLessThanOrEqual(32);
+    // The room only re-renders its bindings: it never resends its player list.
+    expect(roomCalls).toEqual([]);
+  });
+
+  it("runs the attached session's mediaAction on the room: restart my pusher, replay the named player", async () => {
+    const pusherCalls: string[] = [];
+    jest.spyOn(wx, 'createLivePusherContext').mockReturnValue({
+      stop: (options?: { complete?: () => void }) => {
+        pusherCalls.push('stop');
+        options?.complete?.();
+      },
+      start: () => pusherCalls.push('start'),
+    } as never);
+    const player = { stop: jest.fn(), play: jest.fn() };
+    const createPlayer = jest.spyOn(wx, 'createLivePlayerContext').mockReturnValue(player as never);
+    (screen().instance as unknown as Api).attachSession(session);
+    await inCallWithMedia();
+
+    session.emit('mediaAction', { action: 'restart', source: 'pusher', uid: '1' });
+    expect(pusherCalls).toEqual(['stop', 'start']);
+
+    session.emit('mediaAction', { action: 'replay', source: 'player', uid: '3' });
+    const carolTile = screen()
+      .querySelector('.call-screen__room')!
+      .querySelectorAll('.netcall-room__player')
+      .find((tile) => tile.data.uid === '3')!;
+    expect(createPlayer.mock.calls).toEqual([['player-3', carolTile.instance]]);
+    expect(player.stop).toHaveBeenCalledTimes(1);
+    expect(player.play).toHaveBeenCalledTimes(1);
+    expect(player.stop.mock.invocationCallOrder[0]).toBeLessThan(player.play.mock.invocationCallOrder[0]);
+  });
+
+  it('ignores mediaAction without a room on screen, and stops listening on detach and re-attach', async () => {
+    const createPusher = jest.spyOn(wx, 'createLivePusherContext');
+    const api = screen().instance as unknown as Api;
+    api.attachSession(session);
+    expect(session.listenerCount('mediaAction')).toBe(1);
+    await show({ phase: 'dialing', peer: 'bob', direction: 'outgoing' });
+    session.emit('mediaAction', { action: 'restart', source: 'pusher', uid: '1' });
+    expect(createPusher).not.toHaveBeenCalled();
+
+    const other = new FakeSession();
+    api.attachSession(other);
+    expect(session.listenerCount('mediaAction')).toBe(0);
+    expect(other.listenerCount('mediaAction')).toBe(1);
+    api.attachSession(null);
+    expect(other.listenerCount('mediaAction')).toBe(0);
+
+    api.attachSession(other);
+    host.detach();
+    expect(other.listenerCount('mediaAction')).toBe(0);
+    host = renderHost(hostId); // afterEach detaches again
   });
 });
 

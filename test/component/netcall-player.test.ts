@@ -17,8 +17,8 @@ import {
 // Load once per file (backend.md §10.3 pitfall 6).
 const hostId = defineHost({
   usingComponents: { 'netcall-player': loadComponent('netcall-player') },
-  template: '<netcall-player id="tile" uid="{{uid}}" />',
-  data: { uid: '2' },
+  template: '<netcall-player id="tile" uid="{{uid}}" sound-mode="{{sound}}" />',
+  data: { uid: '2', sound: 'speaker' },
 });
 
 const push1 = rtcUser('1', 'alice', 'rtmp://media/live/c1_1?sign=push');
@@ -84,6 +84,32 @@ describe('netcall-player', () => {
     expect(wx.createLivePlayerContext).toHaveBeenCalledWith('player-2', tile().instance);
     expect(context.stop).toHaveBeenCalledTimes(1);
     expect(context.play).toHaveBeenCalledTimes(1);
+  });
+
+  it('binds soundMode to the element, without a setData of its own', async () => {
+    netcall.syncDone([push1, bob]);
+    await simulate.sleep(0);
+    expect(playerAttrs(host)[0]).toMatchObject({ soundMode: 'speaker', muted: false });
+    const counter = countSetData(tile());
+    host.setData({ sound: 'ear' });
+    await simulate.sleep(0);
+    expect(playerAttrs(host)[0]).toMatchObject({ soundMode: 'ear', src: bob.url });
+    expect(counter.count).toBe(0);
+  });
+
+  it('replay() stops and plays its own element again; without a URL it does nothing', async () => {
+    const tileApi = () => tile().instance as unknown as { replay(): void };
+    tileApi().replay();
+    expect(wx.createLivePlayerContext).not.toHaveBeenCalled();
+
+    netcall.syncDone([push1, bob]);
+    await simulate.sleep(0);
+    tileApi().replay();
+    expect(wx.createLivePlayerContext).toHaveBeenCalledWith('player-2', tile().instance);
+    expect(context.stop).toHaveBeenCalledTimes(1);
+    expect(context.play).toHaveBeenCalledTimes(1);
+    expect(context.stop.mock.invocationCallOrder[0]).toBeLessThan(context.play.mock.invocationCallOrder[0]);
+    expect(playerAttrs(host)[0].src).toBe(bob.url);
   });
 
   it('ignores changes of other users: no setData on this tile', async () => {

@@ -17,7 +17,10 @@ import {
 // Load once per file (backend.md §10.3 pitfall 6).
 const hostId = defineHost({
   usingComponents: { 'netcall-pusher': loadComponent('netcall-pusher') },
-  template: '<netcall-pusher id="pusher" />',
+  // The parent binds my media switches (netcall-room does, from sessionStore.local).
+  template:
+    '<netcall-pusher id="pusher" enable-mic="{{mic}}" enable-camera="{{camera}}" device-position="{{side}}" />',
+  data: { mic: true, camera: true, side: 'front' },
 });
 
 const push1 = rtcUser('1', 'alice', 'rtmp://media/live/c1_1?sign=push1');
@@ -90,6 +93,47 @@ describe('netcall-pusher', () => {
     expect(pusherAttrs(host)[0].url).toBe(push2.url);
     expect(context.stop).toHaveBeenCalledTimes(1);
     expect(context.start).toHaveBeenCalledTimes(1);
+  });
+
+  it('binds enableMic, enableCamera and devicePosition to the element, without a setData of its own', async () => {
+    netcall.syncDone([push1]);
+    await simulate.sleep(0);
+    expect(pusherAttrs(host)[0]).toMatchObject({
+      enableMic: true,
+      enableCamera: true,
+      devicePosition: 'front',
+    });
+    const counter = countSetData(host.querySelector('#pusher')!);
+    host.setData({ mic: false, camera: false, side: 'back' });
+    await simulate.sleep(0);
+    expect(pusherAttrs(host)[0]).toMatchObject({
+      enableMic: false,
+      enableCamera: false,
+      devicePosition: 'back',
+      url: push1.url,
+    });
+    expect(counter.count).toBe(0);
+  });
+
+  it("restart() stops the push, then starts it in stop's complete; without a URL it does nothing", async () => {
+    const calls: string[] = [];
+    const context = {
+      stop: jest.fn((options?: { complete?: () => void }) => {
+        calls.push('stop');
+        options?.complete?.();
+      }),
+      start: jest.fn(() => calls.push('start')),
+    };
+    jest.spyOn(wx, 'createLivePusherContext').mockReturnValue(context as never);
+    const pusher = host.querySelector('#pusher')!.instance as unknown as { restart(): void };
+    pusher.restart();
+    expect(calls).toEqual([]);
+
+    netcall.syncDone([push1]);
+    await simulate.sleep(0);
+    pusher.restart();
+    expect(calls).toEqual(['stop', 'start']);
+    expect(pusherAttrs(host)[0].url).toBe(push1.url);
   });
 
   it('does not setData when only remote users change', async () => {

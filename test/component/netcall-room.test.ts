@@ -18,7 +18,10 @@ import {
 // Load once per file (backend.md §10.3 pitfall 6); this also registers netcall-player and netcall-pusher.
 const hostId = defineHost({
   usingComponents: { 'netcall-room': loadComponent('netcall-room') },
-  template: '<netcall-room id="room" />',
+  // Bound like call-screen binds it, from sessionStore.local.
+  template:
+    '<netcall-room id="room" enable-mic="{{mic}}" enable-camera="{{camera}}" device-position="{{side}}" sound-mode="{{sound}}" />',
+  data: { mic: true, camera: true, side: 'front', sound: 'speaker' },
 });
 
 const push1 = rtcUser('1', 'alice', 'rtmp://media/live/c1_1?sign=push');
@@ -169,6 +172,77 @@ describe('netcall-room', () => {
     expect(pusherAttrs(host)).toEqual([]);
     expect(playerAttrs(host)).toEqual([]);
     expect(room().data.players).toEqual([]);
+  });
+
+  it('passes my media switches down: mic, camera and side to the pusher, sound mode to every player', async () => {
+    await startCall([push1, bob, carol]);
+    expect(pusherAttrs(host)[0]).toMatchObject({
+      enableMic: true,
+      enableCamera: true,
+      devicePosition: 'front',
+    });
+    expect(playerAttrs(host).map((attrs) => attrs.soundMode)).toEqual(['speaker', 'speaker']);
+    const roomCounter = countSetData(room());
+    const childCounters = [
+      countSetData(room().querySelector('.netcall-room__pusher')!),
+      ...room().querySelectorAll('.netcall-room__player').map(countSetData),
+    ];
+
+    host.setData({ mic: false, camera: false, side: 'back', sound: 'ear' });
+    await simulate.sleep(0);
+    expect(pusherAttrs(host)[0]).toMatchObject({
+      enableMic: false,
+      enableCamera: false,
+      devicePosition: 'back',
+      url: push1.url,
+    });
+    expect(playerAttrs(host).map((attrs) => attrs.soundMode)).toEqual(['ear', 'ear']);
+    expect(srcs()).toEqual([bob.url, carol.url]);
+    // Property bindings only: no list resent by the room, nothing written by the tiles.
+    expect(roomCounter.count).toBe(0);
+    expect(childCounters.map((counter) => counter.count)).toEqual([0, 0, 0]);
+
+    // A joiner's tile takes the current sound mode from the start.
+    netcall.clientJoin(dave);
+    await simulate.sleep(0);
+    expect(playerAttrs(host).map((attrs) => attrs.soundMode)).toEqual(['ear', 'ear', 'ear']);
+  });
+
+  it('restartPusher() stops and then starts the push', async () => {
+    const calls: string[] = [];
+    jest.spyOn(wx, 'createLivePusherContext').mockReturnValue({
+      stop: (options?: { complete?: () => void }) => {
+        calls.push('stop');
+        options?.complete?.();
+      },
+      start: () => calls.push('start'),
+    } as never);
+    await startCall([push1, bob]);
+    (room().instance as unknown as { restartPusher(): void }).restartPusher();
+    expect(calls).toEqual(['stop', 'start']);
+  });
+
+  it("replay(uid) replays that user's tile only, also after slots moved", async () => {
+    const context = { stop: jest.fn(), play: jest.fn() };
+    const create = jest.spyOn(wx, 'createLivePlayerContext').mockReturnValue(context as never);
+    await startCall([push1, bob, carol, dave]);
+    netcall.clientLeave(bob);
+    await simulate.sleep(0);
+    const replay = (uid: string) => (room().instance as unknown as { replay(uid: string): void }).replay(uid);
+
+    replay('4');
+    const daveTile = room()
+      .querySelectorAll('.netcall-room__player')
+      .find((tile) => tile.data.uid === '4')!;
+    expect(create.mock.calls).toEqual([['player-4', daveTile.instance]]);
+    expect(context.stop).toHaveBeenCalledTimes(1);
+    expect(context.play).toHaveBeenCalledTimes(1);
+    expect(context.stop.mock.invocationCallOrder[0]).toBeLessThan(context.play.mock.invocationCallOrder[0]);
+
+    // The leaver (and anyone unknown) has no tile on screen: nothing to replay.
+    replay('2');
+    replay('9');
+    expect(create).toHaveBeenCalledTimes(1);
   });
 
   it('tags tile events with their source and uid', async () => {
