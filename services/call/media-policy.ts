@@ -2,7 +2,7 @@
  * What a live-pusher / live-player status code means for the call (platform.md §2 and §4). Pure: the session
  * acts on the answer. Unknown codes are info, never fatal: WeChat versions add undocumented ones.
  */
-export type MediaAction = 'none' | 'background' | 'restart' | 'replay' | 'refresh-url';
+export type MediaAction = 'none' | 'background' | 'restart' | 'replay' | 'refresh-url' | 'camera-unavailable';
 
 export interface MediaStateEvent {
   source: 'pusher' | 'player';
@@ -20,6 +20,8 @@ export function classifyMediaCode(event: MediaStateEvent, failures = 0): MediaAc
     if (code === 5000 || code === 5001) return 'background';
     // -1307: the engine gave up reconnecting and asks the app to restart the push.
     if (code === -1307) return 'restart';
+    // -1301: the camera could not be opened (another app holds it, or it is broken): go on with audio.
+    if (code === -1301) return 'camera-unavailable';
     return 'none';
   }
   // -2301: the player gave up; replay once, and if it fails again the URL may be stale: ask for a fresh one.

@@ -315,6 +315,10 @@ export class CallSession extends Emitter<CallSessionEvents> {
     const failures = event.source === 'player' ? (this.playerFailures.get(event.uid) ?? 0) : 0;
     const action = classifyMediaCode(event, failures);
     if (action === 'background') this.appHidden();
+    if (action === 'camera-unavailable') {
+      this.setLocal({ cameraOn: false });
+      await this.tell(Control.SELF_CAMERA_INVALID).catch(() => undefined);
+    }
     if (action === 'replay') this.playerFailures.set(event.uid, failures + 1);
     if (action === 'refresh-url') {
       this.playerFailures.delete(event.uid);

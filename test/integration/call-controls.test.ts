@@ -80,6 +80,18 @@ describe('in-call controls', () => {
     await expect(a.session.respondSwitch(true)).rejects.toMatchObject({ code: 409 });
   });
 
+  it('goes on without video when my camera cannot open (-1301), and the peer is told', async () => {
+    const [a, b] = await pair();
+    await inCall(a, b);
+    const self = a.session.roster.pusher!.uid;
+    expect(await a.session.onMediaState({ source: 'pusher', uid: self, code: -1301 })).toBe(
+      'camera-unavailable',
+    );
+    expect(a.session.snapshot().local.cameraOn).toBe(false);
+    await until(b, () => peerState(b).cameraUnavailable && !peerState(b).cameraOn, 'peer camera unavailable');
+    expect(a.session.phase).toBe('in-call');
+  });
+
   it('tells the peer when my app goes to the background and when it is back', async () => {
     const [a, b] = await pair({ background: { mode: 'pause-video' } });
     await inCall(a, b);
