@@ -1,9 +1,12 @@
 /**
- * Guard: the room never resends a whole list, and a join costs the same whatever the room size.
- * Shapes and counts only, no timing (the numbers are in `npm run bench`). Runs the same scenarios as
- * bench/setdata-*.ts, with every component's setData recorded (bench/lib/room-scenario.ts).
+ * Guard: the room never resends a whole list, a join costs the same whatever the room size, and a steady
+ * call on the call screen costs one small setData a second (the timer). Shapes and counts only, no timing
+ * (the numbers are in `npm run bench`). Runs the same scenarios as bench/setdata-*.ts, with every
+ * component's setData recorded (bench/lib/room-scenario.ts).
  */
+import { formatDuration } from '../../services/i18n';
 import {
+  runCallScreenScenario,
   runJoinScenario,
   runSteadyScenario,
   wholeListProblems,
@@ -83,5 +86,56 @@ describe('setData guard', () => {
           `netstatus caused setData over budget in one second:\n${describeRecords(second.records)}`,
         );
     }
+  });
+
+  describe('call-screen in a steady 1:1 call (benchmark 2)', () => {
+    const seconds = 10;
+    let scenario: Awaited<ReturnType<typeof runCallScreenScenario>>;
+    beforeAll(async () => {
+      scenario = await runCallScreenScenario(seconds);
+    });
+
+    it('shows the call: pusher and player hold their URLs, netstatus comes out of the screen', () => {
+      expect(scenario.shownUrls.pusher).toMatch(/^rtmp:\/\/.*c1_1\?/);
+      expect(scenario.shownUrls.player).toMatch(/^rtmp:\/\/.*c1_2\?/);
+      expect(scenario.events).toBe(2 * seconds);
+      expect(scenario.netstatusSources).toEqual(['player', 'pusher']);
+    });
+
+    it('stays within the budget every second, and never sends a list', () => {
+      expect(scenario.perSecond).toHaveLength(seconds);
+      const records = scenario.perSecond.flatMap((second) => second.records);
+      expect(wholeListProblems(records)).toEqual([]);
+      for (const second of scenario.perSecond) {
+        if (
+          second.calls > budgets['setdata.steady.calls'].max ||
+          second.bytes > budgets['setdata.steady.bytes'].max
+        )
+          throw new Error(`a steady second went over budget:\n${describeRecords(second.records)}`);
+      }
+    });
+
+    it('costs exactly the timer each second: one call-screen setData, nothing from the room or media', () => {
+      scenario.perSecond.forEach((second, index) => {
+        expect({ second: index + 1, sent: describeRecords(second.records) }).toEqual({
+          second: index + 1,
+          sent: `call-screen ${JSON.stringify({ timer: formatDuration(index + 1) })}`,
+        });
+      });
+    });
+
+    it('holds under a netstatus burst (5 a second on both elements)', async () => {
+      const burst = await runCallScreenScenario(3, 5);
+      expect(burst.events).toBe(30);
+      const records = burst.perSecond.flatMap((second) => second.records);
+      expect(wholeListProblems(records)).toEqual([]);
+      expect(burst.perSecond.map((second) => second.records.map((record) => record.keys))).toEqual([
+        [['timer']],
+        [['timer']],
+        [['timer']],
+      ]);
+      for (const second of burst.perSecond)
+        expect(second.bytes).toBeLessThanOrEqual(budgets['setdata.steady.bytes'].max);
+    });
   });
 });
