@@ -43,6 +43,8 @@ export interface ServerOptions {
   /** Signs media URLs. Must be non-empty: node-media-server turns auth off for an empty secret. */
   mediaSecret?: string;
   heartbeatMs?: number;
+  /** Requests per connection per second before 429 (default 50). */
+  maxRequestsPerSecond?: number;
   /** How long a call waits for a device whose socket dropped to reconnect (default 30 s; 0 ends at once). */
   callGraceMs?: number;
   tokenTtlSeconds?: number;
@@ -120,6 +122,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     secret,
     heartbeatMs: options.heartbeatMs ?? 15000,
     graceMs: options.callGraceMs ?? 30000,
+    maxRequestsPerSecond: options.maxRequestsPerSecond ?? 50,
     orphans: new Map(),
     now: () => Date.now(),
     log,

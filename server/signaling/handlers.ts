@@ -43,6 +43,8 @@ export interface SignalingContext {
   media: MediaIssuer;
   secret: string;
   heartbeatMs: number;
+  /** Requests one connection may make per second; more get 429 (the connection stays). */
+  maxRequestsPerSecond: number;
   /** How long a call waits for a device whose socket dropped to come back before it ends with 'network'. */
   graceMs: number;
   /** Pending grace timers by `${cid}/${account}`. */

@@ -16,6 +16,9 @@ export interface Connection {
   pings: number;
   /** Set when the server itself closes the socket on purpose (shutdown, kick): no grace period then. */
   closingOnPurpose: boolean;
+  /** Requests seen in the current one-second window, and when that window started (rate limit). */
+  windowCount: number;
+  windowStart: number;
 }
 
 export class Hub {
@@ -31,6 +34,8 @@ export class Hub {
       alive: true,
       pings: 0,
       closingOnPurpose: false,
+      windowCount: 0,
+      windowStart: 0,
     };
     this.connections.set(conn.id, conn);
     return conn;

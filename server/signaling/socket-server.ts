@@ -79,6 +79,20 @@ export function handleFrame(ctx: SignalingContext, conn: Connection, text: strin
     return;
   }
   const frame = parsed.frame;
+  // A fixed one-second window: cheap, and enough to keep one runaway client from starving the others.
+  const now = ctx.now();
+  if (now - conn.windowStart >= 1000) {
+    conn.windowStart = now;
+    conn.windowCount = 0;
+  }
+  if (++conn.windowCount > ctx.maxRequestsPerSecond) {
+    ctx.hub.reply(conn, {
+      seq: frame.seq,
+      code: Code.RATE_LIMITED,
+      message: `more than ${ctx.maxRequestsPerSecond} requests in a second`,
+    });
+    return;
+  }
   let outcome: Outcome<Op>;
   try {
     outcome = (handlers[frame.op] as (c: SignalingContext, k: Connection, a: unknown) => Outcome<Op>)(

@@ -275,6 +275,23 @@ describe('bad input gets a clear error and nothing is lost', () => {
     }
   });
 
+  it('answers a flood with 429 and keeps serving the connection once it slows down', async () => {
+    const [alice] = names('alice');
+    const raw = await rawSocket(server.url);
+    const token = jwt.sign({}, TEST_SECRET, { subject: alice, expiresIn: 60 });
+    raw.sendText(JSON.stringify({ seq: 0, op: 'login', args: { token } }));
+    expect(await raw.next()).toMatchObject({ seq: 0, code: 200 });
+    for (let seq = 1; seq <= 80; seq++) raw.sendText(JSON.stringify({ seq, op: 'ping', args: {} }));
+    const codes: number[] = [];
+    for (let i = 0; i < 80; i++) codes.push((await raw.next()).code as number);
+    expect(codes.filter((code) => code === 429).length).toBeGreaterThan(0);
+    expect(codes.filter((code) => code === 200).length).toBeLessThanOrEqual(50);
+    await quiet(1100);
+    raw.sendText(JSON.stringify({ seq: 99, op: 'ping', args: {} }));
+    expect(await raw.next()).toMatchObject({ seq: 99, code: 200 });
+    raw.socket.close();
+  });
+
   it('requires a login before any other op', async () => {
     const raw = await rawSocket(server.url);
     raw.sendText(JSON.stringify({ seq: 1, op: 'call', args: { type: 2, callee: 'x' } }));
