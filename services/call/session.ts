@@ -174,6 +174,9 @@ export class CallSession extends Emitter<CallSessionEvents> {
     this.guard('call');
     this.reset({ peer: callee, type, direction: 'outgoing' });
     if (!(await this.permitted(type))) return;
+    // A call may have come in while the permission prompt was up; it wins, and this dial is refused.
+    if (this.state.phase !== 'idle' && this.state.phase !== 'ended')
+      throw new NetcallError(Code.CONFLICT, `call() gave way to a call that came in (${this.state.phase})`);
     this.go('dialing');
     let cid: string;
     try {
