@@ -175,7 +175,7 @@ export class CallSession extends Emitter<CallSessionEvents> {
     this.reset({ peer: callee, type, direction: 'outgoing' });
     if (!(await this.permitted(type))) return;
     // A call may have come in while the permission prompt was up; it wins, and this dial is refused.
-    if (this.state.phase !== 'idle' && this.state.phase !== 'ended')
+    if (this.isActive())
       throw new NetcallError(Code.CONFLICT, `call() gave way to a call that came in (${this.state.phase})`);
     this.go('dialing');
     let cid: string;
