@@ -1,0 +1,58 @@
+/** @jest-environment node */
+/**
+ * Heartbeat: a connection that stops answering pings is closed, and its calls end for the peers; a socket that
+ * never logs in is closed too. The heartbeat is set to 100 ms so nothing here waits long.
+ */
+import jwt from 'jsonwebtoken';
+import WebSocket from 'ws';
+import type { RunningServer } from '../../server';
+import { TEST_SECRET, connectClient, startTestServer } from '../helpers/server';
+
+let server: RunningServer;
+beforeAll(async () => {
+  server = await startTestServer({ heartbeatMs: 100, callGraceMs: 0 });
+});
+afterAll(async () => {
+  await server.close();
+});
+
+/** A client whose socket never answers pings, like a phone whose network vanished without a FIN. */
+function silentSocket(autoPong = false): Promise<{ socket: WebSocket; closed: Promise<number> }> {
+  const socket = new WebSocket(server.url, { autoPong });
+  const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    socket.once('open', () => resolve({ socket, closed }));
+    socket.once('error', reject);
+  });
+}
+
+describe('heartbeat', () => {
+  it('closes a silent connection and ends its call for the peer', async () => {
+    const bob = await connectClient(server, 'hb-bob');
+    const { socket, closed } = await silentSocket();
+    const token = jwt.sign({}, TEST_SECRET, { subject: 'hb-alice', expiresIn: 60 });
+    socket.send(JSON.stringify({ seq: 1, op: 'login', args: { token } }));
+    socket.send(JSON.stringify({ seq: 2, op: 'call', args: { type: 2, callee: 'hb-bob' } }));
+    const ringing = await bob.next('beCalling');
+    expect(await closed).toBe(1006); // terminated by the server, no closing handshake
+    expect(await bob.next('hangup', 3000)).toMatchObject({
+      cid: ringing.cid,
+      account: 'hb-alice',
+      reason: 'network',
+    });
+    bob.close();
+  });
+
+  it('closes a socket that answers pings but never logs in', async () => {
+    const { closed } = await silentSocket(true);
+    expect(await closed).toBe(1006);
+  });
+
+  it('keeps a client that answers pings and pings back (our Netcall) connected', async () => {
+    const carol = await connectClient(server, 'hb-carol');
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(carol.isConnected).toBe(true);
+    expect(carol.seen('disconnect')).toEqual([]);
+    carol.close();
+  });
+});
