@@ -28,3 +28,19 @@ export function forwardThrottled(
   instance.triggerEvent(name, detail);
   return true;
 }
+
+/**
+ * The handlers a media element's component binds (`bindstatechange="onStateChange"` …): statechange and error
+ * pass through as they are, netstatus throttled. Spread into a component's `methods`.
+ */
+export const mediaEventHandlers = {
+  onStateChange(this: EventTarget, event: WechatMiniprogram.CustomEvent) {
+    this.triggerEvent('statechange', event.detail);
+  },
+  onNetStatus(this: EventTarget, event: WechatMiniprogram.CustomEvent) {
+    forwardThrottled(this, 'netstatus', event.detail);
+  },
+  onError(this: EventTarget, event: WechatMiniprogram.CustomEvent) {
+    this.triggerEvent('error', event.detail);
+  },
+};

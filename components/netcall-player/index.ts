@@ -16,7 +16,7 @@ import { callStore } from '../../services/stores/call-store';
 import { createPlayerContext } from '../../services/platform/media';
 import { defaultTimers } from '../../services/platform/timers';
 import { isWatching, netcallComponent, watchStore } from '../common/component';
-import { forwardThrottled } from '../common/events';
+import { mediaEventHandlers } from '../common/events';
 
 type Instance = WechatMiniprogram.Component.TrivialInstance;
 
@@ -101,14 +101,6 @@ netcallComponent({
       context.stop();
       context.play();
     },
-    onStateChange(event: WechatMiniprogram.CustomEvent) {
-      this.triggerEvent('statechange', event.detail);
-    },
-    onNetStatus(event: WechatMiniprogram.CustomEvent) {
-      forwardThrottled(this, 'netstatus', event.detail);
-    },
-    onError(event: WechatMiniprogram.CustomEvent) {
-      this.triggerEvent('error', event.detail);
-    },
+    ...mediaEventHandlers,
   },
 });

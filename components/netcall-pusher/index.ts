@@ -8,7 +8,7 @@
 import { callStore } from '../../services/stores/call-store';
 import { createPusherContext } from '../../services/platform/media';
 import { netcallComponent, watchStore } from '../common/component';
-import { forwardThrottled } from '../common/events';
+import { mediaEventHandlers } from '../common/events';
 
 netcallComponent({
   properties: {
@@ -58,14 +58,6 @@ netcallComponent({
       const context = createPusherContext();
       context.stop({ complete: () => context.start() });
     },
-    onStateChange(event: WechatMiniprogram.CustomEvent) {
-      this.triggerEvent('statechange', event.detail);
-    },
-    onNetStatus(event: WechatMiniprogram.CustomEvent) {
-      forwardThrottled(this, 'netstatus', event.detail);
-    },
-    onError(event: WechatMiniprogram.CustomEvent) {
-      this.triggerEvent('error', event.detail);
-    },
+    ...mediaEventHandlers,
   },
 });
