@@ -124,18 +124,42 @@ function userEntry(ctx: SignalingContext, member: Member, forSelf: boolean): Rtc
 }
 
 /**
- * Ends a call for everyone. `by` hung up (or dropped); every other party is told with `clientLeave` for each
- * member that was in the RTC session and then `hangup`. Media URLs of the call are revoked.
+ * Forgets a call everywhere (store, grace timers, its devices' current call, media) and reports how it ended.
+ * Returns false when it was already gone (e.g. a grace timer racing a hangup). Telling the parties is the
+ * caller's job: a hangup and a rejection are told differently.
  */
-export function endCall(ctx: SignalingContext, call: CallState, by: string, hint?: EndHint): void {
-  if (!ctx.store.deleteCall(call.cid)) return; // already ended (e.g. a grace timer racing a hangup)
+function closeCall(ctx: SignalingContext, call: CallState, end: CallEnd): boolean {
+  if (!ctx.store.deleteCall(call.cid)) return false;
   for (const account of [call.caller, call.callee]) {
     const key = `${call.cid}/${account}`;
     const timer = ctx.orphans.get(key);
     if (timer !== undefined) clearTimeout(timer);
     ctx.orphans.delete(key);
   }
+  for (const member of Object.values(call.members)) ctx.media.revoke(member.stream);
+  for (const connId of [call.callerConn, call.calleeConn]) {
+    const conn = connId ? ctx.hub.get(connId) : undefined;
+    if (conn && conn.currentCid === call.cid) conn.currentCid = null;
+  }
+  ctx.log.info(
+    { cid: call.cid, by: end.by, phase: call.phase, hint: end.hint, rejected: end.rejected },
+    'call ended',
+  );
+  try {
+    ctx.onCallEnded?.(call, end);
+  } catch (error) {
+    ctx.log.warn({ cid: call.cid, err: String(error) }, 'onCallEnded failed');
+  }
+  return true;
+}
+
+/**
+ * Ends a call for everyone. `by` hung up (or dropped); every other party is told with `clientLeave` for each
+ * member that was in the RTC session and then `hangup`. Media URLs of the call are revoked.
+ */
+export function endCall(ctx: SignalingContext, call: CallState, by: string, hint?: EndHint): void {
   const timetag = ctx.now();
+  if (!closeCall(ctx, call, { by, hint, rejected: false, endedAt: timetag })) return;
   const others = call.caller === by ? call.callee : call.caller;
   const leaving = call.members[by];
   // While ringing, every device of the callee rings, so every one of them must stop.
@@ -151,17 +175,6 @@ export function endCall(ctx: SignalingContext, call: CallState, by: string, hint
     timetag,
     ...(hint ? { reason: hint } : {}),
   });
-  for (const member of Object.values(call.members)) ctx.media.revoke(member.stream);
-  for (const connId of [call.callerConn, call.calleeConn]) {
-    const conn = connId ? ctx.hub.get(connId) : undefined;
-    if (conn && conn.currentCid === call.cid) conn.currentCid = null;
-  }
-  ctx.log.info({ cid: call.cid, by, phase: call.phase, hint }, 'call ended');
-  try {
-    ctx.onCallEnded?.(call, { by, hint, rejected: false, endedAt: timetag });
-  } catch (error) {
-    ctx.log.warn({ cid: call.cid, err: String(error) }, 'onCallEnded failed');
-  }
 }
 
 const login: Handler<'login'> = (ctx, conn, { token }) => {
@@ -240,19 +253,12 @@ const response: Handler<'response'> = (ctx, conn, args) => {
       },
     };
   }
-  ctx.store.deleteCall(state.cid);
-  const callerConn = ctx.hub.get(state.callerConn);
-  if (callerConn && callerConn.currentCid === state.cid) callerConn.currentCid = null;
+  closeCall(ctx, state, { by: account, hint: args.reason, rejected: true, endedAt: timetag });
   return {
     result: EMPTY,
     after: () => {
       ctx.hub.emit(state.callerConn, 'callRejected', answer);
       ctx.hub.emitMany(otherDevices, 'callerAckSync', sync);
-      try {
-        ctx.onCallEnded?.(state, { by: account, hint: args.reason, rejected: true, endedAt: timetag });
-      } catch (error) {
-        ctx.log.warn({ cid: state.cid, err: String(error) }, 'onCallEnded failed');
-      }
     },
   };
 };
