@@ -2,32 +2,11 @@
  * CallSession parties for integration tests: a real Netcall over a ws socket the test can cut abnormally,
  * a CallSession with permissions granted, and every callEnded record kept.
  */
-import WebSocket from 'ws';
 import { mintToken, type RunningServer } from '../../server';
 import { CallSession, type CallRecord, type CallSessionOptions, type EndReason } from '../../services/call';
 import { Netcall } from '../../services/netcall';
-import type { ConnectSocket, SocketTaskLike } from '../../services/platform';
 import { TEST_SECRET } from './server';
-
-/** A ws SocketTask that the test can cut abnormally, like a phone losing its network. */
-export function cuttableSockets(): { connectSocket: ConnectSocket; cut(): void } {
-  let current: WebSocket | null = null;
-  return {
-    connectSocket: (url): SocketTaskLike => {
-      const socket = new WebSocket(url);
-      current = socket;
-      return {
-        send: ({ data }) => socket.send(data),
-        close: (o) => socket.close(o?.code ?? 1000, o?.reason),
-        onOpen: (cb) => socket.on('open', () => cb()),
-        onMessage: (cb) => socket.on('message', (data) => cb({ data: data.toString() })),
-        onClose: (cb) => socket.on('close', (code, reason) => cb({ code, reason: reason.toString() })),
-        onError: (cb) => socket.on('error', (error) => cb({ errMsg: error.message })),
-      };
-    },
-    cut: () => current?.terminate(),
-  };
-}
+import { cuttableSockets } from './ws-socket';
 
 export interface Party {
   netcall: Netcall;

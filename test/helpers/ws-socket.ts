@@ -4,8 +4,8 @@
 import WebSocket from 'ws';
 import type { ConnectSocket, SocketTaskLike } from '../../services/platform';
 
-export const wsConnectSocket: ConnectSocket = (url: string): SocketTaskLike => {
-  const socket = new WebSocket(url);
+/** WeChat's SocketTask shape over one `ws` socket. */
+export function adaptWs(socket: WebSocket): SocketTaskLike {
   return {
     send: ({ data }) => socket.send(data),
     close: (options) => socket.close(options?.code ?? 1000, options?.reason),
@@ -15,7 +15,18 @@ export const wsConnectSocket: ConnectSocket = (url: string): SocketTaskLike => {
       socket.on('close', (code, reason) => callback({ code, reason: reason.toString() })),
     onError: (callback) => socket.on('error', (error) => callback({ errMsg: error.message })),
   };
-};
+}
+
+export const wsConnectSocket: ConnectSocket = (url: string) => adaptWs(new WebSocket(url));
+
+/** A socket factory whose latest socket the test can cut abnormally, like a phone losing its network. */
+export function cuttableSockets(): { connectSocket: ConnectSocket; cut(): void } {
+  let current: WebSocket | null = null;
+  return {
+    connectSocket: (url) => adaptWs((current = new WebSocket(url))),
+    cut: () => current?.terminate(),
+  };
+}
 
 /** A raw socket for tests that must send frames `Netcall` would never send. */
 export async function rawSocket(url: string): Promise<{
