@@ -7,8 +7,8 @@ import type { NetcallEvents } from '../../services/netcall';
 import { record } from './recorder';
 import { wsConnectSocket } from './ws-socket';
 
-export const TEST_SECRET = 'test-secret-0123456789';
-export const TEST_MEDIA_SECRET = 'test-media-secret-0123456789';
+export const TEST_SECRET = 'test-secret-0123456789-0123456789-abcdef';
+export const TEST_MEDIA_SECRET = 'test-media-secret-0123456789-0123456789-abcdef';
 
 export function startTestServer(options: ServerOptions = {}): Promise<RunningServer> {
   return startServer({

@@ -27,7 +27,7 @@ import {
 } from '../../server/notify';
 import { startWeChatStandin, type WeChatStandin } from '../helpers/wechat-standin';
 
-const SECRET = 'history-test-secret-0123456789';
+const SECRET = 'history-test-secret-0123456789-0123456789-ab';
 const T0 = Date.UTC(2026, 0, 2, 3, 4, 5);
 
 function entry(cid: string, overrides: Partial<CallRecord> = {}): CallRecord {

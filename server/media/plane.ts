@@ -1,0 +1,44 @@
+/**
+ * The media plane as signalling sees it: one small interface, several engines behind it (today the embedded
+ * node-media-server in a supervised child process; nginx-rtmp with the scale-out work). Handlers never know
+ * which engine runs. Signalling owns who may use which stream; the plane enforces it on the wire.
+ */
+
+export interface IssuedPlayUrls {
+  rtmp: string;
+  flv: string;
+}
+
+export type MediaStatus = 'starting' | 'up' | 'restarting' | 'stopped';
+
+export interface MediaHealth {
+  status: MediaStatus;
+  /** Times the engine was restarted after it died. */
+  restarts: number;
+  /** OS pid of the engine's process, when it runs in one of ours. */
+  pid?: number;
+  /** Ports the engine listens on (URLs point there). */
+  rtmpPort: number;
+  httpPort: number;
+}
+
+export interface MediaPlane {
+  /** Injective mapping of (cid, uid) to a stream name the engine accepts ([A-Za-z0-9_-]). */
+  streamName(cid: string, uid: string): string;
+  /** A URL that lets its holder publish exactly this stream, while the stream is authorised. */
+  pushUrl(stream: string): string;
+  /** URLs that let their holder play exactly this stream, while the stream is authorised. */
+  playUrls(stream: string): IssuedPlayUrls;
+  /** The stream belongs to a live RTC member: its push URL may publish, its play URLs may play. Idempotent. */
+  authorize(stream: string): void;
+  /** Ends the stream: its publisher and players are cut now and its URLs refused from now on. Idempotent. */
+  revoke(stream: string): void;
+  health(): MediaHealth;
+  /**
+   * Called each time the engine is back after dying. Streams authorised before are authorised again, but
+   * every connection was lost: signalling hands live members fresh URLs.
+   */
+  onRestart(listener: () => void): void;
+  /** Stops the engine and frees its ports. Idempotent. */
+  close(): Promise<void>;
+}
