@@ -16,7 +16,7 @@ import {
 import { createCallsRoute } from './http/calls';
 import { createRequestHandler } from './http/routes';
 import type { Notifier } from './notify';
-import { startMediaServer } from './media';
+import { startMediaPlane } from './media';
 import { Hub } from './signaling/hub';
 import { kickAccount, type CallEnd, type SignalingContext } from './signaling/handlers';
 import type { CallState } from './store/memory';
@@ -101,7 +101,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const publicHost = options.publicHost ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
   const log = options.logger ?? pino({ level: options.logLevel ?? 'warn' });
 
-  const media = await startMediaServer({
+  const media = await startMediaPlane({
     bind: host,
     publicHost,
     rtmpPort: options.rtmpPort ?? 0,
@@ -148,13 +148,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     await media.close();
     throw error;
   }
-  log.info({ port, rtmpPort: media.rtmpPort, httpPort: media.httpPort, dev }, 'listening');
+  const { rtmpPort, httpPort } = media.health();
+  log.info({ port, rtmpPort, httpPort, dev }, 'listening');
 
   let closing: Promise<void> | null = null;
   return {
     url: `ws://${publicHost}:${port}`,
     httpUrl: `http://${publicHost}:${port}`,
-    media: { rtmp: `rtmp://${publicHost}:${media.rtmpPort}`, http: `http://${publicHost}:${media.httpPort}` },
+    media: { rtmp: `rtmp://${publicHost}:${rtmpPort}`, http: `http://${publicHost}:${httpPort}` },
     port,
     kick: (account, reason = 'kicked by the server') => kickAccount(ctx, account, reason),
     close: () =>

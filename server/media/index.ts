@@ -30,6 +30,7 @@ import {
   type NmsWebSocket,
 } from './nms';
 import { freePort } from './ports';
+import type { MediaPlane } from './plane';
 import { assertSafeStream, derivePlayKey, makeSign, toStreamName, verifySign } from './sign';
 
 export { freePort } from './ports';
@@ -408,5 +409,23 @@ function routeNmsLogger(logger: Logger | undefined): () => void {
     if (hadOwnLog) nmsLogger.log = previousLog;
     else delete (nmsLogger as Partial<typeof nmsLogger>).log;
     nmsLogger.level = previousLevel;
+  };
+}
+
+/**
+ * The embedded engine behind the `MediaPlane` interface. (Interim: in-process; the supervised child process
+ * replaces this.)
+ */
+export async function startMediaPlane(options: MediaServerOptions): Promise<MediaPlane> {
+  const server = await startMediaServer(options);
+  return {
+    streamName: (cid, uid) => server.streamName(cid, uid),
+    pushUrl: (stream) => server.pushUrl(stream),
+    playUrls: (stream) => server.playUrls(stream),
+    authorize: (stream) => server.allow(stream),
+    revoke: (stream) => server.revoke(stream),
+    health: () => ({ status: 'up', restarts: 0, rtmpPort: server.rtmpPort, httpPort: server.httpPort }),
+    onRestart: () => {},
+    close: () => server.close(),
   };
 }

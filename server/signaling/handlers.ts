@@ -17,6 +17,7 @@ import {
   type StartRtcResult,
 } from '../../services/protocol';
 import { verifyToken } from '../auth/tokens';
+import type { MediaPlane } from '../media/plane';
 import type { CallState, Member, MemoryStore } from '../store/memory';
 import type { Connection, Hub } from './hub';
 
@@ -28,19 +29,10 @@ export interface CallEnd {
   endedAt: number;
 }
 
-/** What signalling needs from the media side: the embedded node-media-server satisfies it. */
-export interface MediaIssuer {
-  streamName(cid: string, uid: string): string;
-  pushUrl(stream: string): string;
-  playUrls(stream: string): { rtmp: string; flv: string };
-  allow(stream: string): void;
-  revoke(stream: string): void;
-}
-
 export interface SignalingContext {
   store: MemoryStore;
   hub: Hub;
-  media: MediaIssuer;
+  media: MediaPlane;
   secret: string;
   heartbeatMs: number;
   /** Requests one connection may make per second; more get 429 (the connection stays). */
@@ -284,7 +276,7 @@ const startRtc: Handler<'startRtc'> = (ctx, conn, { mode, cid }) => {
     : { account, uid, mode, connId: conn.id, stream: ctx.media.streamName(state.cid, uid) };
   state.members[account] = member;
   ctx.store.putCall(state);
-  ctx.media.allow(member.stream);
+  ctx.media.authorize(member.stream);
   const result: StartRtcResult = { uid, account, cid: state.cid };
   const others = Object.values(state.members).filter((m) => m.account !== account);
   return {
