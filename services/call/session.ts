@@ -383,8 +383,9 @@ export class CallSession extends Emitter<CallSessionEvents> {
         this.end(e.reason === 'timeout' ? 'caller-timeout' : e.reason === 'network' ? 'network' : 'canceled');
         break;
       case 'dialing':
-        // The callee's last device vanished while ringing, or the callee hung up instead of rejecting.
-        this.end(e.reason === 'network' ? 'network' : 'rejected');
+        // The callee's last device vanished while ringing, the server's ring timeout ran out, or the callee
+        // hung up instead of rejecting.
+        this.end(e.reason === 'network' ? 'network' : e.reason === 'timeout' ? 'caller-timeout' : 'rejected');
         break;
       case 'connecting':
       case 'in-call':

@@ -6,6 +6,7 @@
 import { Code, NetcallError } from '../protocol/errors';
 import {
   isReply,
+  MAX_FRAME_BYTES,
   type CallArgs,
   type CallResult,
   type ControlArgs,
@@ -40,6 +41,8 @@ export interface NetcallOptions {
   /** First reconnect delay, doubled per attempt up to `maxReconnectDelay` (ms). */
   reconnectDelay?: number;
   maxReconnectDelay?: number;
+  /** How long before the token expires `tokenWillExpire` fires (ms, default 60 s). */
+  tokenWarning?: number;
 }
 
 interface Pending {
@@ -67,6 +70,7 @@ export class Netcall extends Emitter<NetcallEvents> implements NetcallLike {
   private closedByUser = false;
   private reconnectAttempts = 0;
   private reconnectTimer: unknown = null;
+  private expiryTimer: unknown = null;
   /** The RTC session to rejoin after a reconnect. */
   private rtc: { cid: string; mode: StartRtcArgs['mode'] } | null = null;
 
@@ -80,6 +84,7 @@ export class Netcall extends Emitter<NetcallEvents> implements NetcallLike {
       maxReconnects: 8,
       reconnectDelay: 1000,
       maxReconnectDelay: 8000,
+      tokenWarning: 60000,
       ...options,
     };
     this.connectSocket = options.connectSocket ?? wxConnectSocket;
@@ -128,13 +133,24 @@ export class Netcall extends Emitter<NetcallEvents> implements NetcallLike {
       const current = () => this.socket === socket;
       socket.onOpen(() => {
         if (!current()) return;
-        this.request('login', { token: this.options.token }).then((result: LoginResult) => {
-          if (!current()) return;
-          this.connected = true;
-          this.everConnected = true;
-          this.startHeartbeat(result.heartbeat);
-          settle();
-        }, settle);
+        this.request('login', { token: this.options.token }).then(
+          (result: LoginResult) => {
+            if (!current()) return;
+            this.connected = true;
+            this.everConnected = true;
+            this.startHeartbeat(result.heartbeat);
+            this.warnBefore(result.exp);
+            settle();
+          },
+          (error: NetcallError) => {
+            settle(error);
+            if (!current()) return;
+            // Nothing more can happen on this socket. 401 is final; a refusal that may pass (429: the device cap
+            // while the server has not yet noticed our previous socket died) lets a reconnecting client retry.
+            socket.close({ code: 1000, reason: 'login refused' });
+            this.lost(error.code === Code.UNAUTHORIZED ? LOGIN_CLOSE_CODE : error.code, error.message);
+          },
+        );
       });
       socket.onMessage(({ data }) => {
         if (current()) this.receive(data);
@@ -197,6 +213,16 @@ export class Netcall extends Emitter<NetcallEvents> implements NetcallLike {
     });
   }
 
+  /**
+   * Replaces the session's token (same account) before it expires; the server then keeps the session past the
+   * old token's `exp`, and reconnects use the new token. Our extension: NetEase's SDK has none.
+   */
+  async renewToken(token: string): Promise<void> {
+    const { exp } = await this.request('renewToken', { token });
+    this.options.token = token;
+    this.warnBefore(exp);
+  }
+
   async call(options: CallArgs): Promise<CallResult> {
     const result = await this.request('call', options);
     this.cid = result.cid;
@@ -244,13 +270,19 @@ export class Netcall extends Emitter<NetcallEvents> implements NetcallLike {
     const socket = this.socket;
     if (!socket) return Promise.reject(new NetcallError(Code.DISCONNECTED, `${op}: not connected`));
     const seq = ++this.seq;
+    const data = JSON.stringify({ seq, op, args });
+    // The server refuses bigger frames unread; failing here says why at once, without a round trip.
+    if (data.length > MAX_FRAME_BYTES / 3 && utf8Length(data) > MAX_FRAME_BYTES)
+      return Promise.reject(
+        new NetcallError(Code.BAD_REQUEST, `${op}: request exceeds ${MAX_FRAME_BYTES} bytes`),
+      );
     return new Promise<RequestResults[O]>((resolve, reject) => {
       const timer = this.timers.setTimeout(() => {
         this.pending.delete(seq);
         reject(new NetcallError(Code.TIMEOUT, `${op}: no reply in ${this.options.requestTimeout} ms`));
       }, this.options.requestTimeout);
       this.pending.set(seq, { resolve: resolve as (data: unknown) => void, reject, timer });
-      socket.send({ data: JSON.stringify({ seq, op, args }) });
+      socket.send({ data });
     });
   }
 
@@ -296,9 +328,25 @@ export class Netcall extends Emitter<NetcallEvents> implements NetcallLike {
     }, interval);
   }
 
+  /** Schedules `tokenWillExpire` ahead of `exp` (UNIX seconds) for the current session. */
+  private warnBefore(exp: number): void {
+    if (this.expiryTimer !== null) this.timers.clearTimeout(this.expiryTimer);
+    this.expiryTimer = null;
+    if (!(exp > 0)) return;
+    const delay = Math.max(0, exp * 1000 - Date.now() - this.options.tokenWarning);
+    // Timers overflow past 2^31-1 ms (~24.8 days) and would fire at once; a session rarely lasts that long.
+    if (delay > 2147483647) return;
+    this.expiryTimer = this.timers.setTimeout(() => {
+      this.expiryTimer = null;
+      this.emit('tokenWillExpire', { exp });
+    }, delay);
+  }
+
   private teardown(code: number, reason: string): void {
     this.connected = false;
     this.socket = null;
+    if (this.expiryTimer !== null) this.timers.clearTimeout(this.expiryTimer);
+    this.expiryTimer = null;
     if (this.heartbeat !== null) this.timers.clearInterval(this.heartbeat);
     this.heartbeat = null;
     for (const [seq, pending] of this.pending) {
@@ -307,4 +355,15 @@ export class Netcall extends Emitter<NetcallEvents> implements NetcallLike {
       this.pending.delete(seq);
     }
   }
+}
+
+/** UTF-8 byte length without TextEncoder/Buffer (neither is guaranteed in every base library). */
+function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    // A surrogate pair is 4 bytes in all: 2 for each half.
+    bytes += c < 0x80 ? 1 : c < 0x800 || (c >= 0xd800 && c < 0xe000) ? 2 : 3;
+  }
+  return bytes;
 }

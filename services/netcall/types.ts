@@ -34,8 +34,15 @@ export interface CallLostEvent {
   message: string;
 }
 
+/** The session's token expires in about a minute: call `renewToken` with a fresh one to keep the session. */
+export interface TokenWillExpireEvent {
+  /** UNIX seconds. */
+  exp: number;
+}
+
 /** What the server pushes, plus what the client itself reports about its connection. */
 export interface NetcallEvents extends ServerEvents {
+  tokenWillExpire: TokenWillExpireEvent;
   willreconnect: ReconnectEvent;
   reconnected: ReconnectEvent;
   callLost: CallLostEvent;

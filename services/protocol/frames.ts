@@ -13,6 +13,7 @@ export type CallType = 1 | 2;
 /** Media mode, as NetEase: 0 audio+video, 1 audio only, 2 video only, 3 neither. */
 export type MediaMode = 0 | 1 | 2 | 3;
 
+/** Largest request the server reads (a login with a 4 KB token fits); bigger ones are refused unparsed. */
 export const MAX_FRAME_BYTES = 8 * 1024;
 export const ACCOUNT_PATTERN = /^[A-Za-z0-9_.@-]{1,64}$/;
 
@@ -60,6 +61,10 @@ export interface ControlArgs {
   cid?: string;
 }
 export type PingArgs = Record<string, never>;
+/** Replaces the session's token before it expires (our extension; NetEase's SDK has none). */
+export interface RenewTokenArgs {
+  token: string;
+}
 
 export interface RequestArgs {
   login: LoginArgs;
@@ -69,6 +74,7 @@ export interface RequestArgs {
   startRtc: StartRtcArgs;
   control: ControlArgs;
   ping: PingArgs;
+  renewToken: RenewTokenArgs;
 }
 export type Op = keyof RequestArgs;
 
@@ -76,6 +82,11 @@ export interface LoginResult {
   account: string;
   /** Server's heartbeat interval, ms: the client pings at this pace. */
   heartbeat: number;
+  /** When the token expires (UNIX seconds): the server ends the session then unless it is renewed. */
+  exp: number;
+}
+export interface RenewTokenResult {
+  exp: number;
 }
 export interface CallResult {
   cid: string;
@@ -96,6 +107,7 @@ export interface RequestResults {
   startRtc: StartRtcResult;
   control: EmptyResult;
   ping: EmptyResult;
+  renewToken: RenewTokenResult;
 }
 
 export interface RequestFrame<O extends Op = Op> {

@@ -62,6 +62,7 @@ const SCHEMAS: Record<Op, Record<string, [Rule, boolean]>> = {
   startRtc: { mode: [oneOf(0, 1, 2, 3), true], cid: [string(64, CID), false] },
   control: { command: [integer(1, 99), true], cid: [string(64, CID), false] },
   ping: {},
+  renewToken: { token: [string(4096), true] },
 };
 
 export function isOp(op: unknown): op is Op {
@@ -73,7 +74,8 @@ export function validateArgs(op: Op, args: unknown): string | null {
   const value = args === undefined ? {} : args;
   if (!isObject(value)) return 'args must be an object';
   for (const key of Object.keys(value)) {
-    if (!schema[key]) return `unknown field "${key}"`;
+    if (!Object.prototype.hasOwnProperty.call(schema, key))
+      return `unknown field ${clip(JSON.stringify(key))}`;
   }
   for (const [key, [rule, required]] of Object.entries(schema)) {
     const field = value[key];
@@ -87,30 +89,47 @@ export function validateArgs(op: Op, args: unknown): string | null {
   return null;
 }
 
-/** Parses one incoming text frame. `byteLength` is measured by the transport, not re-derived here. */
+// Our client writes `seq` first; reading it from the first bytes lets an oversized or rate-limited frame be
+// answered by seq (its promise fails at once) without parsing it. Anything else gets an unattributed error.
+const SEQ_PREFIX = /^\s*\{\s*"seq"\s*:\s*(\d{1,15})\s*[,}]/;
+
+/** The `seq` of a frame read from its first bytes only, or undefined. Never parses the frame. */
+export function seqOf(head: string): number | undefined {
+  const match = SEQ_PREFIX.exec(head.slice(0, 48));
+  return match ? Number(match[1]) : undefined;
+}
+
+/**
+ * Parses one incoming text frame. `byteLength` is measured by the transport, not re-derived here; a frame over
+ * MAX_FRAME_BYTES is refused before it is parsed.
+ */
 export function parseRequest(text: string, byteLength: number): ParseResult {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return { ok: false, code: Code.BAD_REQUEST, message: 'frame is not valid JSON' };
-  }
-  if (!isObject(raw)) return { ok: false, code: Code.BAD_REQUEST, message: 'frame must be a JSON object' };
-  const seq = Number.isInteger(raw.seq) && (raw.seq as number) >= 0 ? (raw.seq as number) : undefined;
-  // Oversized frames are still parsed (the transport caps them at 1 MB) so the reply can carry their seq:
-  // otherwise the sender's promise would wait for its timeout instead of failing at once.
   if (byteLength > MAX_FRAME_BYTES)
     return {
       ok: false,
       code: Code.BAD_REQUEST,
       message: `frame of ${byteLength} bytes exceeds ${MAX_FRAME_BYTES}`,
-      seq,
+      seq: seqOf(text),
     };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return { ok: false, code: Code.BAD_REQUEST, message: 'frame is not valid JSON', seq: seqOf(text) };
+  }
+  if (!isObject(raw)) return { ok: false, code: Code.BAD_REQUEST, message: 'frame must be a JSON object' };
+  const seq = Number.isSafeInteger(raw.seq) && (raw.seq as number) >= 0 ? (raw.seq as number) : undefined;
   if (seq === undefined)
     return { ok: false, code: Code.BAD_REQUEST, message: '"seq" must be a non-negative integer' };
   if (!isOp(raw.op))
-    return { ok: false, code: Code.BAD_REQUEST, message: `unknown op ${JSON.stringify(raw.op)}`, seq };
+    return { ok: false, code: Code.BAD_REQUEST, message: `unknown op ${clip(JSON.stringify(raw.op))}`, seq };
   const problem = validateArgs(raw.op, raw.args);
   if (problem) return { ok: false, code: Code.BAD_REQUEST, message: `${raw.op}: ${problem}`, seq };
   return { ok: true, frame: { seq, op: raw.op, args: (raw.args ?? {}) as never } };
+}
+
+// Error messages quote what was sent; a short quote is enough to see the mistake.
+function clip(text: string | undefined, max = 64): string {
+  if (text === undefined) return 'undefined';
+  return text.length > max ? `${text.slice(0, max)}…` : text;
 }

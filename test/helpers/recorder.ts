@@ -15,6 +15,7 @@ export const RECORDED: (keyof NetcallEvents)[] = [
   'clientJoin',
   'clientLeave',
   'kicked',
+  'tokenWillExpire',
   'willreconnect',
   'reconnected',
   'callLost',

@@ -7,7 +7,7 @@
 import { createServer, type Server } from 'http';
 import type { AddressInfo } from 'net';
 import jwt from 'jsonwebtoken';
-import { mintToken } from '../../server/auth/tokens';
+import { TokenVerifier, mintToken } from '../../server/auth/tokens';
 import {
   MemoryCallHistory,
   callRecordFrom,
@@ -195,7 +195,7 @@ describe('GET /api/calls', () => {
   const history = new MemoryCallHistory();
 
   beforeAll(async () => {
-    const route = createCallsRoute({ secret: SECRET, history });
+    const route = createCallsRoute({ tokens: new TokenVerifier({ secret: SECRET }), history });
     server = createServer((req, res) => {
       void route(req, res).then((handled) => {
         if (handled) return;
