@@ -1,11 +1,14 @@
 /**
- * `npm run serve -- --port P --rtmp-port R --media-http-port H [--secret S] [--media-secret M] [--dev]`.
- * Prints `listening ws://HOST:PORT` once ready; stops cleanly on SIGINT/SIGTERM.
+ * `npm run serve -- [--dev] [--port P] [--rtmp-port R] [--media-http-port H] [--secret-file F] …`
+ * Secrets come from the environment (NETCALL_SECRET, NETCALL_MEDIA_SECRET, NETCALL_METRICS_TOKEN) or from
+ * files, never from argv: a command line is visible to every local user. Prints `listening ws://HOST:PORT`
+ * once ready; on SIGINT/SIGTERM ends every call cleanly and tells clients to reconnect, then exits 0.
  */
+import { readFileSync } from 'fs';
 import { networkInterfaces } from 'os';
 import { resolve } from 'path';
 import { parseArgs } from 'util';
-import { startServer } from './index';
+import { startServer, type ServerOptions } from './index';
 
 function lanAddress(): string | undefined {
   for (const list of Object.values(networkInterfaces())) {
@@ -23,7 +26,47 @@ function port(value: string | undefined, name: string, fallback: number): number
   return n;
 }
 
+/** Numeric limits, each a `startServer` option of the same name in camelCase. */
+const NUMERIC_FLAGS = {
+  'heartbeat-ms': 'heartbeatMs',
+  'call-grace-ms': 'callGraceMs',
+  'max-requests-per-second': 'maxRequestsPerSecond',
+  'request-burst': 'requestBurst',
+  'max-buffered-bytes': 'maxBufferedBytes',
+  'max-connections-per-ip': 'maxConnectionsPerIp',
+  'max-devices-per-account': 'maxDevicesPerAccount',
+  'ring-timeout-ms': 'ringTimeoutMs',
+  'max-ringing-per-caller': 'maxRingingPerCaller',
+  'max-calls-per-pair-per-minute': 'maxCallsPerPairPerMinute',
+  'max-token-lifetime-seconds': 'maxTokenLifetimeSeconds',
+  'media-url-ttl-seconds': 'mediaUrlTtlSeconds',
+} as const satisfies Record<string, keyof ServerOptions>;
+
+type NumericFlag = keyof typeof NUMERIC_FLAGS;
+
+function positive(value: string, flag: string): number {
+  const n = Number(value);
+  // callGraceMs may be 0 (end at once); every other limit must be positive.
+  const min = flag === 'call-grace-ms' ? 0 : 1;
+  if (!/^\d+$/.test(value) || !(n >= min))
+    throw new Error(`--${flag} must be an integer ≥ ${min}, got "${value}"`);
+  return n;
+}
+
+/** A secret from a file flag, else the environment; trailing newlines (from `echo` or editors) are dropped. */
+function secretFrom(file: string | undefined, env: string): string | undefined {
+  if (file !== undefined) {
+    const text = readFileSync(file, 'utf8').replace(/[\r\n]+$/, '');
+    if (!text) throw new Error(`${file} is empty`);
+    return text;
+  }
+  return process.env[env] || undefined;
+}
+
 async function main(): Promise<void> {
+  const numeric = Object.fromEntries(
+    Object.keys(NUMERIC_FLAGS).map((flag) => [flag, { type: 'string' as const }]),
+  ) as Record<NumericFlag, { type: 'string' }>;
   const { values } = parseArgs({
     options: {
       port: { type: 'string' },
@@ -31,12 +74,30 @@ async function main(): Promise<void> {
       'media-http-port': { type: 'string' },
       host: { type: 'string' },
       'public-host': { type: 'string' },
+      'secret-file': { type: 'string' },
+      'media-secret-file': { type: 'string' },
+      'metrics-token-file': { type: 'string' },
+      // Accepted only to refuse them with the reason (see the header).
       secret: { type: 'string' },
       'media-secret': { type: 'string' },
+      'token-audience': { type: 'string' },
+      'token-issuer': { type: 'string' },
+      'trust-proxy': { type: 'boolean', default: false },
       dev: { type: 'boolean', default: false },
       'log-level': { type: 'string' },
+      ...numeric,
     },
   });
+  if (values.secret !== undefined || values['media-secret'] !== undefined)
+    throw new Error(
+      '--secret/--media-secret are not accepted: a command line is visible to every local user. ' +
+        'Set NETCALL_SECRET / NETCALL_MEDIA_SECRET, or pass --secret-file / --media-secret-file',
+    );
+  const limits: Partial<Record<(typeof NUMERIC_FLAGS)[NumericFlag], number>> = {};
+  for (const [flag, option] of Object.entries(NUMERIC_FLAGS) as [NumericFlag, keyof typeof limits][]) {
+    const value = values[flag];
+    if (value !== undefined) limits[option] = positive(value, flag);
+  }
   const host = values.host ?? '0.0.0.0';
   const publicHost = values['public-host'] ?? (host === '0.0.0.0' ? (lanAddress() ?? '127.0.0.1') : host);
   const server = await startServer({
@@ -46,9 +107,14 @@ async function main(): Promise<void> {
     host,
     publicHost,
     dev: values.dev,
-    secret: values.secret ?? process.env.NETCALL_SECRET,
-    mediaSecret: values['media-secret'] ?? process.env.NETCALL_MEDIA_SECRET,
+    secret: secretFrom(values['secret-file'], 'NETCALL_SECRET'),
+    mediaSecret: secretFrom(values['media-secret-file'], 'NETCALL_MEDIA_SECRET'),
+    metricsToken: secretFrom(values['metrics-token-file'], 'NETCALL_METRICS_TOKEN'),
+    tokenAudience: values['token-audience'],
+    tokenIssuer: values['token-issuer'],
+    trustProxy: values['trust-proxy'],
     logLevel: (values['log-level'] as 'info' | undefined) ?? 'info',
+    ...limits,
   });
   console.log(`listening ${server.url}`);
   console.log(`media     ${server.media.rtmp} (RTMP)  ${server.media.http} (HTTP-FLV)`);

@@ -17,11 +17,14 @@ import { createCallsRoute } from './http/calls';
 import { createRequestHandler } from './http/routes';
 import type { Notifier } from './notify';
 import { startMediaPlane } from './media';
+import type { MediaHealth } from './media/plane';
+import { TokenVerifier } from './auth/tokens';
+import { endAllCalls, kickAccount, refreshMedia } from './signaling/calls';
+import type { CallEnd, SignalingContext } from './signaling/context';
 import { Hub } from './signaling/hub';
-import { kickAccount, type CallEnd, type SignalingContext } from './signaling/handlers';
-import type { CallState } from './store/memory';
+import { DEFAULT_LIMITS, SlidingCounter, type SignalingLimits } from './signaling/limits';
 import { attachSocketServer } from './signaling/socket-server';
-import { MemoryStore } from './store/memory';
+import { MemoryStore, type CallState } from './store/memory';
 
 export { mintToken, verifyToken } from './auth/tokens';
 
@@ -36,22 +39,51 @@ export interface ServerOptions {
   host?: string;
   /** Host written into issued URLs (a LAN address or domain); defaults to the listen host, or 127.0.0.1. */
   publicHost?: string;
-  /** Dev mode: `POST /api/login` mints tokens, and missing secrets are generated. */
+  /**
+   * Dev mode: `POST /api/login` mints tokens for any account, and the secrets are generated. Refused together
+   * with an explicit secret or with NODE_ENV=production.
+   */
   dev?: boolean;
-  /** HS256 secret shared with the app's business server for account tokens. */
+  /** HS256 secret shared with the app's business server for account tokens; at least 32 bytes. */
   secret?: string;
-  /** Signs media URLs. Must be non-empty: node-media-server turns auth off for an empty secret. */
+  /** Signs media URLs; at least 32 bytes (node-media-server turns auth off for an empty one). */
   mediaSecret?: string;
   heartbeatMs?: number;
-  /** Requests per connection per second before 429 (default 50). */
+  /** Sustained requests per connection per second (token bucket); more get 429 (default 50). */
   maxRequestsPerSecond?: number;
+  /** Requests a connection may send in a burst before the rate applies (default 100). */
+  requestBurst?: number;
+  /** A connection whose unsent replies and events exceed this many bytes is closed (default 1 MiB). */
+  maxBufferedBytes?: number;
+  /** Concurrent signalling connections per client address (default 100). */
+  maxConnectionsPerIp?: number;
+  /** Take the client address from X-Forwarded-For's last entry (set it behind a TLS-terminating proxy). */
+  trustProxy?: boolean;
+  /** Devices one account may have logged in at once; one more gets 429 (default 10). */
+  maxDevicesPerAccount?: number;
+  /** An unanswered call ends for both sides with reason `timeout` after this many ms (default 60 s). */
+  ringTimeoutMs?: number;
+  /** Calls one account may have ringing at once (default 3). */
+  maxRingingPerCaller?: number;
+  /** Calls from one account to the same callee per minute (default 10). */
+  maxCallsPerPairPerMinute?: number;
   /** How long a call waits for a device whose socket dropped to reconnect (default 30 s; 0 ends at once). */
   callGraceMs?: number;
+  /** Lifetime of tokens minted by dev login (default 24 h). */
   tokenTtlSeconds?: number;
+  /** Tokens living longer than this (exp − iat) are refused (default 30 days). */
+  maxTokenLifetimeSeconds?: number;
+  /** When set, tokens must carry this `aud`. */
+  tokenAudience?: string;
+  /** When set, tokens must carry this `iss`. */
+  tokenIssuer?: string;
+  /** `GET /healthz` with `Authorization: Bearer <metricsToken>` adds live counts (never shown otherwise). */
+  metricsToken?: string;
+  /** Signature lifetime of media URLs (default 2 h); a call's URLs are revoked when it ends anyway. */
   mediaUrlTtlSeconds?: number;
   logger?: Logger;
   logLevel?: pino.LevelWithSilent;
-  /** Where ended calls are kept for `GET /api/calls` (default: in memory, 50 per account). */
+  /** Where ended calls are kept for `GET /api/calls` (default: in memory, lost on restart). */
   history?: CallHistory;
   /** Sends missed-call notices, e.g. `WeChatSubscribeNotifier` (default: none). */
   notifier?: Notifier;
@@ -73,8 +105,13 @@ export interface RunningServer {
   httpUrl: string;
   media: { rtmp: string; http: string };
   port: number;
-  /** Ends every session of `account` with a `kicked` event (e.g. your business server banned it). */
+  /**
+   * Ends every session of `account` with a `kicked` event (e.g. your business server banned it); the tokens
+   * it holds are refused from now on, so it needs a newly minted one to come back.
+   */
   kick(account: string, reason?: string): number;
+  /** The media plane's state (status, restarts, pid, ports). */
+  health(): MediaHealth;
   close(): Promise<void>;
 }
 
@@ -88,18 +125,11 @@ const listen = (server: HttpServer, port: number, host: string) =>
   });
 
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
-  const dev = options.dev ?? false;
-  const secret = options.secret || (dev ? randomBytes(24).toString('hex') : '');
-  const mediaSecret = options.mediaSecret || (dev ? randomBytes(24).toString('hex') : '');
-  if (!secret)
-    throw new Error('startServer: `secret` is required outside dev mode (it verifies account tokens)');
-  if (!mediaSecret)
-    throw new Error(
-      'startServer: `mediaSecret` is required outside dev mode (an empty one turns media auth off)',
-    );
+  const { secret, mediaSecret, dev } = resolveSecrets(options);
   const host = options.host ?? '127.0.0.1';
   const publicHost = options.publicHost ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
   const log = options.logger ?? pino({ level: options.logLevel ?? 'warn' });
+  const limits = resolveLimits(options);
 
   const media = await startMediaPlane({
     bind: host,
@@ -112,32 +142,63 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   });
 
   const store = new MemoryStore();
-  const hub = new Hub();
+  const now = () => Date.now();
+  const tokenClaims = { audience: options.tokenAudience, issuer: options.tokenIssuer };
+  const tokens = new TokenVerifier(
+    { secret, maxLifetimeSeconds: options.maxTokenLifetimeSeconds, ...tokenClaims },
+    now,
+  );
+  const hub = new Hub({
+    maxRequestsPerSecond: limits.maxRequestsPerSecond,
+    requestBurst: limits.requestBurst,
+    maxBufferedBytes: limits.maxBufferedBytes,
+    now,
+    onOverflow: (conn) =>
+      log.warn({ conn: conn.id, ip: conn.ip, account: conn.account }, 'closed: does not read its replies'),
+  });
   const history = options.history ?? new MemoryCallHistory();
   const reporter = createCallEndReporter({ history, notifier: options.notifier, log });
   const ctx: SignalingContext = {
     store,
     hub,
     media,
-    secret,
+    tokens,
+    limits,
+    trustProxy: options.trustProxy ?? false,
     heartbeatMs: options.heartbeatMs ?? 15000,
     graceMs: options.callGraceMs ?? 30000,
-    maxRequestsPerSecond: options.maxRequestsPerSecond ?? 50,
     orphans: new Map(),
-    now: () => Date.now(),
+    ringTimers: new Map(),
+    pairCalls: new SlidingCounter(60_000),
+    now,
     log,
     onCallEnded: (call, end) =>
       reporter.callEnded(
         callRecordFrom(call, { endedBy: end.by, endedAt: end.endedAt, outcome: outcomeOf(call, end) }),
       ),
   };
+  media.onRestart(() => {
+    log.warn({ media: media.health() }, 'media plane is back: live members get fresh URLs');
+    refreshMedia(ctx);
+  });
   const http = createServer(
     createRequestHandler({
       dev,
       secret,
       tokenTtlSeconds: options.tokenTtlSeconds ?? 24 * 3600,
-      routes: [createCallsRoute({ secret, history })],
-      stats: () => ({ connections: hub.size(), online: store.onlineCount(), calls: store.callCount() }),
+      tokenClaims,
+      metricsToken: options.metricsToken,
+      routes: [createCallsRoute({ tokens, history })],
+      health: () => ({
+        status: media.health().status === 'up' ? 'ok' : 'degraded',
+        media: media.health().status,
+      }),
+      stats: () => ({
+        connections: hub.size(),
+        online: store.onlineCount(),
+        calls: store.callCount(),
+        mediaRestarts: media.health().restarts,
+      }),
     }),
   );
   const sockets = attachSocketServer(http, ctx);
@@ -158,10 +219,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     media: { rtmp: `rtmp://${publicHost}:${rtmpPort}`, http: `http://${publicHost}:${httpPort}` },
     port,
     kick: (account, reason = 'kicked by the server') => kickAccount(ctx, account, reason),
+    health: () => media.health(),
     close: () =>
       (closing ??= (async () => {
-        for (const timer of ctx.orphans.values()) clearTimeout(timer);
+        // Peers hear their calls end before the sockets are told to go (1012: come back later).
+        endAllCalls(ctx);
+        for (const timer of [...ctx.orphans.values(), ...ctx.ringTimers.values()]) clearTimeout(timer);
         ctx.orphans.clear();
+        ctx.ringTimers.clear();
         await sockets.close();
         await reporter.settled();
         const closed = new Promise<void>((resolve) => http.close(() => resolve()));
@@ -170,4 +235,53 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         await media.close();
       })()),
   };
+}
+
+const MIN_SECRET_BYTES = 32;
+
+/**
+ * Dev mode generates its secrets and is never mixed with real ones; outside it both secrets are required and
+ * long enough that guessing them is hopeless. Each refusal names what to change.
+ */
+function resolveSecrets(options: ServerOptions): { secret: string; mediaSecret: string; dev: boolean } {
+  const dev = options.dev ?? false;
+  if (dev) {
+    if (options.secret || options.mediaSecret)
+      throw new Error(
+        'startServer: dev mode generates its own secrets and refuses an explicit `secret`/`mediaSecret` ' +
+          '(NETCALL_SECRET / NETCALL_MEDIA_SECRET): drop dev mode to run with real secrets',
+      );
+    if (process.env.NODE_ENV === 'production')
+      throw new Error(
+        'startServer: dev mode refuses to run with NODE_ENV=production (it lets anyone log in as anyone)',
+      );
+    return { secret: randomBytes(32).toString('hex'), mediaSecret: randomBytes(32).toString('hex'), dev };
+  }
+  const check = (value: string | undefined, name: string, env: string, why: string): string => {
+    if (!value) throw new Error(`startServer: \`${name}\` (${env}) is required outside dev mode (${why})`);
+    const bytes = Buffer.byteLength(value, 'utf8');
+    if (bytes < MIN_SECRET_BYTES)
+      throw new Error(
+        `startServer: \`${name}\` (${env}) is ${bytes} bytes; at least ${MIN_SECRET_BYTES} are required ` +
+          '(e.g. `openssl rand -hex 32`)',
+      );
+    return value;
+  };
+  return {
+    secret: check(options.secret, 'secret', 'NETCALL_SECRET', 'it verifies account tokens'),
+    mediaSecret: check(options.mediaSecret, 'mediaSecret', 'NETCALL_MEDIA_SECRET', 'it signs media URLs'),
+    dev,
+  };
+}
+
+function resolveLimits(options: ServerOptions): SignalingLimits {
+  const limits: SignalingLimits = { ...DEFAULT_LIMITS };
+  for (const key of Object.keys(DEFAULT_LIMITS) as (keyof SignalingLimits)[]) {
+    const value = options[key];
+    if (value === undefined) continue;
+    if (!(typeof value === 'number' && value > 0 && Number.isFinite(value)))
+      throw new Error(`startServer: \`${key}\` must be a positive number, got ${String(value)}`);
+    limits[key] = value;
+  }
+  return limits;
 }

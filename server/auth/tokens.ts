@@ -1,29 +1,116 @@
 /**
  * Account tokens: JWT HS256 `{sub: account, exp}` minted with the secret the app's business server shares
- * with us (the role of Tencent's UserSig). Verification pins the algorithm so `none`/RS tricks are refused.
+ * with us (the role of Tencent's UserSig). Verification pins the algorithm so `none`/RS tricks are refused,
+ * requires `exp`, bounds the lifetime, and checks `aud`/`iss` when the operator configured them.
+ * Owns the "revoked before" list of kicked accounts; never touches sockets.
  */
 import jwt from 'jsonwebtoken';
 import { ACCOUNT_PATTERN, Code, NetcallError } from '../../services/protocol';
 
-export function mintToken(secret: string, account: string, ttlSeconds = 24 * 3600): string {
-  if (!ACCOUNT_PATTERN.test(account))
-    throw new NetcallError(Code.BAD_REQUEST, `invalid account "${account}"`);
-  return jwt.sign({}, secret, { algorithm: 'HS256', subject: account, expiresIn: ttlSeconds });
+export interface TokenPolicy {
+  secret: string;
+  /** Tokens whose lifetime (exp − iat, or exp − now without iat) exceeds this are refused. Default 30 days. */
+  maxLifetimeSeconds?: number;
+  /** When set, `aud` must contain it. */
+  audience?: string;
+  /** When set, `iss` must equal it. */
+  issuer?: string;
 }
 
-/** Returns the account, or throws a 401 NetcallError saying why. */
-export function verifyToken(secret: string, token: string): string {
-  let payload: jwt.JwtPayload | string;
-  try {
-    payload = jwt.verify(token, secret, { algorithms: ['HS256'] });
-  } catch (error) {
-    const reason = error instanceof jwt.TokenExpiredError ? 'token expired' : 'invalid token';
-    throw new NetcallError(Code.UNAUTHORIZED, reason);
+export interface VerifiedToken {
+  account: string;
+  /** UNIX seconds. */
+  exp: number;
+  /** UNIX seconds; undefined when the token has no `iat`. */
+  iat?: number;
+}
+
+export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 30 * 24 * 3600;
+
+export function mintToken(
+  secret: string,
+  account: string,
+  ttlSeconds = 24 * 3600,
+  claims: { audience?: string; issuer?: string } = {},
+): string {
+  if (!ACCOUNT_PATTERN.test(account))
+    throw new NetcallError(Code.BAD_REQUEST, `invalid account "${account}"`);
+  return jwt.sign({}, secret, {
+    algorithm: 'HS256',
+    subject: account,
+    expiresIn: ttlSeconds,
+    ...(claims.audience ? { audience: claims.audience } : {}),
+    ...(claims.issuer ? { issuer: claims.issuer } : {}),
+  });
+}
+
+/**
+ * Verifies tokens under one policy and remembers accounts kicked since, so that a kicked device cannot log
+ * straight back in with the token it already holds: only a token issued after the kick is accepted.
+ */
+export class TokenVerifier {
+  private readonly maxLifetime: number;
+  /** account → UNIX seconds of the last kick; entries outlive every token that could predate them, no more. */
+  private readonly revokedBefore = new Map<string, number>();
+
+  constructor(
+    private readonly policy: TokenPolicy,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.maxLifetime = policy.maxLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS;
   }
-  const account = typeof payload === 'object' ? payload.sub : undefined;
-  if (!account || !ACCOUNT_PATTERN.test(account))
-    throw new NetcallError(Code.UNAUTHORIZED, 'token has no valid "sub" account');
-  if (typeof payload === 'object' && payload.exp === undefined)
-    throw new NetcallError(Code.UNAUTHORIZED, 'token has no "exp"');
-  return account;
+
+  /** Returns the token's account and times, or throws a 401 NetcallError saying why. */
+  verify(token: string): VerifiedToken {
+    const nowSeconds = Math.floor(this.now() / 1000);
+    let payload: jwt.JwtPayload | string;
+    try {
+      payload = jwt.verify(token, this.policy.secret, {
+        algorithms: ['HS256'],
+        clockTimestamp: nowSeconds,
+        ...(this.policy.audience ? { audience: this.policy.audience } : {}),
+        ...(this.policy.issuer ? { issuer: this.policy.issuer } : {}),
+      });
+    } catch (error) {
+      const reason =
+        error instanceof jwt.TokenExpiredError
+          ? 'token expired'
+          : error instanceof jwt.JsonWebTokenError && /audience|issuer/.test(error.message)
+            ? `invalid token: ${error.message}`
+            : 'invalid token';
+      throw new NetcallError(Code.UNAUTHORIZED, reason);
+    }
+    if (typeof payload !== 'object') throw new NetcallError(Code.UNAUTHORIZED, 'invalid token');
+    const { sub, exp, iat } = payload;
+    if (typeof sub !== 'string' || !ACCOUNT_PATTERN.test(sub))
+      throw new NetcallError(Code.UNAUTHORIZED, 'token has no valid "sub" account');
+    if (typeof exp !== 'number') throw new NetcallError(Code.UNAUTHORIZED, 'token has no "exp"');
+    const issuedAt = typeof iat === 'number' ? iat : undefined;
+    if (exp - (issuedAt ?? nowSeconds) > this.maxLifetime)
+      throw new NetcallError(
+        Code.UNAUTHORIZED,
+        `token lifetime exceeds the server's maximum of ${this.maxLifetime} s`,
+      );
+    const kickedAt = this.revokedBefore.get(sub);
+    if (kickedAt !== undefined) {
+      // A token without `iat` cannot prove it came after the kick.
+      if (issuedAt === undefined || issuedAt <= kickedAt)
+        throw new NetcallError(Code.UNAUTHORIZED, 'token revoked: the account was kicked; mint a new token');
+    }
+    return { account: sub, exp, ...(issuedAt === undefined ? {} : { iat: issuedAt }) };
+  }
+
+  /** Refuses every token of `account` issued up to now (same second included). */
+  revoke(account: string): void {
+    const nowSeconds = Math.floor(this.now() / 1000);
+    this.revokedBefore.set(account, nowSeconds);
+    // Prune: a revocation older than the longest token lifetime can no longer match a valid token.
+    for (const [name, at] of this.revokedBefore)
+      if (at < nowSeconds - this.maxLifetime) this.revokedBefore.delete(name);
+  }
+}
+
+/** Returns the account of a token under the default policy, or throws a 401 NetcallError saying why. */
+export function verifyToken(secret: string, token: string): string {
+  return new TokenVerifier({ secret }).verify(token).account;
 }

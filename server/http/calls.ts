@@ -6,11 +6,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'http';
 import { Code, NetcallError } from '../../services/protocol';
-import { verifyToken } from '../auth/tokens';
+import type { TokenVerifier } from '../auth/tokens';
 import { viewFor, type CallHistory, type CallView } from '../history';
 
 export interface CallsRouteOptions {
-  secret: string;
+  /** The server's verifier: same lifetime, audience, issuer and kick rules as signalling. */
+  tokens: Pick<TokenVerifier, 'verify'>;
   history: CallHistory;
   /** Returned when `limit` is absent. Default 50. */
   defaultLimit?: number;
@@ -67,7 +68,7 @@ export function createCallsRoute(options: CallsRouteOptions) {
         send(res, 405, { code: 405, message: 'use GET' }, { allow: 'GET' });
         return true;
       }
-      const account = verifyToken(options.secret, bearerToken(req));
+      const { account } = options.tokens.verify(bearerToken(req));
       const limit = parseLimit(new URLSearchParams(query).get('limit'), defaultLimit, maxLimit);
       const records = await options.history.list(account, limit);
       const calls = records

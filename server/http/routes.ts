@@ -1,7 +1,9 @@
 /**
  * The HTTP side of the server port: `/healthz`, and in dev mode `POST /api/login {account}` → `{token}`.
- * Errors are JSON `{code, message}` with the matching HTTP status.
+ * Errors are JSON `{code, message}` with the matching HTTP status. No CORS headers: mini-programs do not need
+ * them, and nothing here is for other sites' scripts.
  */
+import { createHash, timingSafeEqual } from 'crypto';
 import type { IncomingMessage, ServerResponse } from 'http';
 import { Code, NetcallError } from '../../services/protocol';
 import { mintToken } from '../auth/tokens';
@@ -10,6 +12,13 @@ export interface HttpContext {
   dev: boolean;
   secret: string;
   tokenTtlSeconds: number;
+  /** `aud`/`iss` the server requires, so dev-minted tokens carry them. */
+  tokenClaims: { audience?: string; issuer?: string };
+  /** Unlocks `stats()` on /healthz; without it, /healthz never shows live counts. */
+  metricsToken?: string;
+  /** What anyone may see: up or degraded, and the media plane's state. */
+  health(): Record<string, string>;
+  /** Live counts, for holders of the metrics token only. */
   stats(): Record<string, number>;
   /** Extra routes tried in order before the 404; each resolves true when it answered. */
   routes?: ((req: IncomingMessage, res: ServerResponse) => Promise<boolean>)[];
@@ -50,12 +59,22 @@ function readJson(req: IncomingMessage): Promise<unknown> {
   });
 }
 
+// Compares digests so neither the length nor a prefix of the token leaks through timing.
+function hasMetricsToken(req: IncomingMessage, expected: string | undefined): boolean {
+  if (!expected) return false;
+  const match = /^Bearer[ ]+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+  if (!match) return false;
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(match[1]), digest(expected));
+}
+
 export function createRequestHandler(ctx: HttpContext) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0];
     try {
       if (path === '/healthz' && req.method === 'GET') {
-        send(res, 200, { status: 'ok', ...ctx.stats() });
+        const counts = hasMetricsToken(req, ctx.metricsToken) ? ctx.stats() : {};
+        send(res, 200, { ...ctx.health(), ...counts });
         return;
       }
       if (path === '/api/login') {
@@ -65,7 +84,7 @@ export function createRequestHandler(ctx: HttpContext) {
         const body = (await readJson(req)) as { account?: unknown };
         if (typeof body !== 'object' || body === null || typeof body.account !== 'string')
           throw new NetcallError(Code.BAD_REQUEST, '"account" must be a string');
-        const token = mintToken(ctx.secret, body.account, ctx.tokenTtlSeconds);
+        const token = mintToken(ctx.secret, body.account, ctx.tokenTtlSeconds, ctx.tokenClaims);
         send(res, 200, { account: body.account, token, expiresIn: ctx.tokenTtlSeconds });
         return;
       }

@@ -4,38 +4,63 @@
  */
 import type { WebSocket } from 'ws';
 import type { EventFrame, ReplyFrame, ServerEventName, ServerEvents } from '../../services/protocol';
+import { TokenBucket } from './limits';
 
 export interface Connection {
   id: string;
   socket: WebSocket;
+  /** The client's address (the proxy's X-Forwarded-For entry when the proxy is trusted). */
+  ip: string;
   account: string | null;
   /** The call this device is in, NetEase's "current channel": the default cid of hangup/startRtc. */
   currentCid: string | null;
+  /** Answered the last heartbeat ping (only pongs count: a client that floods but never pongs is dead). */
   alive: boolean;
   /** Heartbeat rounds seen; an unauthenticated connection gets two before it is closed. */
   pings: number;
   /** Set when the server itself closes the socket on purpose (shutdown, kick): no grace period then. */
   closingOnPurpose: boolean;
-  /** Requests seen in the current one-second window, and when that window started (rate limit). */
-  windowCount: number;
-  windowStart: number;
+  /** Every incoming frame takes a token, whatever it is. */
+  bucket: TokenBucket;
+  /** Frames refused for rate in the current abuse window, and when that window started. */
+  refused: number;
+  refusedSince: number;
+  /** When the session's token expires (UNIX seconds), once logged in; the session ends then unless renewed. */
+  tokenExp: number | null;
+  expiryTimer: ReturnType<typeof setTimeout> | null;
+}
+
+export interface HubOptions {
+  maxRequestsPerSecond: number;
+  requestBurst: number;
+  /** A connection whose unsent output grows past this is cut: it does not read, so it cannot be served. */
+  maxBufferedBytes: number;
+  now(): number;
+  onOverflow?(conn: Connection): void;
 }
 
 export class Hub {
   private readonly connections = new Map<string, Connection>();
   private counter = 0;
 
-  add(socket: WebSocket): Connection {
+  constructor(private readonly options: HubOptions) {}
+
+  add(socket: WebSocket, ip: string): Connection {
+    const now = this.options.now();
     const conn: Connection = {
       id: `c${++this.counter}`,
       socket,
+      ip,
       account: null,
       currentCid: null,
       alive: true,
       pings: 0,
       closingOnPurpose: false,
-      windowCount: 0,
-      windowStart: 0,
+      bucket: new TokenBucket(this.options.maxRequestsPerSecond, this.options.requestBurst, now),
+      refused: 0,
+      refusedSince: now,
+      tokenExp: null,
+      expiryTimer: null,
     };
     this.connections.set(conn.id, conn);
     return conn;
@@ -72,6 +97,12 @@ export class Hub {
 
   private send(conn: Connection, frame: ReplyFrame | EventFrame): void {
     // A socket that is closing just drops the frame: its calls are ended by the close handler.
-    if (conn.socket.readyState === conn.socket.OPEN) conn.socket.send(JSON.stringify(frame));
+    if (conn.socket.readyState !== conn.socket.OPEN) return;
+    conn.socket.send(JSON.stringify(frame));
+    if (conn.socket.bufferedAmount > this.options.maxBufferedBytes) {
+      // A close frame would queue behind the backlog it cannot drain: cut the socket instead.
+      conn.socket.terminate();
+      this.options.onOverflow?.(conn);
+    }
   }
 }

@@ -1,30 +1,83 @@
 /**
- * WebSocket edge: parses and validates every frame, dispatches to the op table, and answers every request with
- * exactly one reply. Bad input never closes the connection except a bad login (401, then close 4401).
+ * WebSocket edge: admits connections (per-address cap), meters every frame (token bucket, before anything
+ * else), caps frame size before parsing, validates, dispatches to the op table, and answers every request with
+ * exactly one reply. Bad input never closes the connection, except: a bad login (401, close 4401), a frame over
+ * the transport cap (close 1009 by `ws`), a client that keeps flooding after 429s (close 4429), one that does not
+ * read its replies (cut), and one that stops answering heartbeats.
  */
-import type { Server as HttpServer } from 'http';
+import type { IncomingMessage, Server as HttpServer } from 'http';
+import type { Duplex } from 'stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { Code, NetcallError, parseRequest, type Op, type RequestFrame } from '../../services/protocol';
-import { dropConnection, handlers, type Outcome, type SignalingContext } from './handlers';
+import {
+  Code,
+  MAX_FRAME_BYTES,
+  NetcallError,
+  parseRequest,
+  seqOf,
+  type Op,
+  type RequestFrame,
+} from '../../services/protocol';
+import { dropConnection } from './calls';
+import { CloseCode, type SignalingContext } from './context';
+import { handlers, type Outcome } from './handlers';
 import type { Connection } from './hub';
 
-/** Frames above this are cut by `ws` itself (close 1009); between MAX_FRAME_BYTES and this they get a 400. */
-const TRANSPORT_MAX_PAYLOAD = 1024 * 1024;
-export const LOGIN_FAILED_CLOSE = 4401;
+/** Frames above this are cut by `ws` itself (close 1009) before they are buffered whole; twice our own cap. */
+export const TRANSPORT_MAX_PAYLOAD = 2 * MAX_FRAME_BYTES;
+/** 429s answered within one window before the connection is closed: the client is not slowing down. */
+const ABUSE_WINDOW_MS = 10_000;
 
 export interface SocketServer {
+  /** Tells every client to come back later (close 1012) and waits for the sockets to go. */
   close(): Promise<void>;
 }
 
-export function attachSocketServer(http: HttpServer, ctx: SignalingContext): SocketServer {
-  const wss = new WebSocketServer({ server: http, maxPayload: TRANSPORT_MAX_PAYLOAD });
+/** The client's address: the socket's peer, or the last hop a trusted reverse proxy appended. */
+export function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
+  const peer = req.socket.remoteAddress ?? 'unknown';
+  if (!trustProxy) return peer;
+  const forwarded = req.headers['x-forwarded-for'];
+  const list = (Array.isArray(forwarded) ? forwarded.join(',') : (forwarded ?? '')).split(',');
+  // The rightmost entry is the one our proxy wrote; anything left of it came from the client and can be forged.
+  const last = list[list.length - 1]?.trim();
+  return last || peer;
+}
 
-  wss.on('connection', (socket: WebSocket) => {
-    const conn = ctx.hub.add(socket);
+export function attachSocketServer(http: HttpServer, ctx: SignalingContext): SocketServer {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: TRANSPORT_MAX_PAYLOAD });
+  const perIp = new Map<string, number>();
+
+  const refuseUpgrade = (socket: Duplex, status: number, text: string): void => {
+    socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  };
+
+  http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const ip = clientAddress(req, ctx.trustProxy);
+    const open = perIp.get(ip) ?? 0;
+    if (open >= ctx.limits.maxConnectionsPerIp) {
+      ctx.log.warn({ ip, open }, 'connection refused: per-address cap');
+      refuseUpgrade(socket, 429, 'Too Many Requests');
+      return;
+    }
+    perIp.set(ip, open + 1);
+    let counted = true;
+    const release = () => {
+      if (!counted) return;
+      counted = false;
+      const left = (perIp.get(ip) ?? 1) - 1;
+      if (left <= 0) perIp.delete(ip);
+      else perIp.set(ip, left);
+    };
+    socket.once('close', release);
+    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, ip));
+  });
+
+  const accept = (socket: WebSocket, ip: string): void => {
+    const conn = ctx.hub.add(socket, ip);
     socket.on('pong', () => (conn.alive = true));
     socket.on('message', (data: RawData, isBinary: boolean) => {
-      conn.alive = true;
       const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      if (!admit(ctx, conn, buffer)) return;
       if (isBinary) {
         ctx.hub.emit(conn.id, 'error', { code: Code.BAD_REQUEST, message: 'binary frames are not accepted' });
         return;
@@ -33,13 +86,14 @@ export function attachSocketServer(http: HttpServer, ctx: SignalingContext): Soc
     });
     socket.on('error', (error) => ctx.log.warn({ conn: conn.id, err: error.message }, 'socket error'));
     socket.on('close', (code: number) => {
+      if (conn.expiryTimer !== null) clearTimeout(conn.expiryTimer);
       // 1000/1001 come from a client that closed on purpose; anything else is a lost network.
       dropConnection(ctx, conn, code === 1000 || code === 1001 || conn.closingOnPurpose);
       ctx.hub.remove(conn.id);
     });
-  });
+  };
 
-  // Heartbeat: a connection silent for two intervals (no frame, no pong) is dead; its calls end for the peers.
+  // Heartbeat: a connection that missed a ping round (no pong) is dead; its calls end for the peers.
   const heartbeat = setInterval(() => {
     for (const conn of ctx.hub.all()) {
       if (!conn.alive || (!conn.account && conn.socket.readyState === conn.socket.OPEN && conn.pings > 1)) {
@@ -59,7 +113,8 @@ export function attachSocketServer(http: HttpServer, ctx: SignalingContext): Soc
         clearInterval(heartbeat);
         for (const conn of ctx.hub.all()) {
           conn.closingOnPurpose = true;
-          conn.socket.close(1001, 'server shutting down');
+          // 1012 "service restart": clients reconnect with backoff rather than give up.
+          conn.socket.close(1012, 'server restarting');
         }
         wss.close(() => resolve());
         // Sockets that do not finish the closing handshake must not hold the shutdown.
@@ -68,6 +123,29 @@ export function attachSocketServer(http: HttpServer, ctx: SignalingContext): Soc
         }, 1000).unref();
       }),
   };
+}
+
+/**
+ * Meters one incoming frame, whatever it is (text or binary, valid or not, before or after login). Returns
+ * false when it was refused for rate, after answering 429 (by seq when the frame's first bytes carry one).
+ */
+function admit(ctx: SignalingContext, conn: Connection, buffer: Buffer): boolean {
+  const now = ctx.now();
+  if (conn.bucket.take(now)) return true;
+  if (now - conn.refusedSince >= ABUSE_WINDOW_MS) {
+    conn.refusedSince = now;
+    conn.refused = 0;
+  }
+  if (++conn.refused > ctx.limits.maxRequestsPerSecond) {
+    ctx.log.warn({ conn: conn.id, ip: conn.ip, account: conn.account }, 'closed: kept flooding after 429s');
+    conn.socket.close(CloseCode.RATE_LIMITED, 'rate limit exceeded');
+    return false;
+  }
+  const message = `more than ${ctx.limits.maxRequestsPerSecond} requests a second`;
+  const seq = seqOf(buffer.toString('utf8', 0, 48));
+  if (seq === undefined) ctx.hub.emit(conn.id, 'error', { code: Code.RATE_LIMITED, message });
+  else ctx.hub.reply(conn, { seq, code: Code.RATE_LIMITED, message });
+  return false;
 }
 
 export function handleFrame(ctx: SignalingContext, conn: Connection, text: string, bytes: number): void {
@@ -79,20 +157,6 @@ export function handleFrame(ctx: SignalingContext, conn: Connection, text: strin
     return;
   }
   const frame = parsed.frame;
-  // A fixed one-second window: cheap, and enough to keep one runaway client from starving the others.
-  const now = ctx.now();
-  if (now - conn.windowStart >= 1000) {
-    conn.windowStart = now;
-    conn.windowCount = 0;
-  }
-  if (++conn.windowCount > ctx.maxRequestsPerSecond) {
-    ctx.hub.reply(conn, {
-      seq: frame.seq,
-      code: Code.RATE_LIMITED,
-      message: `more than ${ctx.maxRequestsPerSecond} requests in a second`,
-    });
-    return;
-  }
   let outcome: Outcome<Op>;
   try {
     outcome = (handlers[frame.op] as (c: SignalingContext, k: Connection, a: unknown) => Outcome<Op>)(
@@ -106,7 +170,7 @@ export function handleFrame(ctx: SignalingContext, conn: Connection, text: strin
     const code = known ? error.code : Code.INTERNAL;
     ctx.hub.reply(conn, { seq: frame.seq, code, message: known ? error.message : 'internal error' });
     if (frame.op === 'login' && code === Code.UNAUTHORIZED)
-      conn.socket.close(LOGIN_FAILED_CLOSE, error instanceof Error ? error.message : 'unauthorized');
+      conn.socket.close(CloseCode.UNAUTHORIZED, error instanceof Error ? error.message.slice(0, 100) : '');
     return;
   }
   ctx.hub.reply(conn, { seq: frame.seq, code: Code.OK, data: outcome.result });

@@ -1,7 +1,8 @@
 /**
  * Where the server remembers who is online and which calls exist. Handlers decide, this remembers, the hub
  * delivers: keeping the three apart lets a Redis store replace this one without touching a handler.
- * Plain data only; no sockets, no timers.
+ * Plain data only; no sockets, no timers. Account names are user input: they are Map keys and array
+ * entries here, never plain-object properties (`__proto__` or `constructor` is an account like any other).
  */
 import type { CallType, MediaMode } from '../../services/protocol';
 
@@ -25,10 +26,11 @@ export interface CallState {
   callerConn: string;
   /** The callee device that answered; null while ringing. */
   calleeConn: string | null;
-  /** Pre-assigned per account at call time, as NetEase's `accountUidMap`. */
-  uids: Record<string, string>;
-  /** Members that called startRtc, by account. */
-  members: Record<string, Member>;
+  /** Pre-assigned at call time, as NetEase's `accountUidMap`. */
+  callerUid: string;
+  calleeUid: string;
+  /** Members that called startRtc (at most one per account). */
+  members: Member[];
   createdAt: number;
   answeredAt?: number;
 }
@@ -87,6 +89,15 @@ export class MemoryStore {
   /** Ringing calls whose callee is this account (any device may still answer them). */
   ringingCallsFor(account: string): CallState[] {
     return [...this.calls.values()].filter((call) => call.phase === 'ringing' && call.callee === account);
+  }
+
+  /** Ringing calls this account placed. */
+  ringingCallsBy(account: string): CallState[] {
+    return [...this.calls.values()].filter((call) => call.phase === 'ringing' && call.caller === account);
+  }
+
+  allCalls(): CallState[] {
+    return [...this.calls.values()];
   }
 
   callCount(): number {

@@ -28,6 +28,52 @@ describe('startServer', () => {
     ).rejects.toThrow(/secret/);
   });
 
+  it('refuses secrets shorter than 32 bytes, naming the secret', async () => {
+    const base = { port: 0, rtmpPort: 0, mediaHttpPort: 0 };
+    await expect(startServer({ ...base, secret: 'short', mediaSecret: TEST_MEDIA_SECRET })).rejects.toThrow(
+      /`secret` \(NETCALL_SECRET\) is 5 bytes; at least 32/,
+    );
+    await expect(startServer({ ...base, secret: TEST_SECRET, mediaSecret: 'x'.repeat(31) })).rejects.toThrow(
+      /`mediaSecret` \(NETCALL_MEDIA_SECRET\) is 31 bytes/,
+    );
+  });
+
+  it('refuses dev mode together with an explicit secret, or with NODE_ENV=production', async () => {
+    const base = { port: 0, rtmpPort: 0, mediaHttpPort: 0, dev: true };
+    await expect(startServer({ ...base, secret: TEST_SECRET })).rejects.toThrow(/dev mode/);
+    await expect(startServer({ ...base, mediaSecret: TEST_MEDIA_SECRET })).rejects.toThrow(/dev mode/);
+    const before = process.env.NODE_ENV;
+    process.env.NODE_ENV = 'production';
+    try {
+      await expect(startServer(base)).rejects.toThrow(/dev mode refuses to run with NODE_ENV=production/);
+    } finally {
+      process.env.NODE_ENV = before;
+    }
+  });
+
+  it('shows live counts on /healthz only to holders of the metrics token', async () => {
+    const server = await startTestServer({ metricsToken: 'metrics-0123456789' });
+    try {
+      const health = (authorization?: string) =>
+        fetch(`${server.httpUrl}/healthz`, authorization ? { headers: { authorization } } : {}).then(
+          async (res) => ({ status: res.status, body: (await res.json()) as Record<string, unknown> }),
+        );
+      const anonymous = await health();
+      expect(anonymous).toEqual({ status: 200, body: { status: 'ok', media: 'up' } });
+      expect((await health('Bearer wrong-token')).body).toEqual({ status: 'ok', media: 'up' });
+      expect((await health('Bearer metrics-0123456789')).body).toEqual({
+        status: 'ok',
+        media: 'up',
+        connections: 0,
+        online: 0,
+        calls: 0,
+        mediaRestarts: 0,
+      });
+    } finally {
+      await server.close();
+    }
+  });
+
   it('picks free ports for 0, serves /healthz, and frees every port on close', async () => {
     const server = await startTestServer();
     const ports = [server.port, portOf(server.media.rtmp), portOf(server.media.http)];
@@ -37,7 +83,7 @@ describe('startServer', () => {
 
     const health = await fetch(`${server.httpUrl}/healthz`);
     expect(health.status).toBe(200);
-    expect(await health.json()).toMatchObject({ status: 'ok', connections: 0, calls: 0 });
+    expect(await health.json()).toEqual({ status: 'ok', media: 'up' });
 
     const login = await fetch(`${server.httpUrl}/api/login`, { method: 'POST', body: '{"account":"a"}' });
     expect(login.status).toBe(404); // dev login is off outside dev mode

@@ -1,0 +1,53 @@
+/**
+ * What every signalling module shares: the store (memory), the hub (delivery), the media plane, the token
+ * verifier, the limits, and the timers signalling owns (grace periods, ring timeouts). Types only, plus the
+ * close codes clients see.
+ */
+import type { EndHint } from '../../services/protocol';
+import type { TokenVerifier } from '../auth/tokens';
+import type { MediaPlane } from '../media/plane';
+import type { CallState, MemoryStore } from '../store/memory';
+import type { Hub } from './hub';
+import type { SignalingLimits, SlidingCounter } from './limits';
+
+/** How a call ended, for history and notices. `rejected`: the callee refused it (hint says why, if known). */
+export interface CallEnd {
+  /** The account whose action (or lost connection) ended it; '' when the server ended it (ring timeout, shutdown). */
+  by: string;
+  hint?: EndHint;
+  rejected: boolean;
+  endedAt: number;
+}
+
+export interface SignalingContext {
+  store: MemoryStore;
+  hub: Hub;
+  media: MediaPlane;
+  tokens: TokenVerifier;
+  limits: SignalingLimits;
+  /** Read the client address from X-Forwarded-For (set when a reverse proxy we trust sits in front). */
+  trustProxy: boolean;
+  heartbeatMs: number;
+  /** How long a call waits for a device whose socket dropped to come back before it ends with 'network'. */
+  graceMs: number;
+  /** Pending grace timers by `${cid}/${account}`. */
+  orphans: Map<string, ReturnType<typeof setTimeout>>;
+  /** Ring timeouts of unanswered calls, by cid. */
+  ringTimers: Map<string, ReturnType<typeof setTimeout>>;
+  /** Calls placed per caller→callee pair in the last minute. */
+  pairCalls: SlidingCounter;
+  /** Told about every call that ends (history, notices); must not throw into signalling. */
+  onCallEnded?: (call: CallState, end: CallEnd) => void;
+  now(): number;
+  log: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
+}
+
+/** Close codes a client sees (WebSocket application range). */
+export const CloseCode = {
+  /** Login refused, or the token expired without being renewed: the client reports 401, no reconnect. */
+  UNAUTHORIZED: 4401,
+  /** The account was kicked: no reconnect. */
+  KICKED: 4403,
+  /** The client kept flooding after 429s. */
+  RATE_LIMITED: 4429,
+} as const;

@@ -1,0 +1,77 @@
+/** @jest-environment node */
+/**
+ * Account names are data, not keys: accounts named like Object.prototype's members call, answer, get URLs,
+ * hang up and see their history like any other account.
+ */
+import { mintToken, type RunningServer } from '../../server';
+import { MediaRoster } from '../../services/media';
+import { TEST_SECRET, connectClient, startTestServer, type TestClient } from '../helpers/server';
+
+let server: RunningServer;
+const clients: TestClient[] = [];
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(async () => {
+  for (const client of clients) client.close();
+  await server.close();
+});
+
+const PROTOTYPE_NAMES = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'];
+
+async function establish(caller: TestClient, callee: TestClient) {
+  const rosterCaller = new MediaRoster(caller);
+  const rosterCallee = new MediaRoster(callee);
+  const placed = await caller.call({ type: 2, callee: callee.account });
+  const ringing = await callee.next('beCalling');
+  expect(ringing).toMatchObject({ caller: caller.account, cid: placed.cid });
+  await callee.response({ accepted: true, caller: caller.account, type: 2, cid: placed.cid });
+  await caller.next('callAccepted');
+  rosterCallee.setSelf(await callee.startRtc({ mode: 0 }));
+  rosterCaller.setSelf(await caller.startRtc({ mode: 0 }));
+  await caller.next('syncDone');
+  await callee.next('clientJoin');
+  return { placed, rosterCaller, rosterCallee };
+}
+
+describe('accounts named like Object.prototype members', () => {
+  // First, while none of them is online.
+  it('refuses a call to an offline "valueOf" with 404 instead of finding Object.prototype.valueOf', async () => {
+    const caller = await connectClient(server, 'proto-caller');
+    clients.push(caller);
+    for (const name of PROTOTYPE_NAMES.filter((n) => n !== 'hasOwnProperty'))
+      await expect(caller.call({ type: 2, callee: name })).rejects.toMatchObject({ code: 404 });
+  });
+
+  it.each([
+    ['__proto__', 'constructor'],
+    ['toString', '__proto__'],
+    ['hasOwnProperty', 'valueOf'],
+  ])('%s calls %s: uids, URLs, hangup and history all work', async (callerName, calleeName) => {
+    const caller = await connectClient(server, callerName);
+    const callee = await connectClient(server, calleeName);
+    clients.push(caller, callee);
+    const { placed, rosterCaller, rosterCallee } = await establish(caller, callee);
+
+    expect(Object.keys(placed.accountUidMap).sort()).toEqual([callerName, calleeName].sort());
+    expect(Object.getOwnPropertyNames(placed.accountUidMap)).toContain(callerName);
+    expect(placed.accountUidMap[callerName]).toMatch(/^\d+$/);
+    for (const roster of [rosterCaller, rosterCallee]) {
+      expect(roster.pusher?.url).toMatch(/^rtmp:\/\/.+\?sign=/);
+      expect(roster.players).toHaveLength(1);
+      for (const url of [roster.pusher!.url, roster.players[0].url, roster.players[0].flvUrl ?? ''])
+        expect(url).not.toMatch(/undefined|null|NaN|\[object/);
+    }
+    expect(rosterCaller.players[0].account).toBe(calleeName);
+
+    await caller.hangup();
+    expect(await callee.next('hangup')).toMatchObject({ cid: placed.cid, account: callerName });
+    const res = await fetch(`${server.httpUrl}/api/calls`, {
+      headers: { authorization: `Bearer ${mintToken(TEST_SECRET, calleeName)}` },
+    });
+    const { calls } = (await res.json()) as { calls: { cid: string; peer: string; outcome: string }[] };
+    expect(calls[0]).toMatchObject({ cid: placed.cid, peer: callerName, outcome: 'completed' });
+    caller.close();
+    callee.close();
+  });
+});
