@@ -1,8 +1,9 @@
 /**
- * Types for NetEase's weixin Netcall SDK instance as observed in SDK77 (`NIM_Web_Netcall_weixin` v7.7.0),
- * see /work/shared/reference/netcall-api.md. NetEase ships no typings for this plugin, so these describe what
- * the minified code does, quirks included: ids are **numbers**, `off` throws when there is no handler,
- * `switchMode` throws synchronously, rejections are plain strings or NIM error objects.
+ * Types for NetEase's weixin Netcall SDK instance as SDK77 (`NIM_Web_Netcall_weixin` v7.7.0, shipped in
+ * NetEase's demo netease-im/NIM_Web_Weapp_Demo as `vendors/NIM_Web_Netcall_weixin_v7.7.0.js`) behaves.
+ * NetEase ships no typings for this plugin, so these describe what the minified code does, quirks included:
+ * ids are **numbers**, `off` throws when there is no handler, `switchMode` throws synchronously, rejections
+ * are plain strings, `Error`s or IM error objects. Internal names quoted (`_onSyncDone`, …) are SDK77's.
  *
  * Types only: importing this module never pulls the SDK into a bundle. `NimNetcall`
  * (services/netcall/nim-netcall.ts) wraps an instance shaped like `NimNetcallInstance`.
@@ -44,7 +45,7 @@ export interface NimNetcallConstants {
   readonly RECORD_TYPE_ONLY_MIX: '1';
   readonly RECORD_TYPE_ONLY_SINGLE: '2';
 
-  /** §5: 1–4 are notices about my own mic/camera, 5–8 the audio↔video handshake, 9–12 status notices. */
+  /** Control commands: 1–4 notices about my own mic/camera, 5–8 the audio↔video handshake, 9–12 status notices. */
   readonly NETCALL_CONTROL_COMMAND_NOTIFY_AUDIO_ON: 1;
   readonly NETCALL_CONTROL_COMMAND_NOTIFY_AUDIO_OFF: 2;
   readonly NETCALL_CONTROL_COMMAND_NOTIFY_VIDEO_ON: 3;
@@ -66,10 +67,11 @@ export interface NimCallOptions {
   forceKeepCalling?: boolean;
   pushConfig?: { custom?: string };
 }
-/** What `call()` resolves: only the map, not the cid (the cid is kept inside the SDK). */
-export interface NimCallResult {
-  accountUidMap: Record<string, number>;
-}
+/**
+ * What `call()` resolves: the bare account → uid map (`initNetcall` resolves `e.accountUidMap` itself), not
+ * the cid, which the SDK keeps inside (`_imController._status.imInfo`).
+ */
+export type NimCallResult = Record<string, number>;
 export interface NimResponseOptions {
   caller: string;
   accepted: boolean;
@@ -146,7 +148,7 @@ export interface NimRawPacket<Body> {
   body: Body;
 }
 
-/** Payloads as they reach `instance.on` (§4): ids are numbers. */
+/** Payloads as they reach `instance.on`: ids are numbers. */
 export interface NimNetcallEventMap {
   beCalling: { caller: string; cid: number; type: NimCallType; custom?: string };
   callAccepted: { cid: number; account: string; type: NimCallType };
@@ -159,13 +161,19 @@ export interface NimNetcallEventMap {
     accepted: boolean;
     fromClientType: number;
   };
-  /** IM `notifyHangup`, or in P2P a gateway `clientLeave` (then `timetag` is the local clock). */
+  /**
+   * IM `notifyHangup`, or in P2P a gateway `clientLeave` (`_onClientLeave` → `_invokeHangup`; then `timetag`
+   * is the local clock). One P2P leave usually brings both, IM's first: a duplicate with another timetag.
+   */
   hangup: { cid: number; timetag: number; account: string };
   /** Dropped by the SDK when `cid` is not the current channel. */
   control: { cid: number; command: number; account: string };
   /** Team rooms: one event per account of IM `notifyJoin`. */
   joinChannel: { uid: number; account: string; cid: number };
-  /** Fires again after every gateway reconnect; `connectCount` = reconnect attempts so far. */
+  /**
+   * Fires again after every gateway reconnect, with the URLs of the new login. `connectCount`: login attempts
+   * it took since the last answered login (1 when the first succeeded; `_onSyncDone` then resets the count).
+   */
   syncDone: { code: number; errmsg?: string; userlist: NimRtcUser[]; connectCount: number };
   clientJoin: { uid: number; account: string; cid: number; url: string; mode: NimMode };
   /** Rooms only in SDK77 (P2P gets `hangup`). */
@@ -175,6 +183,7 @@ export interface NimNetcallEventMap {
   liveRoomClose: NimRawPacket<{ cid: number; reason: number | string }>;
   /** Also fired for the gateway's `roomRefused`. Some builds pass the body fields at the top level. */
   kicked: NimRawPacket<{ cid: number; reason: number | string }> | { cid: number; reason: number | string };
+  /** Attempts made since the last answered login: 0 for the first retry. */
   willreconnect: { count: number };
   sendCommandOverTime: { cmd: string };
   /** `{code, desc: '登录失败'}` (login failed), or a wx socket error (`errMsg`) plus `connectCount`. */
@@ -187,13 +196,21 @@ export type NimNetcallEventName = keyof NimNetcallEventMap;
 export type NimHandler<K extends NimNetcallEventName> = (payload: NimNetcallEventMap[K]) => void;
 
 /**
- * What the SDK's promises reject with: a plain string (`'呼叫失败: 当前正在通话中'`), an `Error`, or a NIM
- * error object (`{code: 11001, message, event: {code}}` for an offline callee).
+ * What the SDK's promises reject with: a plain string (`'呼叫失败: 当前正在通话中'`), an `Error` (`'参数缺失 type'`
+ * from `verifyOptions`, thrown synchronously), a gateway or NRTC object (`{code, desc}`), or an IM error passed
+ * through as NetEase's IM SDK rejects: `{message: '生成接口回调错误', callFunc, event: {code, message}}`, the code
+ * from its error table (11001 callee offline, 9102 channel no longer valid, 9103 answered on another device).
  */
 export type NimRejection =
   | string
   | Error
-  | { code?: number | string; message?: string; desc?: string; event?: { code?: number | string } };
+  | {
+      code?: number | string;
+      message?: string;
+      desc?: string;
+      callFunc?: string;
+      event?: { code?: number | string; message?: string };
+    };
 
 /**
  * Internals of SDK77 read by `NimNetcall` only to learn the cid of an outgoing call, which `call()` does not
@@ -211,7 +228,7 @@ export interface NimInternals {
 
 /** An instance from `NetcallWeixin.getInstance({nim})` (RTC mode). */
 export interface NimNetcallInstance extends NimNetcallConstants, NimInternals {
-  /** Rejects `'呼叫失败: 当前正在通话中'` while a call is in progress; 11001 when the callee is offline. */
+  /** Rejects `'呼叫失败: 当前正在通话中'` while a call is in progress; IM error 11001 when the callee is offline. */
   call(options: NimCallOptions): Promise<NimCallResult>;
   response(options: NimResponseOptions): Promise<void>;
   /** Hangs up the current call and destroys the session; resolves at once. Not echoed to the caller. */
@@ -224,7 +241,10 @@ export interface NimNetcallInstance extends NimNetcallConstants, NimInternals {
   joinChannel(options: NimJoinChannelOptions): Promise<NimJoinChannelResult>;
   /** Rejects `'未处于房间中'` (not in a room) when there is no session. */
   leaveChannel(): Promise<void>;
-  /** **Throws synchronously** when `mode` is not a number; rejects a string when it is out of range. */
+  /**
+   * **Throws synchronously** when `mode` is not a number, and (a TypeError) when no media session is open;
+   * rejects a string when it is out of range.
+   */
   switchMode(mode: number): Promise<void>;
   getStatus(): NimStatus;
   setEncryptType?(type: 0 | 2 | 3 | 4 | 5 | 6): void;
@@ -234,11 +254,16 @@ export interface NimNetcallInstance extends NimNetcallConstants, NimInternals {
 
   /** One handler per event name: `on` **replaces** the previous handler. */
   on<K extends NimNetcallEventName>(name: K, handler: NimHandler<K>): unknown;
+  /**
+   * A separate single slot per event: replaces an earlier `once`, never the `on` handler, and runs before it.
+   * The slot is read when its timer fires, unguarded: two emits before then throw a TypeError in a timer.
+   */
   once<K extends NimNetcallEventName>(name: K, handler: NimHandler<K>): unknown;
-  /** **Throws** when no handler is registered for `name`. */
+  /** Removes the `on` handler only. **Throws** (`Error('[object Object]')`) when there is none. */
   off(name: NimNetcallEventName): unknown;
-  /** Asynchronous: the handler runs in a `setTimeout(0)`. */
+  /** Asynchronous: each handler runs in its own `setTimeout(0)`. */
   emit<K extends NimNetcallEventName>(name: K, payload: NimNetcallEventMap[K]): unknown;
+  /** Removes every `on` and `once` handler. */
   eventReset?(): void;
 }
 

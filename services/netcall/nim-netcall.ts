@@ -1,15 +1,16 @@
 /**
- * `NimNetcall`: the `NetcallLike` engine over NetEase's weixin Netcall SDK (SDK77), so everything above
- * `netcall/` runs unchanged on NetEase's cloud. It owns the quirks of netcall-api.md §7 and nothing else:
+ * `NimNetcall`: the `NetcallLike` engine over NetEase's weixin Netcall SDK (SDK77: `NIM_Web_Netcall_weixin`
+ * v7.7.0, as shipped in NetEase's demo netease-im/NIM_Web_Weapp_Demo), so everything above `netcall/` runs
+ * unchanged on NetEase's cloud. It owns the SDK's quirks and nothing else:
  *
  * - one SDK handler per event name, fanned out to any number of listeners (the SDK's `on` replaces and its
  *   `off` throws; ours does neither);
  * - `uid` / `cid` as strings in every payload and result (the SDK delivers numbers);
- * - repeated deliveries of one event dropped (the SDK can deliver twice, §7.2);
+ * - repeated deliveries of one event dropped (the SDK can deliver twice, e.g. one P2P leave as two hangups);
  * - in P2P the peer's leave arrives as `hangup` only: a `clientLeave` for the peer is emitted first, so
  *   MediaRoster sees the same sequence as with our server;
  * - every rejection a `NetcallError` with a numeric code; `switchMode` never throws synchronously;
- * - `call()` resolves `{cid, accountUidMap}` although the SDK resolves only `{accountUidMap}`.
+ * - `call()` resolves `{cid, accountUidMap}` although the SDK resolves only the bare account → uid map.
  *
  * It never imports the SDK (the instance is injected, typed by typings/nim-netcall.d.ts), never touches `wx`
  * and keeps no UI state.
@@ -60,7 +61,7 @@ export interface JoinChannelEvent {
   account: string;
   cid: string;
 }
-/** `syncDone` plus the SDK's `connectCount` (reconnect attempts so far). */
+/** `syncDone` plus the SDK's `connectCount` (login attempts this answer took: 1 when the first succeeded). */
 export interface NimSyncDoneEvent extends SyncDoneEvent {
   connectCount: number;
 }
@@ -81,9 +82,11 @@ const DEFAULT_DEDUPE_WINDOW_MS = 1000;
 const ENDED_MEMORY = 64;
 
 /**
- * NIM / NRTC codes worth a name of our own. 11001: callee offline (NetEase's web demo checks it); 9102:
- * channel no longer valid; 9103: already answered on another device; 414: bad parameter (IM) or mode
- * mismatch (NRTC); 600: a third party joined a two-person room.
+ * IM / NRTC codes worth a name of our own. SDK77 passes IM errors through, so these are the codes of the error
+ * table of NetEase's IM SDK (`NIM_Web_NIM_weixin` v7.7.0): 11001 对方离线, 通话不可送达 (callee offline; NetEase's
+ * demo checks `error.event.code === 11001`), 9102 通道失效 (channel no longer valid), 9103 已经在其他端接听/拒绝过
+ * 这通电话 (answered or rejected on another device), 414 参数错误 (bad parameter; in NRTC a mode mismatch); 600:
+ * SDK77's NRTC `joinChannel`, a third party joined a two-person room.
  */
 const CODE_MAP: Record<number, number> = {
   11001: Code.NOT_FOUND,
@@ -128,12 +131,15 @@ export function toNetcallError(reason: unknown, context?: string): NetcallError 
       event?: { code?: unknown; message?: unknown };
     };
     raw = numericCode(object.code) ?? numericCode(object.event?.code);
-    const text = object.message ?? object.desc ?? object.errMsg ?? object.event?.message;
+    // NetEase's IM SDK wraps a server error: the outer message is a generic 生成接口回调错误 (callback error).
+    const text = object.event?.message ?? object.message ?? object.desc ?? object.errMsg;
     message = typeof text === 'string' ? text : raw !== null ? `NetEase error ${raw}` : 'unknown SDK error';
   } else message = 'unknown SDK error';
 
   let code: number | null = raw === null ? null : (CODE_MAP[raw] ?? (raw >= 400 && raw < 600 ? raw : null));
   if (code === null) code = MESSAGE_CODES.find(([pattern]) => pattern.test(message))?.[1] ?? Code.INTERNAL;
+  // A NetEase code we mapped to one of ours stays in the message: it is what NetEase's docs and demos name.
+  if (raw !== null && raw !== code && !message.includes(String(raw))) message = `${message} (NetEase ${raw})`;
   return new NetcallError(code, context ? `${context}: ${message}` : message);
 }
 
@@ -151,6 +157,16 @@ function uidMap(map: Record<string, number> | undefined): Record<string, string>
   return out;
 }
 
+/** An account → uid map as the IM server sends it: an object of integer uids (IM `StrLongMap`). */
+function isUidMap(value: unknown): value is Record<string, number> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.values(value).every((uid) => numericCode(uid) !== null)
+  );
+}
+
 function toRtcUser(item: Partial<NimRtcUser> & { accid?: string }): RtcUser {
   return {
     account: idOf(item.account ?? item.accid),
@@ -165,8 +181,11 @@ type SdkHandlers = { [K in NimNetcallEventName]?: (payload: NimNetcallEventMap[K
 
 export class NimNetcall extends Emitter<NimNetcallEvents> implements NetcallLike {
   readonly account: string;
-  /** The wrapped SDK instance, for its constants and `getStatus()`. Subscribing on it directly would
-   * replace this wrapper's handler (one per event), so listen here instead. */
+  /**
+   * The wrapped SDK instance, for its constants and `getStatus()`. Listen here, not there: the SDK's `on`
+   * would replace this wrapper's handler (one per event). Its `once` keeps a slot of its own and leaves ours
+   * alone, but holds one listener per event and throws from a timer if two events come before it fires.
+   */
   readonly sdk: NimNetcallInstance;
   /** The call or room this instance is in: dialing, answered, or joined. */
   cid: string | null = null;
@@ -221,10 +240,11 @@ export class NimNetcall extends Emitter<NimNetcallEvents> implements NetcallLike
     const args: Parameters<NimNetcallInstance['call']>[0] = { type: options.type, callee: options.callee };
     if (options.forceKeepCalling !== undefined) args.forceKeepCalling = options.forceKeepCalling;
     if (options.pushConfig !== undefined) args.pushConfig = options.pushConfig;
-    const result = await this.invoke('call', () => this.sdk.call(args));
-    // Some SDK builds swallow the IM error in call() and resolve with nothing (v6.8 `catch → destroy()`).
-    if (!result || typeof result !== 'object' || !result.accountUidMap)
-      throw new NetcallError(Code.INTERNAL, 'call: the SDK resolved without accountUidMap');
+    const result: unknown = await this.invoke('call', () => this.sdk.call(args));
+    // SDK77 resolves the bare map (`initNetcall` → `Promise.resolve(e.accountUidMap)`), at least caller and
+    // callee. Anything else is a call we could not name a uid for.
+    if (!isUidMap(result) || Object.keys(result).length === 0)
+      throw new NetcallError(Code.INTERNAL, 'call: the SDK resolved without an account → uid map');
     const cid = this.outgoingCid();
     if (cid === null) {
       // A call whose cid we cannot name could never be hung up by cid or matched to its events.
@@ -232,7 +252,7 @@ export class NimNetcall extends Emitter<NimNetcallEvents> implements NetcallLike
       throw new NetcallError(Code.INTERNAL, 'call: the SDK exposes no cid for the call it placed');
     }
     this.startSession(cid, 'p2p');
-    return { cid, accountUidMap: uidMap(result.accountUidMap) };
+    return { cid, accountUidMap: uidMap(result) };
   }
 
   /** `options.reason` (our extension) has no field in NetEase's IM `calleeAck` and is not sent. */
@@ -283,7 +303,7 @@ export class NimNetcall extends Emitter<NimNetcallEvents> implements NetcallLike
     );
   }
 
-  /** Guards the type first: the SDK throws synchronously on a non-number (trap §9.8). */
+  /** Guards the type first: the SDK throws synchronously on a non-number (`switchMode: 入参类型必须为Number`). */
   async switchMode(mode: MediaMode): Promise<void> {
     if (typeof mode !== 'number' || ![0, 1, 2, 3].includes(mode))
       throw new NetcallError(Code.BAD_REQUEST, `switchMode: mode must be 0, 1, 2 or 3, got ${String(mode)}`);
@@ -430,9 +450,9 @@ export class NimNetcall extends Emitter<NimNetcallEvents> implements NetcallLike
   private onHangup(raw: NimNetcallEventMap['hangup']): void {
     const cid = idOf(raw.cid);
     const account = String(raw.account);
-    // Keyed by (cid, account) without the timetag, on purpose: SDK77 reports a P2P peer's leave twice, once
-    // from the gateway (`clientLeave` → `_invokeHangup`, stamped with the local clock) and once from IM
-    // (`notifyHangup`, stamped by the server). One party ends one call once.
+    // Keyed by (cid, account) without the timetag, on purpose: SDK77 reports a P2P peer's leave twice, from
+    // IM (`notifyHangup`, stamped by the server) and from the gateway (`_onClientLeave` → `_invokeHangup`,
+    // stamped with the local clock), usually in that order but not always. One party ends one call once.
     const key = `${cid}|${account}`;
     if (this.ended.includes(key)) return;
     this.ended.push(key);

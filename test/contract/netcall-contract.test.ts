@@ -27,6 +27,11 @@ interface ContractEngine {
   online(account: string): Promise<NetcallLike>;
   /** After each test: close every device. */
   reset(): Promise<void>;
+  /**
+   * Holds back `device`'s next media login answer (`syncDone`) until the returned function is called, while
+   * `clientJoin`s keep coming: only engines whose cloud can deliver them in that order have it.
+   */
+  holdSyncDone?(device: NetcallLike): () => void;
 }
 
 let counter = 0;
@@ -35,6 +40,18 @@ const names = (...prefixes: string[]) => {
   counter++;
   return prefixes.map((prefix) => `${prefix}${counter}`);
 };
+
+/** Resolves once `condition()` holds; rejects after `timeoutMs`, so a wait never decides a test by itself. */
+async function until(condition: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+const named = (order: Recorded['order'], ...events: string[]) =>
+  order.map((entry) => entry.event).filter((event) => events.includes(event));
 
 function describeContract(name: string, factory: () => ContractEngine): void {
   describe(`NetcallLike contract: ${name}`, () => {
@@ -138,6 +155,48 @@ function describeContract(name: string, factory: () => ContractEngine): void {
       // Your own hangup is not echoed back.
       expect(a.seen('hangup')).toEqual([]);
     });
+
+    // Our server answers a media login (startRtc) before it announces anyone to that member, so it cannot
+    // produce this order and the case exists for NetEase's engine only; NetEase's gateway can (its demo
+    // patched the case after debugging on real phones). MediaRoster's unit tests cover the rule for both.
+    if (engine.holdSyncDone)
+      it('binds a peer whose clientJoin arrives before my own syncDone, and still reports its leave', async () => {
+        const [alice, bob] = names('alice', 'bob');
+        const a = await device(alice);
+        const b = await device(bob);
+        const rosterA = new MediaRoster(a.netcall);
+        const { cid } = await a.netcall.call({ type: 2, callee: bob });
+        await b.next('beCalling');
+        await b.netcall.response({ accepted: true, caller: alice, type: 2, cid });
+        await a.next('callAccepted');
+
+        const release = engine.holdSyncDone!(a.netcall);
+        const selfA = await a.netcall.startRtc({ mode: 0 });
+        rosterA.setSelf(selfA);
+        const selfB = await b.netcall.startRtc({ mode: 0 });
+        const join = await a.next('clientJoin');
+        expect(join).toMatchObject({ cid, account: bob, uid: selfB.uid, url: expect.any(String) });
+        expect(a.seen('syncDone')).toEqual([]);
+        // The peer plays at once; my pusher waits for my own URL, which only syncDone carries.
+        expect(rosterA.players.map((p) => [p.uid, p.url])).toEqual([[selfB.uid, join.url]]);
+        expect(rosterA.pusher).toBeNull();
+
+        release();
+        const sync = await a.next('syncDone');
+        expect(named(a.order, 'clientJoin', 'syncDone')).toEqual(['clientJoin', 'syncDone']);
+        expect(sync.userlist.map((u) => u.uid).sort()).toEqual([selfA.uid, selfB.uid].sort());
+        expect(rosterA.pusher).toMatchObject({
+          uid: selfA.uid,
+          url: sync.userlist.find((u) => u.uid === selfA.uid)!.url,
+        });
+        expect(rosterA.players.map((p) => p.uid)).toEqual([selfB.uid]);
+
+        await b.netcall.hangup();
+        expect(await a.next('hangup')).toMatchObject({ cid, account: bob });
+        expect(a.seen('clientLeave')).toEqual([{ cid, account: bob, uid: selfB.uid }]);
+        expect(named(a.order, 'clientLeave', 'hangup')).toEqual(['clientLeave', 'hangup']);
+        expect(rosterA.players).toEqual([]);
+      });
 
     it('tells the caller callRejected, and lets the caller dial again', async () => {
       const [alice, bob] = names('alice', 'bob');
@@ -278,18 +337,23 @@ describeContract('Netcall on the open backend', () => {
 describeContract('NimNetcall over the NetEase SDK stand-in', () => {
   let cloud = new NimCloud();
   const open: NimNetcall[] = [];
+  const sdks = new Map<NetcallLike, NimStandin>();
   return {
     start: async () => undefined,
     stop: async () => undefined,
     online: async (account) => {
-      const netcall = new NimNetcall({ sdk: cloud.connect(account), account });
+      const sdk = cloud.connect(account);
+      const netcall = new NimNetcall({ sdk, account });
       open.push(netcall);
+      sdks.set(netcall, sdk);
       return netcall;
     },
     reset: async () => {
       for (const netcall of open.splice(0)) netcall.dispose();
+      sdks.clear();
       cloud = new NimCloud();
     },
+    holdSyncDone: (device) => sdks.get(device)!.holdSyncDone(),
   };
 });
 
@@ -318,9 +382,9 @@ describe('NimNetcall hides the SDK quirks', () => {
     const selfB = await b.netcall.startRtc({ mode: 0 });
     await b.next('syncDone');
     const selfA = await a.netcall.startRtc({ mode: 0 });
-    await a.next('syncDone');
+    const syncA = await a.next('syncDone');
     await b.next('clientJoin');
-    return { cid, selfA, selfB };
+    return { cid, selfA, selfB, syncA };
   }
 
   it('delivers each event once although the SDK delivers it twice after a controller rebuild', async () => {
@@ -346,43 +410,98 @@ describe('NimNetcall hides the SDK quirks', () => {
 
     await a.netcall.hangup();
     await b.next('hangup');
-    await quiet(50);
-    expect(raw(b, 'hangup').length).toBeGreaterThanOrEqual(2);
+    await until(() => raw(b, 'hangup').length === 3, 'two IM hangups and the gateway one');
     expect(b.seen('hangup')).toEqual([{ cid, account: 'alice', timetag: expect.any(Number) }]);
   });
 
-  it('turns the P2P peer hangup (the SDK never says clientLeave there) into clientLeave, then one hangup', async () => {
+  it.each([
+    ['IM first, as SDK77 delivers it', false],
+    ['the gateway first, when IM is slow', true],
+  ])(
+    'turns the two P2P hangups of one leave (never a clientLeave) into clientLeave, then one hangup: %s',
+    async (_order, gatewayFirst) => {
+      const a = device('alice');
+      const b = device('bob');
+      const { cid, selfA } = await establish(a, b);
+      if (gatewayFirst) cloud.holdIm();
+      await a.netcall.hangup();
+      if (gatewayFirst) {
+        await until(() => raw(b, 'hangup').length === 1, "the gateway's hangup");
+        cloud.releaseIm();
+      }
+      await until(() => raw(b, 'hangup').length === 2, 'both hangups at the SDK');
+      // What the SDK said: one hangup from each side, with different clocks, and no clientLeave.
+      const hangups = raw(b, 'hangup');
+      expect(hangups.map((entry) => entry.source)).toEqual(
+        gatewayFirst ? ['gateway', 'im'] : ['im', 'gateway'],
+      );
+      const [first, second] = hangups.map((entry) => (entry.payload as { timetag: number }).timetag);
+      expect(first).not.toBe(second);
+      expect(raw(b, 'clientLeave')).toEqual([]);
+      // What the app hears: the same as from our server, once.
+      expect(named(b.order, 'clientLeave', 'hangup')).toEqual(['clientLeave', 'hangup']);
+      expect(b.seen('clientLeave')).toEqual([{ cid, account: 'alice', uid: selfA.uid }]);
+      expect(b.seen('hangup')).toEqual([{ cid, account: 'alice', timetag: first }]);
+      // The gateway's normal close after a hangup is not a lost connection.
+      await until(() => raw(b, 'disconnect').length > 0, "the peer's own gateway close");
+      expect(b.seen('disconnect')).toEqual([]);
+      expect(b.seen('callLost')).toEqual([]);
+    },
+  );
+
+  it("leaves the SDK's once to its own slot: the wrapper keeps hearing every event", async () => {
     const a = device('alice');
     const b = device('bob');
-    const { cid, selfA } = await establish(a, b);
+    const heard: string[] = [];
+    b.sdk.once('beCalling', (event) => heard.push(`once ${event.cid}`));
+    b.netcall.on('beCalling', (event) => heard.push(`netcall ${event.cid}`));
+    const first = await a.netcall.call({ type: 2, callee: 'bob' });
+    await b.next('beCalling');
+    await until(() => heard.length === 2, 'the once listener and the wrapper');
+    // SDK77's emit runs the once slot first, then the `on` handler.
+    expect(heard).toEqual([`once ${first.cid}`, `netcall ${first.cid}`]);
+
     await a.netcall.hangup();
     await b.next('hangup');
-    await quiet(50);
-    // What the SDK said: two hangups (gateway leave with the local clock, IM with the server's), no clientLeave.
-    const hangups = raw(b, 'hangup').map((entry) => entry.payload as { timetag: number });
-    expect(hangups).toHaveLength(2);
-    expect(hangups[0].timetag).not.toBe(hangups[1].timetag);
-    expect(raw(b, 'clientLeave')).toEqual([]);
-    // What the app hears: the same as from our server.
-    expect(b.order.map((entry) => entry.event).filter((e) => e === 'clientLeave' || e === 'hangup')).toEqual([
-      'clientLeave',
-      'hangup',
-    ]);
-    expect(b.seen('clientLeave')).toEqual([{ cid, account: 'alice', uid: selfA.uid }]);
-    // The gateway's normal close after a hangup is not a lost connection.
-    expect(raw(b, 'disconnect')).not.toEqual([]);
-    expect(b.seen('disconnect')).toEqual([]);
+    const second = await a.netcall.call({ type: 2, callee: 'bob' });
+    await b.next('beCalling');
+    expect(heard).toEqual([`once ${first.cid}`, `netcall ${first.cid}`, `netcall ${second.cid}`]);
+    expect(raw(b, 'beCalling')).toHaveLength(2);
+  });
+
+  it("survives the SDK's once throwing from a timer when two events beat it, and its off leaving a once", async () => {
+    const b = device('bob');
+    const onceHeard: number[] = [];
+    b.sdk.once('control', (event) => onceHeard.push(event.command));
+    b.sdk.inject('control', { cid: 1, account: 'alice', command: 1 });
+    b.sdk.inject('control', { cid: 1, account: 'alice', command: 2 });
+    await b.next('control');
+    await b.next('control');
+    expect(b.seen('control').map((event) => event.command)).toEqual([1, 2]);
+    expect(onceHeard).toEqual([1]);
+    expect(b.sdk.uncaught).toEqual([expect.any(TypeError)]);
+
+    // Disposing calls the SDK's off, which removes only `on` handlers: another's pending once still fires.
+    b.sdk.once('control', (event) => onceHeard.push(event.command));
+    b.netcall.dispose();
+    b.sdk.inject('control', { cid: 1, account: 'alice', command: 3 });
+    await until(() => onceHeard.length === 2, 'the pending once');
+    expect(onceHeard).toEqual([1, 3]);
+    expect(b.seen('control')).toHaveLength(2);
+    expect(() => b.sdk.off('control')).toThrow();
   });
 
   it('turns the numeric ids of the SDK into strings in every payload and result', async () => {
     const a = device('alice');
     const b = device('bob');
     const pad = device('bob');
-    const { cid: placed } = await a.netcall.call({ type: 2, callee: 'bob' });
+    const { cid: placed, accountUidMap } = await a.netcall.call({ type: 2, callee: 'bob' });
     await b.next('beCalling');
     const sdkCid = raw(b, 'beCalling')[0].payload as { cid: unknown };
     expect(typeof sdkCid.cid).toBe('number');
     expect(placed).toBe(String(sdkCid.cid));
+    // SDK77's call() resolves the bare account → uid map; the adapter names the cid and keeps uids as strings.
+    expect(accountUidMap).toEqual({ alice: expect.any(String), bob: expect.any(String) });
     // getStatus() has no cid: the adapter reads the one the SDK keeps for its own startRtc/hangup.
     expect(Object.keys(a.sdk.getStatus())).not.toContain('cid');
 
@@ -399,7 +518,7 @@ describe('NimNetcall hides the SDK quirks', () => {
 
     const selfB = await b.netcall.startRtc({ mode: 0 });
     const selfA = await a.netcall.startRtc({ mode: 0 });
-    expect(selfA).toEqual({ uid: expect.any(String), account: 'alice', cid: placed });
+    expect(selfA).toEqual({ uid: accountUidMap.alice, account: 'alice', cid: placed });
     const syncA = await a.next('syncDone');
     const join = await b.next('clientJoin');
     const rawSync = raw(a, 'syncDone')[0].payload as { userlist: { uid: unknown; account: string }[] };
@@ -429,6 +548,8 @@ describe('NimNetcall hides the SDK quirks', () => {
   it('guards switchMode: a bad mode rejects with 400 instead of throwing like the SDK', async () => {
     const a = device('alice');
     const b = device('bob');
+    expect(() => a.sdk.switchMode(1)).toThrow(TypeError);
+    await expect(a.netcall.switchMode(1)).rejects.toBeInstanceOf(NetcallError);
     await establish(a, b);
     expect(() => a.sdk.switchMode('1' as never)).toThrow();
     let settled: Promise<void> | undefined;
@@ -439,32 +560,52 @@ describe('NimNetcall hides the SDK quirks', () => {
     await expect(settled).rejects.toMatchObject({ code: 400 });
     await expect(a.netcall.switchMode(7 as never)).rejects.toMatchObject({ code: 400 });
     await expect(a.netcall.switchMode(1)).resolves.toBeUndefined();
-    await quiet(20);
-    expect(raw(b, 'clientUpdate')).toHaveLength(1);
+    await until(() => raw(b, 'clientUpdate').length === 1, "the peer's clientUpdate");
   });
 
-  it('passes a second syncDone after a reconnect, even with the same connectCount, and drops a replay', async () => {
+  it('rebinds pusher and players to the new URLs of the syncDone after a reconnect, whatever connectCount says', async () => {
     const a = device('alice');
     const b = device('bob');
-    const { cid } = await establish(a, b);
+    const roster = new MediaRoster(a.netcall);
+    const { cid, selfA, selfB, syncA } = await establish(a, b);
+    roster.setSelf(selfA);
+    const url = (sync: typeof syncA, uid: string) => sync.userlist.find((user) => user.uid === uid)!.url;
+    expect(roster.pusher?.url).toBe(url(syncA, selfA.uid));
+    expect(roster.players.map((p) => [p.uid, p.url])).toEqual([[selfB.uid, url(syncA, selfB.uid)]]);
+    const batches: string[][] = [];
+    roster.on('changes', (changes) => batches.push(changes.map((change) => change.kind)));
+
     a.sdk.simulateReconnect();
     expect(await a.next('willreconnect')).toEqual({ count: 1 });
     expect(await a.next('reconnected')).toEqual({ count: 1 });
     const second = await a.next('syncDone');
+    // SDK77 reports 1 for every login that took one attempt, the first included: nothing may key on it alone.
+    expect(syncA).toMatchObject({ connectCount: 1 });
     expect(second).toMatchObject({ code: 200, cid, connectCount: 1 });
-    expect(a.order.map((entry) => entry.event).slice(-3)).toEqual([
+    expect(named(a.order, 'willreconnect', 'reconnected', 'syncDone').slice(-3)).toEqual([
       'willreconnect',
       'reconnected',
       'syncDone',
     ]);
+    // New login, new URLs: the pusher and the player follow them, in one batch.
+    expect(url(second, selfA.uid)).not.toBe(url(syncA, selfA.uid));
+    expect(url(second, selfB.uid)).not.toBe(url(syncA, selfB.uid));
+    expect(roster.pusher?.url).toBe(url(second, selfA.uid));
+    expect(roster.players.map((p) => [p.uid, p.url])).toEqual([[selfB.uid, url(second, selfB.uid)]]);
+    expect(batches).toEqual([['pusher', 'update']]);
 
-    a.sdk.simulateReconnect({ connectCount: 1 });
-    expect(await a.next('syncDone')).toMatchObject({ code: 200, cid, connectCount: 1 });
+    // Two attempts failed before this one: three willreconnects, one reconnected, one syncDone.
+    a.sdk.simulateReconnect({ failedAttempts: 2 });
+    const third = await a.next('syncDone');
+    expect(third).toMatchObject({ code: 200, cid, connectCount: 3 });
+    expect(a.seen('willreconnect').map((event) => event.count)).toEqual([1, 1, 2, 3]);
+    expect(a.seen('reconnected')).toEqual([{ count: 1 }, { count: 3 }]);
+    expect(roster.pusher?.url).toBe(url(third, selfA.uid));
 
-    // The same login response delivered again, with no reconnect in between: a duplicate.
+    // The same login answer delivered again, with no reconnect in between: a duplicate.
     const logins = raw(a, 'syncDone');
     a.sdk.inject('syncDone', logins[logins.length - 1].payload as never, 2);
-    await quiet(50);
+    await until(() => raw(a, 'syncDone').length === logins.length + 2, 'the replays at the SDK');
     expect(a.seen('syncDone')).toHaveLength(3);
   });
 
@@ -476,6 +617,7 @@ describe('NimNetcall hides the SDK quirks', () => {
     b.sdk.imNotifyControl(Number(cid), 'alice', 5);
     expect(await b.next('control')).toEqual({ cid, account: 'alice', command: 5 });
     await quiet(50);
+    expect(raw(b, 'control')).toHaveLength(1);
     expect(b.seen('control')).toHaveLength(1);
   });
 
@@ -495,23 +637,65 @@ describe('NimNetcall hides the SDK quirks', () => {
     expect(await a.next('error')).toEqual({ code: 500, message: 'connectSocket:fail' });
   });
 
+  it('maps the IM errors SDK77 passes through: offline 404, answered elsewhere 409, channel gone 404', async () => {
+    const a = device('alice');
+    const phone = device('bob');
+    const pad = device('bob');
+    // The SDK's own rejection: NetEase's IM SDK wrapper, the server's code only inside `event`.
+    const offline = a.sdk.call({ type: 2, callee: 'nobody' });
+    await expect(offline).rejects.toEqual({
+      message: '生成接口回调错误',
+      callFunc: 'api::processCallbackPromise',
+      event: expect.objectContaining({ code: 11001 }),
+    });
+    await expect(a.netcall.call({ type: 2, callee: 'nobody' })).rejects.toMatchObject({
+      code: 404,
+      message: expect.stringContaining('对方离线'),
+    });
+
+    const { cid } = await a.netcall.call({ type: 2, callee: 'bob' });
+    await phone.next('beCalling');
+    await pad.next('beCalling');
+    await phone.netcall.response({ accepted: true, caller: 'alice', type: 2, cid });
+    const late = pad.netcall.response({ accepted: true, caller: 'alice', type: 2, cid });
+    await expect(late).rejects.toBeInstanceOf(NetcallError);
+    await expect(late).rejects.toMatchObject({ code: 409, message: expect.stringContaining('9103') });
+    await a.netcall.hangup();
+    await phone.next('hangup');
+    await expect(
+      phone.netcall.response({ accepted: true, caller: 'alice', type: 2, cid }),
+    ).rejects.toMatchObject({ code: 404 });
+  });
+
   it('rejects with NetcallError however the SDK fails: string, thrown Error, NIM object, empty result', async () => {
     const a = device('alice');
     // verifyOptions throws synchronously inside the SDK method.
+    expect(() => a.sdk.call({ type: 2 } as never)).toThrow('参数缺失 callee');
     await expect(a.netcall.call({ type: 2 } as never)).rejects.toMatchObject({ code: 400 });
     await expect(a.netcall.startRtc({ mode: 0 })).rejects.toMatchObject({ code: 404 });
     await expect(a.netcall.hangup({ cid: '42' })).resolves.toBeUndefined();
     await expect(a.netcall.leaveChannel()).rejects.toMatchObject({ code: 404 });
-    a.sdk.call = () => Promise.resolve(undefined as never);
     device('bob');
+    const realCall = a.sdk.call.bind(a.sdk);
+    a.sdk.call = () => Promise.resolve(undefined as never);
     await expect(a.netcall.call({ type: 2, callee: 'bob' })).rejects.toMatchObject({ code: 500 });
+    // Positive control: the same call with the SDK's real result succeeds.
+    a.sdk.call = realCall;
+    await expect(a.netcall.call({ type: 2, callee: 'bob' })).resolves.toMatchObject({
+      cid: expect.any(String),
+    });
 
     expect(toNetcallError('呼叫失败: 当前正在通话中')).toMatchObject({ code: 409 });
     expect(toNetcallError('已经在房间中了')).toMatchObject({ code: 409 });
     expect(toNetcallError('RTC: switchMode: mode值无效！')).toMatchObject({ code: 400 });
-    expect(toNetcallError({ code: 11001, message: 'offline', event: { code: 11001 } })).toMatchObject({
-      code: 404,
-    });
+    expect(toNetcallError(new Error('参数缺失 cid'))).toMatchObject({ code: 400 });
+    expect(
+      toNetcallError({
+        message: '生成接口回调错误',
+        callFunc: 'api::processCallbackPromise',
+        event: { code: 9102, message: '通道失效' },
+      }),
+    ).toMatchObject({ code: 404, message: '通道失效 (NetEase 9102)' });
     expect(toNetcallError({ event: { code: '417' } })).toMatchObject({ code: 417 });
     expect(toNetcallError(new TypeError("Cannot read properties of undefined (reading 'x')"))).toMatchObject({
       code: 500,
@@ -540,9 +724,11 @@ describe('NimNetcall hides the SDK quirks', () => {
     await expect(b.netcall.joinChannel({ channelName: 'room-1', mode: 0, role: 0 })).rejects.toMatchObject({
       code: 409,
     });
+    await expect(a.netcall.createChannel({ channelName: 'room-1' })).rejects.toMatchObject({ code: 417 });
     await b.netcall.leaveChannel();
     expect(await a.next('clientLeave')).toEqual({ uid: joinedB.uid, account: 'bob', cid: joinedA.cid });
     await quiet(20);
+    expect(raw(a, 'hangup')).toEqual([]);
     expect(a.seen('hangup')).toEqual([]);
   });
 });

@@ -1,20 +1,28 @@
 /**
- * A stand-in for NetEase's weixin Netcall SDK instance (SDK77), since NetEase's cloud cannot run here.
- * It reproduces the behaviour documented in /work/shared/reference/netcall-api.md, quirks included, so that
- * `NimNetcall` is tested against what the SDK does rather than against what we wish it did:
+ * A stand-in for one instance of NetEase's weixin Netcall SDK, `NIM_Web_Netcall_weixin` v7.7.0 ("SDK77", as
+ * shipped in NetEase's demo netease-im/NIM_Web_Weapp_Demo, `vendors/NIM_Web_Netcall_weixin_v7.7.0.js`),
+ * because NetEase's cloud cannot run here. It reproduces what SDK77's minified code does, quirks included, so
+ * that `NimNetcall` is tested against the SDK rather than against what we wish it did. Internal names below
+ * (`_onClientLeave`, `_onNotifyHangup`, …) are SDK77's symbols, so each claim can be checked in its source.
  *
- * - one handler per event: `on` replaces, `off` throws when there is none (§7.2);
- * - every event is emitted asynchronously (`setTimeout(0)`) with numeric `uid` / `cid` (§7.1);
- * - `syncDone` items carry `account` (renamed from the gateway's `accid`) and the payload `connectCount`;
- *   it fires again after a reconnect (§4, §6);
- * - in P2P a peer's leave reaches the app as `hangup` (gateway `clientLeave` → `_invokeHangup`, local clock)
- *   and then once more from IM `notifyHangup` (server clock) — never as `clientLeave` (§4);
- * - `control` for a cid other than the current channel is dropped (§4);
- * - `call()` resolves `{accountUidMap}` only; the cid stays in `_imController._status.imInfo` (§3);
- * - `switchMode` throws synchronously on a non-number (§9.8); rejections are plain strings or NIM error
- *   objects (`{code: 11001, message, event}` for an offline callee);
- * - after a hangup or leave the gateway closes "normally": `disconnect {code: '0'}` (§6);
- * - `rebuildController()` makes IM events arrive twice, as when the controller is rebuilt (§7.2, trap 2).
+ * - Emitter (SDK77's event base class): `on` keeps one handler per event and replaces it; `once` keeps a
+ *   separate single slot that `on` does not touch; `off` removes only the `on` handler and throws when there is
+ *   none; `emit` runs each handler in its own `setTimeout(0)`, the once slot first.
+ * - Ids are numbers (`uid`, `cid`) everywhere, as the IM and gateway packets carry them.
+ * - `call()` resolves the bare account → uid map (`initNetcall` → `Promise.resolve(e.accountUidMap)`); the
+ *   cid stays in `_imController._status.imInfo`.
+ * - A P2P hangup: the leaver sends IM `hangup` first, then `destroy()` logs out of the gateway. The peer's SDK
+ *   gets IM `notifyHangup` (`_onNotifyHangup`: hangup, and its own leave), and, while its logout still waits
+ *   for the gateway's answer, the gateway's `clientLeave`, which `_onClientLeave` turns into a second hangup
+ *   (`_invokeHangup`, stamped with the local clock). `clientLeave` itself never reaches the app in P2P.
+ * - `syncDone` carries `account` (renamed from `accid`) and `connectCount`, the login attempts it took (1 when
+ *   the first succeeded); a gateway reconnect brings `willreconnect {count}` and a fresh `syncDone` whose URLs
+ *   are new, since the gateway signs them per login.
+ * - `clientJoin` may reach the app before `syncDone` (`holdSyncDone()`): the gateway answers a login late.
+ * - Rejections are what SDK77 produces: plain strings (`'呼叫失败: 当前正在通话中'`), `Error('参数缺失 …')` from
+ *   `verifyOptions` thrown synchronously, or an IM error passed through untouched, which NetEase's IM SDK
+ *   (`NIM_Web_NIM_weixin` v7.7.0, `processCallbackPromise`) wraps as `{message, callFunc, event: {code}}`
+ *   with the codes of its error table (11001, 9102, 9103, 404, 417).
  *
  * Instances talk through a `NimCloud`: one per test, holding accounts' devices, calls and rooms in memory.
  */
@@ -86,8 +94,18 @@ interface Gateway {
   uid: number;
   mode: NimMode;
   scene: 0 | 1;
-  /** Reconnect attempts so far: what `syncDone.connectCount` reports. */
-  reconnects: number;
+  /** Which login of the cloud this is: the gateway signs the URLs it hands out for it. */
+  login: number;
+  /** Login attempts since the last answered login: what `syncDone.connectCount` reports. */
+  attempts: number;
+}
+
+/** A user as the gateway's login answer and `clientJoin` packets list it (`accid`, not `account`). */
+interface GatewayUser {
+  uid: number;
+  accid: string;
+  url: string;
+  mode: NimMode;
 }
 
 interface CloudCall {
@@ -107,20 +125,64 @@ interface CloudRoom {
   accountUidMap: Record<string, number>;
 }
 
-/** What one delivery looked like, for tests that inspect the SDK side (numbers, duplicates). */
+/** What one delivery looked like, for tests that inspect the SDK side (numbers, duplicates, order). */
 export interface Delivery {
   name: NimNetcallEventName;
   payload: unknown;
+  /** Which side of the SDK produced it, where both can: IM, or the media gateway. */
+  source?: 'im' | 'gateway';
+}
+
+/**
+ * An IM error as SDK77's promises reject with it: SDK77 passes the IM SDK's rejection through untouched, and
+ * NetEase's IM SDK wraps the server's error (code and message from its error table) in `event`.
+ */
+export interface NimImRejection {
+  message: string;
+  callFunc: string;
+  event: { code: number; message: string; timetag: number };
+}
+
+/** Messages of NetEase's IM error table (`NIM_Web_NIM_weixin` v7.7.0) for the codes the stand-in uses. */
+const IM_ERRORS = {
+  404: '对象(用户/群/聊天室)不存在',
+  417: '重复操作',
+  9102: '通道失效',
+  9103: '已经在其他端接听/拒绝过这通电话',
+  11001: '对方离线, 通话不可送达',
+} as const;
+
+function imError(code: keyof typeof IM_ERRORS): NimImRejection {
+  return {
+    message: '生成接口回调错误',
+    callFunc: 'api::processCallbackPromise',
+    event: { code, message: IM_ERRORS[code], timetag: Date.now() },
+  };
 }
 
 const clone = <T>(value: T): T => (value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T));
 
-function verifyOptions(options: object | undefined, keys: string, where: string): void {
-  // The SDK's verifyOptions throws synchronously (inside the method, before any promise exists).
+/** One hop of the SDK's own event plumbing (its emitters defer every handler by `setTimeout(0)`). */
+const later = (run: () => void) => setTimeout(run, 0);
+
+/**
+ * SDK77's `verifyOptions`: checks only a plain-object argument and throws synchronously, before any promise
+ * exists. Its test is `!v && 0 != v`, so only undefined, null and NaN are missing (0, false and '' pass).
+ */
+function verifyOptions(options: object | undefined, keys: string): void {
+  if (!options || options.constructor !== Object) return;
   for (const key of keys.split(' ')) {
-    if (!options || (options as Record<string, unknown>)[key] === undefined)
-      throw new Error(`${where}: 参数错误, 缺少 ${key}`);
+    const value = (options as Record<string, unknown>)[key];
+    if (value === undefined || value === null || Number.isNaN(value)) throw Error(`参数缺失 ${key}`);
   }
+}
+
+/**
+ * SDK77's emitter throws `Error({message, callFunc})`; an object message stringifies, so what a caller sees
+ * is an Error whose message is "[object Object]".
+ */
+function emitterError(message: string, callFunc: string): Error {
+  return Error({ message, callFunc } as unknown as string);
 }
 
 export class NimCloud {
@@ -128,11 +190,14 @@ export class NimCloud {
   readonly serverClockOffsetMs = 37;
   private nextCid = 6_100_000_001;
   private nextUid = 100_001;
+  private nextLogin = 1;
   private readonly devices = new Map<string, NimStandin[]>();
   private readonly calls = new Map<number, CloudCall>();
   private readonly rooms = new Map<string, CloudRoom>();
   /** Media gateway membership: cid → instances logged in to it. */
   private readonly gateways = new Map<number, Set<NimStandin>>();
+  /** IM notifications waiting while the IM server is slow (`holdIm`), in order. */
+  private imQueue: (() => void)[] | null = null;
 
   /** An IM-logged-in device of `account` with its netcall instance. */
   connect(account: string): NimStandin {
@@ -153,6 +218,20 @@ export class NimCloud {
     return Date.now() - this.serverClockOffsetMs;
   }
 
+  /**
+   * From now on IM notifications wait until `releaseIm()`: the IM server is slower than the media gateway,
+   * so a gateway `clientLeave` can overtake IM's `notifyHangup`.
+   */
+  holdIm(): void {
+    this.imQueue ??= [];
+  }
+
+  releaseIm(): void {
+    const queue = this.imQueue ?? [];
+    this.imQueue = null;
+    for (const notify of queue) notify();
+  }
+
   // ---- IM side -------------------------------------------------------------------------------------------
 
   initNetcall(
@@ -161,8 +240,7 @@ export class NimCloud {
     callee: string,
   ): Promise<{ channelId: number; accountUidMap: Record<string, number> }> {
     const targets = this.devicesOf(callee);
-    if (targets.length === 0)
-      return Promise.reject({ code: 11001, message: 'callee offline', event: { code: 11001 } });
+    if (targets.length === 0) return Promise.reject(imError(11001));
     const call: CloudCall = {
       cid: this.nextCid++,
       type,
@@ -173,28 +251,23 @@ export class NimCloud {
       answeredBy: null,
     };
     this.calls.set(call.cid, call);
-    for (const device of targets) device.imBeCalled(call.cid, from.account, type, { ...call.accountUidMap });
+    for (const device of targets)
+      this.notify(() => device.imBeCalled(call.cid, from.account, type, { ...call.accountUidMap }));
     return Promise.resolve({ channelId: call.cid, accountUidMap: { ...call.accountUidMap } });
   }
 
   calleeAck(from: NimStandin, cid: number, accepted: boolean): Promise<void> {
     const call = this.calls.get(cid);
-    if (!call || call.callee !== from.account)
-      return Promise.reject({ code: 9102, message: 'channel not found or not yours', event: { code: 9102 } });
-    if (call.phase !== 'ringing')
-      return Promise.reject({
-        code: 9103,
-        message: 'already answered on another device',
-        event: { code: 9103 },
-      });
+    if (!call || call.callee !== from.account) return Promise.reject(imError(9102));
+    if (call.phase !== 'ringing') return Promise.reject(imError(9103));
     const others = this.devicesOf(call.callee).filter((d) => d !== from);
     const timetag = String(this.serverNow());
     if (accepted) {
       call.phase = 'talking';
       call.answeredBy = from;
     } else this.calls.delete(cid);
-    call.caller.imNotifyCalleeAck(cid, from.account, call.type, accepted);
-    for (const device of others) device.imCalleeAckSync(timetag, cid, call.type, accepted);
+    this.notify(() => call.caller.imNotifyCalleeAck(cid, from.account, call.type, accepted));
+    for (const device of others) this.notify(() => device.imCalleeAckSync(timetag, cid, call.type, accepted));
     return Promise.resolve();
   }
 
@@ -209,7 +282,7 @@ export class NimCloud {
           ? this.devicesOf(call.callee)
           : [call.answeredBy!]
         : [call.caller];
-    for (const target of targets) target.imNotifyHangup(cid, from.account, timetag);
+    for (const target of targets) this.notify(() => target.imNotifyHangup(cid, from.account, timetag));
   }
 
   control(from: NimStandin, cid: number, command: number): void {
@@ -221,13 +294,12 @@ export class NimCloud {
           ? [call.answeredBy]
           : this.devicesOf(call.callee)
         : [call.caller];
-    for (const target of targets) target.imNotifyControl(cid, from.account, command);
+    for (const target of targets) this.notify(() => target.imNotifyControl(cid, from.account, command));
   }
 
   createChannel(name: string, custom: string): Promise<unknown> {
     const room = this.rooms.get(name);
-    if (room && (this.gateways.get(room.cid)?.size ?? 0) > 0)
-      return Promise.reject({ code: 417, message: 'channel exists', event: { code: 417 } });
+    if (room && (this.gateways.get(room.cid)?.size ?? 0) > 0) return Promise.reject(imError(417));
     this.rooms.set(name, { name, cid: this.nextCid++, custom, accountUidMap: {} });
     return Promise.resolve({ timetag: this.serverNow() });
   }
@@ -237,11 +309,11 @@ export class NimCloud {
     name: string,
   ): Promise<{ channelId: number; accountUidMap: Record<string, number>; custom: string }> {
     const room = this.rooms.get(name);
-    if (!room) return Promise.reject({ code: 404, message: 'channel not found', event: { code: 404 } });
+    if (!room) return Promise.reject(imError(404));
     room.accountUidMap[from.account] ??= this.nextUid++;
     const members = this.gateways.get(room.cid) ?? new Set<NimStandin>();
-    for (const member of members)
-      member.imNotifyJoin(room.cid, { [from.account]: room.accountUidMap[from.account] });
+    const joined = { [from.account]: room.accountUidMap[from.account] };
+    for (const member of members) this.notify(() => member.imNotifyJoin(room.cid, joined));
     return Promise.resolve({
       channelId: room.cid,
       accountUidMap: { ...room.accountUidMap },
@@ -251,40 +323,42 @@ export class NimCloud {
 
   // ---- media gateway side ----------------------------------------------------------------------------------
 
-  pushUrl(cid: number, uid: number): string {
-    return `rtmp://standin.invalid/live/${cid}_${uid}?wsSecret=push`;
+  /** URLs are signed for the login they are handed to, so a new login (a reconnect) gets new strings. */
+  pushUrl(gateway: Gateway): string {
+    return `rtmp://standin.invalid/live/${gateway.cid}_${gateway.uid}?wsSecret=push-${gateway.login}`;
   }
-  playUrl(cid: number, uid: number): string {
-    return `rtmp://standin.invalid/live/${cid}_${uid}`;
+  playUrl(publisher: Gateway, viewer: Gateway): string {
+    return `rtmp://standin.invalid/live/${publisher.cid}_${publisher.uid}?wsSecret=play-${viewer.login}`;
   }
 
-  /** Gateway login; returns the user list as the login response has it (`accid`, not `account`). */
-  gatewayLogin(
-    from: NimStandin,
-    gateway: Gateway,
-  ): { uid: number; accid: string; url: string; mode: NimMode }[] {
+  /** Gateway login: membership starts now; a first login is announced to the others as `clientJoin`. */
+  gatewayLogin(from: NimStandin, gateway: Gateway): void {
+    gateway.login = this.nextLogin++;
     const members = this.gateways.get(gateway.cid) ?? new Set<NimStandin>();
     this.gateways.set(gateway.cid, members);
     const rejoin = members.has(from);
     members.add(from);
-    if (!rejoin)
-      for (const member of members)
-        if (member !== from)
-          member.gatewayClientJoin({
-            uid: gateway.uid,
-            accid: from.account,
-            cid: gateway.cid,
-            url: this.playUrl(gateway.cid, gateway.uid),
-            mode: gateway.mode,
-          });
-    return [...members].map((member) => {
-      const g = member.gatewaySession!;
-      return {
-        uid: g.uid,
-        accid: member.account,
-        url: member === from ? this.pushUrl(g.cid, g.uid) : this.playUrl(g.cid, g.uid),
-        mode: g.mode,
-      };
+    if (rejoin) return;
+    for (const member of members) {
+      const viewer = member.gatewaySession;
+      if (member === from || !viewer) continue;
+      member.gatewayClientJoin({
+        uid: gateway.uid,
+        accid: from.account,
+        cid: gateway.cid,
+        url: this.playUrl(gateway, viewer),
+        mode: gateway.mode,
+      });
+    }
+  }
+
+  /** The login answer's user list, as the gateway has it when it answers: own push URL, others' play URLs. */
+  userList(from: NimStandin, gateway: Gateway): GatewayUser[] {
+    return [...(this.gateways.get(gateway.cid) ?? [])].flatMap((member) => {
+      const g = member.gatewaySession;
+      if (!g) return [];
+      const url = member === from ? this.pushUrl(g) : this.playUrl(g, gateway);
+      return [{ uid: g.uid, accid: member.account, url, mode: g.mode }];
     });
   }
 
@@ -306,12 +380,17 @@ export class NimCloud {
         });
   }
 
+  private notify(deliver: () => void): void {
+    if (this.imQueue) this.imQueue.push(deliver);
+    else deliver();
+  }
+
   private devicesOf(account: string): NimStandin[] {
     return this.devices.get(account) ?? [];
   }
 }
 
-/** One SDK instance (`NetcallWeixin.getInstance({nim})`), as observed. */
+/** One SDK instance (`NetcallWeixin.getInstance({nim})`), as SDK77 behaves. */
 export class NimStandin implements NimNetcallInstance {
   readonly NETCALL_TYPE_AUDIO = CONSTANTS.NETCALL_TYPE_AUDIO;
   readonly NETCALL_TYPE_VIDEO = CONSTANTS.NETCALL_TYPE_VIDEO;
@@ -355,14 +434,22 @@ export class NimStandin implements NimNetcallInstance {
 
   /** The IM controller's state, where the real SDK keeps the cid of the current call. */
   readonly _imController = { _status: { imInfo: {} as ImInfo, beCalledInfo: {} as ImInfo } };
-  /** Every delivery to a handler (after the async hop), in order: the SDK side of what a test sees. */
+  /** Every delivery to an `on` handler (after the async hop), in order: the SDK side of what a test sees. */
   readonly delivered: Delivery[] = [];
+  /**
+   * Errors SDK77 would throw from inside its own timers, where nothing can catch them (in a mini-program they
+   * land in `App.onError`). Kept here instead of thrown, so a test can assert on them.
+   */
+  readonly uncaught: Error[] = [];
   /** The gateway session (after startRtc / joinChannel), null otherwise. */
   gatewaySession: Gateway | null = null;
 
   private readonly handlers = new Map<NimNetcallEventName, (payload: never) => void>();
+  private readonly onceHandlers = new Map<NimNetcallEventName, (payload: never) => void>();
   private status: NimStatus = NimStandin.idleStatus();
   private imControllers = 1;
+  /** Login answers held back by `holdSyncDone()`, sent in order on release. */
+  private heldSyncDone: (() => void)[] | null = null;
 
   constructor(
     private readonly cloud: NimCloud,
@@ -397,39 +484,56 @@ export class NimStandin implements NimNetcallInstance {
   }
 
   /**
-   * The gateway socket drops and the SDK logs in again: `willreconnect {count}`, then a fresh `syncDone`
-   * whose `connectCount` counts reconnect attempts (override it to prove nothing keys on it alone).
+   * The gateway answers this instance's logins late: until the returned function is called, login answers
+   * (`syncDone`) wait, while `clientJoin`s of others joining meanwhile arrive. The answer lists the members
+   * the gateway has when it answers.
    */
-  simulateReconnect(options: { connectCount?: number } = {}): void {
+  holdSyncDone(): () => void {
+    const held: (() => void)[] = [];
+    this.heldSyncDone = held;
+    return () => {
+      if (this.heldSyncDone === held) this.heldSyncDone = null;
+      for (const answer of held.splice(0)) answer();
+    };
+  }
+
+  /**
+   * The gateway socket drops and the SDK logs in again (SDK77's gateway controller `_onClose` →
+   * `startSignal`): `willreconnect {count}` per closed attempt, counting from 0 because the last answered login
+   * reset the count (`_onSyncDone`), then a fresh `syncDone` with new URLs and `connectCount` = attempts it took.
+   */
+  simulateReconnect(options: { failedAttempts?: number } = {}): void {
     const gateway = this.gatewaySession;
     if (!gateway) throw new Error('simulateReconnect: no gateway session');
-    this.deliver('willreconnect', { count: gateway.reconnects });
-    gateway.reconnects++;
-    const list = this.cloud.gatewayLogin(this, gateway);
-    this.deliverSyncDone(list, options.connectCount ?? gateway.reconnects);
+    const failed = options.failedAttempts ?? 0;
+    for (let count = 0; count <= failed; count++) this.deliver('willreconnect', { count }, 'gateway');
+    gateway.attempts = failed + 1;
+    this.cloud.gatewayLogin(this, gateway);
+    this.answerLogin(gateway);
   }
 
   /** The gateway kicks this instance (`kicked` with the raw packet), then the SDK destroys: `disconnect 405`. */
   simulateKick(reason = 1): void {
     const gateway = this.gatewaySession;
     if (!gateway) throw new Error('simulateKick: no gateway session');
-    this.deliver('kicked', { cmd: 'onKicked', body: { cid: gateway.cid, reason } });
+    this.deliver('kicked', { cmd: 'onKicked', body: { cid: gateway.cid, reason } }, 'gateway');
     this.closeGateway({ code: '405', desc: 'wx: kicked' });
     this.resetStatus();
   }
 
-  // ---- API (§3) ---------------------------------------------------------------------------------------------
+  // ---- API ------------------------------------------------------------------------------------------------
 
   call(options: NimCallOptions): Promise<NimCallResult> {
     if (this.status.calling) return Promise.reject('呼叫失败: 当前正在通话中');
-    verifyOptions(options, 'type callee', 'call');
+    verifyOptions(options, 'type callee');
+    // A limit of this stand-in, not SDK behaviour: team calls go unmodelled, so fail loudly.
     if (Array.isArray(options.callee))
-      return Promise.reject({ code: 414, message: 'team calls are not modelled by the stand-in' });
+      throw new Error('NimStandin: team calls (callee array) are not modelled');
     Object.assign(this.status, { calling: true, isCaller: true, sessionMode: 0, signalInited: true });
     return this.cloud.initNetcall(this, options.type, options.callee).then(
       (info) => {
         this._imController._status.imInfo = { ...info, type: options.type, account: this.account };
-        return { accountUidMap: info.accountUidMap };
+        return { ...info.accountUidMap };
       },
       (error: unknown) => {
         this.destroy();
@@ -439,7 +543,7 @@ export class NimStandin implements NimNetcallInstance {
   }
 
   response(options: NimResponseOptions): Promise<void> {
-    verifyOptions(options, 'caller accepted type cid', 'response');
+    verifyOptions(options, 'caller accepted type cid');
     return this.cloud.calleeAck(this, Number(options.cid), options.accepted).then(() => {
       Object.assign(this.status, { calling: options.accepted, onTheCall: options.accepted, isCaller: false });
       if (!options.accepted) this.resetStatus();
@@ -449,16 +553,17 @@ export class NimStandin implements NimNetcallInstance {
   hangup(): Promise<void> {
     const cid = this.currentCid();
     const active = cid !== undefined && (this.status.calling || this.status.onTheCall);
-    // `destroy()` closes the gateway socket before IM's notifyHangup reaches the peer, so in P2P the peer's
-    // SDK first turns the gateway `clientLeave` into a hangup, then emits IM's hangup as well. (With IM first
-    // the peer's SDK leaves the gateway itself and emits one hangup; the wrapper must cope with both.)
-    this.destroy();
+    this.status.calling = false;
+    this.status.onTheCall = false;
+    // `_imController.hangup` sends IM `hangup` first; `_resetWhenHangup` → `destroy()` then logs out of the
+    // gateway. The peer's SDK therefore hears IM before the gateway's clientLeave.
     if (active) this.cloud.hangup(this, cid);
+    this.destroy();
     return Promise.resolve();
   }
 
   control(options: NimControlOptions): Promise<void> {
-    verifyOptions(options, 'command', 'control');
+    verifyOptions(options, 'command');
     const cid = options.cid !== undefined ? Number(options.cid) : this.currentCid();
     if (!options.command || cid === undefined)
       return Promise.reject('IMController: control: command或channelId为空！');
@@ -467,7 +572,7 @@ export class NimStandin implements NimNetcallInstance {
   }
 
   startRtc(options: NimStartRtcOptions): Promise<NimRtcIdentity> {
-    verifyOptions(options, 'mode', 'startRtc');
+    verifyOptions(options, 'mode');
     const info = this.status.isCaller
       ? this._imController._status.imInfo
       : this._imController._status.beCalledInfo;
@@ -475,7 +580,7 @@ export class NimStandin implements NimNetcallInstance {
     const uid = info.accountUidMap![this.account];
     const cid = info.channelId!;
     this.status.signalInited = true;
-    return this.openGateway({ cid, uid, mode: options.mode, scene: 0, reconnects: 0 }).then(() => ({
+    return this.openGateway({ cid, uid, mode: options.mode, scene: 0, login: 0, attempts: 0 }).then(() => ({
       uid,
       cid,
       account: this.account,
@@ -483,26 +588,32 @@ export class NimStandin implements NimNetcallInstance {
   }
 
   createChannel(options: NimCreateChannelOptions): Promise<unknown> {
-    verifyOptions(options, 'channelName', 'createChannel');
+    verifyOptions(options, 'channelName');
     return this.cloud.createChannel(options.channelName, options.custom ?? '');
   }
 
   joinChannel(options: NimJoinChannelOptions): Promise<NimJoinChannelResult> {
-    verifyOptions(options, 'channelName mode role', 'joinChannel');
+    verifyOptions(options, 'channelName mode role');
     if (this.status.signalInited) return Promise.reject('已经在房间中了');
     return this.cloud.joinRoom(this, options.channelName).then((room) => {
       const uid = room.accountUidMap[this.account];
       Object.assign(this.status, { signalInited: true, sessionMode: 1, role: options.role });
       this._imController._status.imInfo = { channelId: room.channelId, accountUidMap: room.accountUidMap };
-      return this.openGateway({ cid: room.channelId, uid, mode: options.mode, scene: 1, reconnects: 0 }).then(
-        () => ({
-          accountUidMap: room.accountUidMap,
-          uid,
-          cid: room.channelId,
-          account: this.account,
-          custom: room.custom,
-        }),
-      );
+      const gateway: Gateway = {
+        cid: room.channelId,
+        uid,
+        mode: options.mode,
+        scene: 1,
+        login: 0,
+        attempts: 0,
+      };
+      return this.openGateway(gateway).then(() => ({
+        accountUidMap: room.accountUidMap,
+        uid,
+        cid: room.channelId,
+        account: this.account,
+        custom: room.custom,
+      }));
     });
   }
 
@@ -517,7 +628,8 @@ export class NimStandin implements NimNetcallInstance {
     if (typeof mode !== 'number') throw Error('switchMode: 入参类型必须为Number');
     if (![0, 1, 2, 3].includes(mode)) return Promise.reject('RTC: switchMode: mode值无效！');
     const gateway = this.gatewaySession;
-    if (!gateway) return Promise.reject({ code: 404, desc: 'no gateway session' });
+    // SDK77 calls `this._websocket.updatePushMode` with no socket: a synchronous TypeError.
+    if (!gateway) throw new TypeError("Cannot read properties of null (reading 'updatePushMode')");
     gateway.mode = mode as NimMode;
     this.cloud.gatewayModeChanged(this, gateway);
     return Promise.resolve();
@@ -533,21 +645,27 @@ export class NimStandin implements NimNetcallInstance {
     this.closeGateway({ code: '0', desc: 'wx: normally closed' });
   }
 
-  // ---- emitter (§7.2) ----------------------------------------------------------------------------------------
+  // ---- emitter (SDK77's event base class: `on`, `once`, `off`, `emit`, `eventReset`) --------------------------
 
   on<K extends NimNetcallEventName>(name: K, handler: NimHandler<K>): void {
+    if (!name) throw emitterError('event listener funkey undefined', 'adapter:_on');
+    if (!(handler instanceof Function))
+      throw emitterError('event listener next param should be function', 'adapter:_on');
     this.handlers.set(name, handler as (payload: never) => void);
   }
 
+  /** A slot of its own, one per event: replaces an earlier `once`, never the `on` handler. */
   once<K extends NimNetcallEventName>(name: K, handler: NimHandler<K>): void {
-    this.on(name, ((payload: NimNetcallEventMap[K]) => {
-      this.handlers.delete(name);
-      handler(payload);
-    }) as NimHandler<K>);
+    if (!name) throw emitterError('event once listener funkey undefined', 'adapter:_once');
+    if (!(handler instanceof Function))
+      throw emitterError('event once listener next param should be function', 'adapter:_once');
+    this.onceHandlers.set(name, handler as (payload: never) => void);
   }
 
+  /** Removes the `on` handler only; a pending `once` stays. */
   off(name: NimNetcallEventName): void {
-    if (!this.handlers.has(name)) throw new Error(`off: no handler for "${name}"`);
+    if (!name) throw emitterError('event listener funkey undefined', 'adapter:_off');
+    if (!this.handlers.has(name)) throw emitterError('event listener unbind failed!', 'adapter:_off');
     this.handlers.delete(name);
   }
 
@@ -557,6 +675,7 @@ export class NimStandin implements NimNetcallInstance {
 
   eventReset(): void {
     this.handlers.clear();
+    this.onceHandlers.clear();
   }
 
   // ---- what the cloud delivers: the SDK's internal handling -------------------------------------------------
@@ -581,13 +700,29 @@ export class NimStandin implements NimNetcallInstance {
     this.resetStatus();
   }
 
-  /** `viaGateway`: SDK77's `_invokeHangup` calls the handler directly, so a rebuilt IM controller does not double it. */
+  /**
+   * SDK77's `_onNotifyHangup`, reached from IM `notifyHangup` or, `viaGateway`, from `_onClientLeave` →
+   * `_invokeHangup` (which calls it directly, so a rebuilt IM controller does not double that one). Only while
+   * on the call does it leave the gateway; every time, it emits a hangup.
+   */
   imNotifyHangup(cid: number, account: string, timetag: number, viaGateway = false): void {
-    if (cid === this.currentCid()) {
-      this.resetStatus();
-      this.closeGateway({ code: '0', desc: 'wx: normally closed' });
+    const wasOnTheCall = this.status.onTheCall;
+    const current = cid === this.currentCid();
+    this.status.onTheCall = false;
+    this.status.calling = false;
+    if (wasOnTheCall && current) {
+      // `_resetStatus()` of the IM controller now; the gateway logout (`emit('leaveChannel')` →
+      // `leaveChannel()`) completes only when the gateway answers it, and until then the SDK is still in the
+      // room, in P2P scene, and hears the gateway's packets.
+      this._imController._status.imInfo = {};
+      const gateway = this.gatewaySession;
+      later(() => {
+        if (this.gatewaySession !== gateway) return;
+        this.resetStatus();
+        this.closeGateway({ code: '0', desc: 'wx: normally closed' });
+      });
     }
-    if (viaGateway) this.deliver('hangup', { cid, timetag, account });
+    if (viaGateway) this.deliver('hangup', { cid, timetag, account }, 'gateway');
     else this.deliverIm('hangup', { cid, timetag, account });
   }
 
@@ -602,22 +737,22 @@ export class NimStandin implements NimNetcallInstance {
       this.deliverIm('joinChannel', { uid, account, cid });
   }
 
-  gatewayClientJoin(packet: { uid: number; accid: string; cid: number; url: string; mode: NimMode }): void {
+  gatewayClientJoin(packet: GatewayUser & { cid: number }): void {
     const { accid, ...rest } = packet;
-    this.deliver('clientJoin', { ...rest, account: accid });
+    this.deliver('clientJoin', { ...rest, account: accid }, 'gateway');
   }
 
   gatewayClientLeave(packet: { uid: number; accid: string; cid: number }): void {
     if (this.status.sessionMode === 0) {
-      // SDK77 `_onClientLeave` in P2P: `_invokeHangup` → `_onNotifyHangup`, stamped with the local clock.
+      // `_onClientLeave` in P2P: `_invokeHangup` → `_onNotifyHangup`, stamped with the local clock.
       this.imNotifyHangup(packet.cid, packet.accid, Date.now(), true);
       return;
     }
-    this.deliver('clientLeave', { uid: packet.uid, account: packet.accid, cid: packet.cid });
+    this.deliver('clientLeave', { uid: packet.uid, account: packet.accid, cid: packet.cid }, 'gateway');
   }
 
   gatewayClientUpdate(packet: { uid: number; accid: string; cid: number; mode: NimMode }): void {
-    this.deliver('clientUpdate', { ...packet, account: undefined });
+    this.deliver('clientUpdate', { ...packet, account: undefined }, 'gateway');
   }
 
   // ---- internals --------------------------------------------------------------------------------------------
@@ -637,17 +772,25 @@ export class NimStandin implements NimNetcallInstance {
 
   private openGateway(gateway: Gateway): Promise<void> {
     this.gatewaySession = gateway;
-    // The SDK resolves once the socket is open; the login response (syncDone) follows.
-    const list = this.cloud.gatewayLogin(this, gateway);
-    this.deliverSyncDone(list, gateway.reconnects);
+    // `startSignal` counts the attempt before logging in.
+    gateway.attempts = 1;
+    this.cloud.gatewayLogin(this, gateway);
+    this.answerLogin(gateway);
+    // SDK77 resolves once `wx.connectSocket` succeeds, before the login answer (syncDone) arrives.
     return Promise.resolve();
   }
 
-  private deliverSyncDone(
-    list: { uid: number; accid: string; url: string; mode: NimMode }[],
-    connectCount: number,
-  ): void {
-    const gateway = this.gatewaySession!;
+  /** The gateway's login answer, now or, while `holdSyncDone()` is on, when released. */
+  private answerLogin(gateway: Gateway): void {
+    const answer = () => {
+      if (this.gatewaySession !== gateway) return;
+      this.deliverSyncDone(this.cloud.userList(this, gateway), gateway);
+    };
+    if (this.heldSyncDone) this.heldSyncDone.push(answer);
+    else answer();
+  }
+
+  private deliverSyncDone(list: GatewayUser[], gateway: Gateway): void {
     const userlist: NimRtcUser[] = list.map(({ accid, ...user }) => ({
       ...user,
       account: accid,
@@ -661,7 +804,10 @@ export class NimStandin implements NimNetcallInstance {
           this.status.rtmpPushAddress = user.url ?? '';
           user.url = null;
         }
-    this.deliver('syncDone', { code: 200, errmsg: '', userlist, connectCount });
+    const connectCount = gateway.attempts;
+    // `_onSyncDone` reports the attempts, then resets the count for the next reconnect.
+    gateway.attempts = 0;
+    this.deliver('syncDone', { code: 200, errmsg: '', userlist, connectCount }, 'gateway');
   }
 
   private closeGateway(event: { code: string; desc: string }): void {
@@ -669,19 +815,38 @@ export class NimStandin implements NimNetcallInstance {
     if (!gateway) return;
     this.gatewaySession = null;
     this.cloud.gatewayLogout(this, gateway);
-    this.deliver('disconnect', event);
+    this.deliver('disconnect', event, 'gateway');
   }
 
   private deliverIm<K extends NimNetcallEventName>(name: K, payload: NimNetcallEventMap[K]): void {
-    for (let i = 0; i < this.imControllers; i++) this.deliver(name, payload);
+    for (let i = 0; i < this.imControllers; i++) this.deliver(name, payload, 'im');
   }
 
-  private deliver<K extends NimNetcallEventName>(name: K, payload: NimNetcallEventMap[K]): void {
+  /**
+   * SDK77's `emit`: the once slot, if set now, is read when its timer fires (unguarded: a second emit before
+   * then finds it gone and throws); the `on` handler, if set now, is read when its own timer fires.
+   */
+  private deliver<K extends NimNetcallEventName>(
+    name: K,
+    payload: NimNetcallEventMap[K],
+    source?: Delivery['source'],
+  ): void {
     const copy = clone(payload);
-    setTimeout(() => {
-      this.delivered.push({ name, payload: copy });
+    if (this.onceHandlers.has(name))
+      later(() => {
+        const once = this.onceHandlers.get(name);
+        if (!(once instanceof Function)) {
+          this.uncaught.push(new TypeError('n._eventOnceListener[e] is not a function'));
+          return;
+        }
+        (once as NimHandler<K>)(copy);
+        this.onceHandlers.delete(name);
+      });
+    const hadHandler = this.handlers.has(name);
+    later(() => {
+      this.delivered.push(source ? { name, payload: copy, source } : { name, payload: copy });
       const handler = this.handlers.get(name);
-      if (handler) (handler as NimHandler<K>)(copy);
-    }, 0);
+      if (hadHandler && handler) (handler as NimHandler<K>)(copy);
+    });
   }
 }
