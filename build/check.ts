@@ -1,6 +1,7 @@
 /**
  * Static checks of a built mini-program folder, standing in for what WeChat DevTools would report on open:
- * WXML/WXSS through WeChat's own compilers, `require` and `usingComponents` resolution, pages in app.json.
+ * WXML/WXSS through WeChat's own compilers, `require` and `usingComponents` resolution, CommonJS-only JS,
+ * pages in app.json, and the project.config.json that tells DevTools which folder to open.
  * Each checker returns the problems it found rather than throwing, so a test can list every offender.
  */
 import { spawnSync } from 'child_process';
@@ -104,17 +105,22 @@ export function resolveRequire(
   return { path: found };
 }
 
+/** A .js file as TypeScript's parser sees it: strings, comments and templates are tokens, not code. */
+function parseJs(file: string): ts.SourceFile {
+  return ts.createSourceFile(
+    file,
+    fs.readFileSync(file, 'utf8'),
+    ts.ScriptTarget.Latest,
+    false,
+    ts.ScriptKind.JS,
+  );
+}
+
 /** Every `require(...)` in every .js under `root` resolves inside `root`, and none loads a Node built-in. */
 export function checkRequires(root: string, options: RequireOptions = {}): Problem[] {
   const problems: Problem[] = [];
   for (const file of listFiles(root, '.js')) {
-    const source = ts.createSourceFile(
-      file,
-      fs.readFileSync(file, 'utf8'),
-      ts.ScriptTarget.Latest,
-      false,
-      ts.ScriptKind.JS,
-    );
+    const source = parseJs(file);
     const visit = (node: ts.Node): void => {
       if (
         ts.isCallExpression(node) &&
@@ -133,6 +139,47 @@ export function checkRequires(root: string, options: RequireOptions = {}): Probl
           const { error } = resolveRequire(root, file, arg.text, options);
           if (error) problems.push({ file: where, message: error });
         }
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(source);
+  }
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Module format: WeChat's runtime loads every .js through its own CommonJS `require`
+
+/** What ES module syntax `node` is, or null. Only syntax nodes count, never text in strings or comments. */
+function moduleSyntax(node: ts.Node): string | null {
+  if (ts.isImportDeclaration(node) || ts.isImportEqualsDeclaration(node)) return '`import` declaration';
+  if (ts.isExportDeclaration(node)) return '`export … from` / `export { … }`';
+  if (ts.isExportAssignment(node)) return '`export default`';
+  if (ts.canHaveModifiers(node) && ts.getModifiers(node)?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword))
+    return '`export` declaration';
+  if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) return '`import()`';
+  if (ts.isMetaProperty(node) && node.keywordToken === ts.SyntaxKind.ImportKeyword) return '`import.meta`';
+  return null;
+}
+
+/**
+ * Every .js under `root` is CommonJS. An `import`/`export` left in built output (a dependency's ESM build
+ * copied in, a compiler set to ES modules) loads in Node tests and in DevTools' own bundler, but WeChat's
+ * runtime fails on it with a SyntaxError. Checked on TypeScript's parse of each file, so the words inside
+ * strings, comments, templates, regular expressions or as property names (`module.exports`) never count.
+ */
+export function checkModuleSyntax(root: string): Problem[] {
+  const problems: Problem[] = [];
+  for (const file of listFiles(root, '.js')) {
+    const source = parseJs(file);
+    const visit = (node: ts.Node): void => {
+      const found = moduleSyntax(node);
+      if (found) {
+        const { line } = source.getLineAndCharacterOfPosition(node.getStart(source));
+        problems.push({
+          file: `${rel(root, file)}:${line + 1}`,
+          message: `${found}: ES module syntax, but WeChat's runtime loads .js as CommonJS`,
+        });
       }
       ts.forEachChild(node, visit);
     };
@@ -227,6 +274,33 @@ export function checkPages(root: string): Problem[] {
   if (typeof sitemap === 'string' && !isFile(path.join(root, sitemap))) {
     problems.push({ file: 'app.json', message: `sitemapLocation "${sitemap}" does not exist` });
   }
+  return problems;
+}
+
+/**
+ * project.config.json is what DevTools opens: its `miniprogramRoot` must name `appDir`, the folder the build
+ * writes the app to (resolved against `projectDir`), and that folder must hold app.json once built.
+ * `builtDir` is that folder as built, when a test builds it elsewhere (a temporary copy). Without the key
+ * DevTools opens the project folder itself; pointed at the sources (`miniprogram/`) it finds no .js at all.
+ */
+export function checkProjectConfig(projectDir: string, appDir: string, builtDir = appDir): Problem[] {
+  const file = 'project.config.json';
+  const full = path.join(projectDir, file);
+  if (!isFile(full)) return [{ file, message: 'missing' }];
+  const config = readJson(full);
+  if (!config.value) return [{ file, message: config.error ?? 'empty' }];
+  const root = config.value.miniprogramRoot;
+  if (typeof root !== 'string' || root.trim() === '')
+    return [{ file, message: '"miniprogramRoot" is missing: DevTools would open the project folder itself' }];
+  const problems: Problem[] = [];
+  const resolved = path.resolve(projectDir, root);
+  if (path.relative(resolved, appDir) !== '')
+    problems.push({
+      file,
+      message: `"miniprogramRoot" is "${root}", but the build writes the app to ${rel(projectDir, appDir)}/`,
+    });
+  else if (!isFile(path.join(builtDir, 'app.json')))
+    problems.push({ file, message: `"miniprogramRoot" "${root}" has no app.json after the build` });
   return problems;
 }
 

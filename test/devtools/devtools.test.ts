@@ -1,7 +1,8 @@
 /** @jest-environment node */
 /**
  * Builds the mini-program the way `gulp build` does and checks what WeChat DevTools would choke on:
- * WXML/WXSS through WeChat's own compilers, every `require`, every `usingComponents`, every page.
+ * WXML/WXSS through WeChat's own compilers, every `require`, every `usingComponents`, every page, ES module
+ * syntax left in the JS (WeChat's runtime is CommonJS), and the folder project.config.json opens.
  * Builds go to a temporary folder so a running `gulp watch` / open DevTools project is not disturbed.
  */
 import fs from 'fs';
@@ -13,14 +14,16 @@ import { type Logger, createTasks } from '../../build/tasks';
 import {
   type Problem,
   checkComponents,
+  checkModuleSyntax,
   checkPages,
+  checkProjectConfig,
   checkRequires,
   checkWxml,
   checkWxss,
   formatProblems,
   listFiles,
 } from '../../build/check';
-import { PNG, writeBrokenOutput, writeSourceProject } from './fixtures';
+import { ESM_LINES, PNG, writeBrokenOutput, writeProjectConfigs, writeSourceProject } from './fixtures';
 
 const repoRoot = path.resolve(__dirname, '../..');
 
@@ -52,6 +55,10 @@ function describeAppChecks(getOutDir: () => string): void {
   it('compiles every WXSS with wcsc', () => expectNone('WXSS problem(s)', checkWxss(getOutDir())));
   it('resolves every require() inside the folder, without Node built-ins', () =>
     expectNone('require problem(s)', checkRequires(getOutDir())));
+  it('ships CommonJS only: no import/export left in any .js', () => {
+    expect(listFiles(getOutDir(), '.js').length).toBeGreaterThan(0);
+    expectNone('ES module problem(s)', checkModuleSyntax(getOutDir()));
+  });
   it('resolves every usingComponents entry to a complete component', () =>
     expectNone('usingComponents problem(s)', checkComponents(getOutDir())));
   it('has every page listed in app.json', () => expectNone('page problem(s)', checkPages(getOutDir())));
@@ -81,6 +88,12 @@ describe('gulp build of this repository', () => {
   afterAll(() => tmp && fs.rmSync(tmp, { recursive: true, force: true }));
 
   describeAppChecks(() => config.app.outDir);
+
+  it('has project.config.json open the folder gulp build writes, and that folder has app.json', () => {
+    // The test built into a temporary folder; it stands in for the one the repository's config names.
+    const appDir = createConfig(repoRoot).app.outDir;
+    expectNone('project.config.json problem(s)', checkProjectConfig(repoRoot, appDir, config.app.outDir));
+  });
 
   it('never relies on the runtime resolving a relative require of a folder to its index.js', () =>
     expectNone('folder require(s)', checkRequires(config.app.outDir, { folderIndex: false })));
@@ -128,6 +141,7 @@ describe('gulp build of this repository', () => {
     );
     expectNone('require problem(s) in miniprogram_dist', problems);
     expectNone('usingComponents problem(s) in miniprogram_dist', checkComponents(config.pkg.outDir));
+    expectNone('ES module problem(s) in miniprogram_dist', checkModuleSyntax(config.pkg.outDir));
   });
 });
 
@@ -144,6 +158,9 @@ describe('gulp build of a minimal source project', () => {
   afterAll(() => tmp && fs.rmSync(tmp, { recursive: true, force: true }));
 
   describeAppChecks(() => config.app.outDir);
+
+  it('has project.config.json open the built folder', () =>
+    expectNone('project.config.json problem(s)', checkProjectConfig(tmp, config.app.outDir)));
 
   it('keeps require("miniprogram-netcall") for DevTools to resolve through miniprogram_npm', () => {
     const page = fs.readFileSync(path.join(config.app.outDir, 'pages/home/index.js'), 'utf8');
@@ -246,6 +263,45 @@ describe('the checkers catch broken output', () => {
   it('reports WXSS syntax errors from wcsc', () => {
     expect(messages(checkWxss(root))).toEqual([
       expect.stringMatching(/^pages\/home\/index\.wxss: wcsc: ERR: /),
+    ]);
+  });
+
+  it('flags each ES module statement, and never the same words in strings, comments or property names', () => {
+    expect(messages(checkModuleSyntax(root))).toEqual(
+      ESM_LINES.map(
+        ([line, what]) =>
+          `lib/esm.js:${line}: ${what}: ES module syntax, but WeChat's runtime loads .js as CommonJS`,
+      ),
+    );
+  });
+});
+
+describe('the project.config.json check', () => {
+  let root: string;
+  beforeAll(() => {
+    root = tempDir('projects');
+    writeProjectConfigs(root);
+  });
+  afterAll(() => root && fs.rmSync(root, { recursive: true, force: true }));
+
+  const check = (project: string) =>
+    checkProjectConfig(path.join(root, project), path.join(root, project, 'dist')).map(
+      (p) => `${p.file}: ${p.message}`,
+    );
+
+  it('passes a project whose miniprogramRoot names the built folder, which has app.json', () => {
+    expect(check('good')).toEqual([]);
+  });
+
+  it('flags a missing or unreadable file, a missing key, the sources folder and an unbuilt folder', () => {
+    expect(check('absent')).toEqual(['project.config.json: missing']);
+    expect(check('invalid')).toEqual([expect.stringMatching(/^project\.config\.json: invalid JSON/)]);
+    expect(check('unset')).toEqual([expect.stringMatching(/"miniprogramRoot" is missing/)]);
+    expect(check('sources')).toEqual([
+      expect.stringMatching(/"miniprogramRoot" is "miniprogram\/", but the build writes the app to dist\//),
+    ]);
+    expect(check('unbuilt')).toEqual([
+      expect.stringMatching(/"miniprogramRoot" "\.\/dist" has no app\.json/),
     ]);
   });
 });

@@ -30,6 +30,11 @@ export const PNG = Buffer.from(
 export function writeSourceProject(root: string, repoRoot: string): void {
   fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(root, 'node_modules'), 'dir');
   writeTree(root, {
+    'project.config.json': json({
+      miniprogramRoot: 'dist/',
+      compileType: 'miniprogram',
+      appid: 'touristappid',
+    }),
     'package.json': json({
       name: 'fixture',
       private: true,
@@ -100,6 +105,30 @@ export function writeBrokenOutput(root: string): void {
     'lib/folder/index.js': 'module.exports = {};\n',
     'app.json': json({ pages: ['pages/home/index', 'pages/gone/index'] }),
     'lib/util.js': 'module.exports = {};\n',
+    // One of each ES module form WeChat's CommonJS runtime rejects, a line each (the test expects these lines).
+    'lib/esm.js': [
+      "import util from './util';",
+      "import './util.js';",
+      'export const answer = 42;',
+      'export default function main() {}',
+      'export { answer as reply };',
+      "export * from './util';",
+      "const lazy = () => import('./util');",
+      'const where = import.meta.url;',
+      '',
+    ].join('\n'),
+    // The same words where they are not module syntax: none of these may be reported.
+    'lib/cjs.js': [
+      "// import util from './util'; export const a = 1;",
+      '/* export default {} */',
+      "const s = \"import a from 'b'; export * from 'c'\";",
+      'const t = `export const c = ${s}`;',
+      'const o = { import: 1, export: 2 };',
+      'const re = /^import x from/;',
+      'exports.imported = o.import + o.export;',
+      'module.exports = { s, t, re };',
+      '',
+    ].join('\n'),
     'miniprogram_npm/mobx-miniprogram/index.js': 'module.exports = {};\n',
     'pages/home/index.js': [
       "require('./nope');",
@@ -134,5 +163,38 @@ export function writeBrokenOutput(root: string): void {
     ),
     ...component({ 'comps/plain/index.json': json({}) }, 'comps/plain/index'),
     ...component({ 'miniprogram_npm/kit/card.json': json({ component: true }) }, 'miniprogram_npm/kit/card'),
+  });
+}
+
+/** The expected `moduleSyntax` finding for each line of `lib/esm.js` in the broken output, in order. */
+export const ESM_LINES: [line: number, what: string][] = [
+  [1, '`import` declaration'],
+  [2, '`import` declaration'],
+  [3, '`export` declaration'],
+  [4, '`export` declaration'],
+  [5, '`export … from` / `export { … }`'],
+  [6, '`export … from` / `export { … }`'],
+  [7, '`import()`'],
+  [8, '`import.meta`'],
+];
+
+/**
+ * Project folders, one per project.config.json mistake, each with a built `dist/` where it matters, plus a
+ * correct one as the control. Keys are folder names under `root`.
+ */
+export function writeProjectConfigs(root: string): void {
+  const app = json({ pages: ['pages/home/index'] });
+  writeTree(root, {
+    'good/project.config.json': json({ miniprogramRoot: 'dist/', compileType: 'miniprogram' }),
+    'good/dist/app.json': app,
+    'absent/dist/app.json': app,
+    'invalid/project.config.json': '{ "miniprogramRoot": "dist/",\n',
+    'unset/project.config.json': json({ compileType: 'miniprogram' }),
+    'unset/dist/app.json': app,
+    'sources/project.config.json': json({ miniprogramRoot: 'miniprogram/' }),
+    'sources/miniprogram/app.json': app,
+    'sources/dist/app.json': app,
+    'unbuilt/project.config.json': json({ miniprogramRoot: './dist' }),
+    'unbuilt/dist/pages/home/index.js': 'Page({});\n',
   });
 }
