@@ -57,6 +57,12 @@ Page({
       // One socket per login: a mini-program may hold only 5, and a stale one would still ring.
       await endSession();
       const netcall = new Netcall({ server, account, token });
+      // The server ends a session at its token's expiry: fetch a fresh token a minute ahead and hand it over.
+      netcall.on('tokenWillExpire', () => {
+        fetchToken(server, account)
+          .then((fresh) => netcall.renewToken(fresh))
+          .catch((error: unknown) => toast(messageOf(error)));
+      });
       await netcall.connect();
       startSession(netcall);
       Object.assign(globalData(), { account, server });
