@@ -1,8 +1,9 @@
 /**
- * Free-port picking for the embedded media server.
+ * Free-port picking for the embedded media plane.
  *
- * node-media-server treats port 0 as "listener off" (a truthiness check), so it can never be asked for an
- * ephemeral port; we reserve one from the OS ourselves and hand the number over.
+ * The supervisor picks ports itself rather than letting the worker listen on port 0: URLs are signed in the
+ * parent, and a restarted worker must come back on the same ports so that URLs already handed out keep
+ * pointing at it. Must never hold the port: it is released before the number is returned.
  */
 import net from 'node:net';
 

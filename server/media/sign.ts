@@ -1,14 +1,18 @@
 /**
- * Stream names and URL signatures for the embedded media server.
+ * Stream names, URL signatures, and the one request shape the media front accepts.
  *
- * The signature format is node-media-server's (`sign=<exp>-md5("<path>-<exp>-<key>")`), because publish
- * signatures are checked by NMS itself. Play signatures use the same format with a different, derived key so
- * that a play URL can never be replayed as a push URL (NMS has only one secret for both).
+ * The signature format is node-media-server's (`sign=<exp>-md5("<path>-<exp>-<key>")`), because NMS checks
+ * publish signatures too, as a second line of defence. Play signatures use the same format with a different,
+ * derived key so that a play URL can never be replayed as a push URL. Pure functions: shared by the
+ * supervisor (which signs) and the worker (which verifies); must never touch NMS.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 
 /** NMS's SAFE_NAME_PATTERN for both app and stream name; anything else is dropped by NMS itself. */
 export const SAFE_NAME = /^[A-Za-z0-9_-]+$/;
+
+/** The only app our URLs use. */
+export const APP = 'live';
 
 // Long ids would otherwise produce unbounded URLs; hashing keeps names short while staying collision-resistant.
 const MAX_NAME_LENGTH = 200;
@@ -68,4 +72,43 @@ export function verifySign(sign: unknown, streamPath: string, key: string, nowSe
   if (exp < nowSeconds) return false;
   const expected = Buffer.from(md5(`${streamPath}-${exp}-${key}`), 'utf8');
   return timingSafeEqual(expected, Buffer.from(match[2], 'utf8'));
+}
+
+/** A stream name as the front accepts it: what `toStreamName` can produce, nothing longer. */
+const STREAM_NAME = new RegExp(`^[A-Za-z0-9_-]{1,${MAX_NAME_LENGTH}}$`);
+/** The whole query of an issued URL. Anything else (extra, repeated or encoded parameters) is malformed. */
+const SIGN_QUERY = /^sign=(\d{1,12}-[0-9a-f]{32})$/;
+
+export interface StreamRequest {
+  name: string;
+  sign: string;
+}
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/** The `sign` value of a query string (without '?'), when the query is exactly `sign=<exp>-<md5>`. */
+export function parseSignQuery(query: string): Parsed<string> {
+  const match = SIGN_QUERY.exec(query);
+  return match
+    ? { ok: true, value: match[1] }
+    : { ok: false, error: 'query is not exactly sign=<exp>-<md5>' };
+}
+
+export function isStreamName(name: string): boolean {
+  return STREAM_NAME.test(name);
+}
+
+/** An RTMP publish/play stream argument: `<name>?sign=<exp>-<md5>`, exactly as our URLs carry it. */
+export function parseStreamRequest(nameAndQuery: unknown): Parsed<StreamRequest> {
+  if (typeof nameAndQuery !== 'string') return { ok: false, error: 'stream name is not a string' };
+  const q = nameAndQuery.indexOf('?');
+  if (q < 0) return { ok: false, error: 'stream name carries no signature' };
+  const name = nameAndQuery.slice(0, q);
+  if (!isStreamName(name)) return { ok: false, error: 'stream name is not [A-Za-z0-9_-]{1,200}' };
+  const sign = parseSignQuery(nameAndQuery.slice(q + 1));
+  return sign.ok ? { ok: true, value: { name, sign: sign.value } } : sign;
+}
+
+export function streamPathOf(name: string): string {
+  return `/${APP}/${name}`;
 }

@@ -3,8 +3,9 @@
  * `<live-pusher>` (H.264 baseline + AAC over RTMP), a frame-counting puller, and refusal detection.
  *
  * Binaries come from the npm packages @ffmpeg-installer/ffmpeg and @ffprobe-installer/ffprobe, so no system
- * install is needed. Every spawned process is tracked and can be SIGKILLed with `killAllFfmpeg()`, because an
- * ffmpeg blocked on a network read ignores one SIGTERM and players are never closed by NMS on their own.
+ * install is needed; without them every helper throws (media tests fail, never skip). Every spawned process
+ * is tracked and can be SIGKILLed with `killAllFfmpeg()`, because an ffmpeg blocked on a network read ignores
+ * one SIGTERM and players are never closed by NMS on their own.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
@@ -14,47 +15,34 @@ export interface Binaries {
   ffprobe: string;
 }
 
-function resolveBinary(pkg: string): string | undefined {
+function resolveBinary(pkg: string): { path?: string; problem?: string } {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- CommonJS package exposing `.path`
     const candidate = (require(pkg) as { path?: string }).path;
-    if (!candidate) return undefined;
+    if (!candidate) return { problem: `${pkg} exposes no binary path` };
     accessSync(candidate, constants.X_OK);
-    return candidate;
-  } catch {
-    return undefined;
+    return { path: candidate };
+  } catch (error) {
+    return { problem: `${pkg}: ${error instanceof Error ? error.message : String(error)}` };
   }
 }
 
-let cached: { binaries?: Binaries; missing?: string } | undefined;
+let cached: Binaries | undefined;
 
-function locate(): { binaries?: Binaries; missing?: string } {
+/**
+ * The ffmpeg and ffprobe binaries. Throws when either is missing: media tests must fail, not skip, on a
+ * machine where `npm install` did not deliver them.
+ */
+export function binaries(): Binaries {
   if (cached) return cached;
   const ffmpeg = resolveBinary('@ffmpeg-installer/ffmpeg');
   const ffprobe = resolveBinary('@ffprobe-installer/ffprobe');
-  const missing = [!ffmpeg && '@ffmpeg-installer/ffmpeg', !ffprobe && '@ffprobe-installer/ffprobe'].filter(
-    Boolean,
-  );
-  cached =
-    ffmpeg && ffprobe
-      ? { binaries: { ffmpeg, ffprobe } }
-      : { missing: `no executable binary from ${missing.join(' and ')} (run npm install)` };
+  if (!ffmpeg.path || !ffprobe.path) {
+    const problems = [ffmpeg.problem, ffprobe.problem].filter(Boolean).join('; ');
+    throw new Error(`media tests need ffmpeg and ffprobe from npm (run npm install): ${problems}`);
+  }
+  cached = { ffmpeg: ffmpeg.path, ffprobe: ffprobe.path };
   return cached;
-}
-
-export function hasBinaries(): boolean {
-  return locate().binaries !== undefined;
-}
-
-/** Why the binaries are unavailable, or undefined when they are present. */
-export function missingBinariesReason(): string | undefined {
-  return locate().missing;
-}
-
-export function binaries(): Binaries {
-  const found = locate();
-  if (!found.binaries) throw new Error(found.missing);
-  return found.binaries;
 }
 
 const live = new Set<ChildProcess>();
@@ -215,13 +203,21 @@ export class DecodeError extends Error {
   }
 }
 
-/**
- * Decodes `frames` video frames from an RTMP or HTTP-FLV play URL. Always bounded by `timeoutMs`: on timeout
- * ffmpeg is SIGKILLed and the promise rejects with a DecodeError (reason 'timeout').
- */
-export function decodeVideoFrames(url: string, options: DecodeOptions): Promise<DecodedVideo> {
+interface Decoder {
+  child: ChildProcess;
+  started: number;
+  frames(): number;
+  width(): number;
+  height(): number;
+  codec(): string;
+  stderr(): string;
+  /** Called on every decoded video frame. */
+  onFrame(listener: (count: number) => void): void;
+}
+
+/** An ffmpeg decoding the first video stream of `url` to frame checksums, counting frames as they come. */
+function spawnDecoder(url: string, frames?: number): Decoder {
   const { ffmpeg } = binaries();
-  const started = Date.now();
   // Small probe for a fast first frame; HTTP-FLV needs >= 4096 because NMS sends an onMetaData data stream
   // first, and with less ffmpeg sees no video stream at all.
   const args = [
@@ -238,15 +234,15 @@ export function decodeVideoFrames(url: string, options: DecodeOptions): Promise<
     '-map',
     '0:v:0',
     '-an',
-    '-frames:v',
-    String(options.frames),
+    ...(frames !== undefined ? ['-frames:v', String(frames)] : []),
     '-f',
     'framecrc',
     '-',
   ];
   const child = track(spawn(ffmpeg, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
   const stderr = collectStderr(child);
-  let frames = 0;
+  const listeners: Array<(count: number) => void> = [];
+  let count = 0;
   let width = 0;
   let height = 0;
   let pending = '';
@@ -260,20 +256,40 @@ export function decodeVideoFrames(url: string, options: DecodeOptions): Promise<
       if (dims) {
         width = Number(dims[1]);
         height = Number(dims[2]);
-      } else if (/^0,/.test(line)) frames++;
+      } else if (/^0,/.test(line)) {
+        count++;
+        for (const listener of listeners) listener(count);
+      }
     }
   });
-  const codecOf = (): string => /Input #0[\s\S]*?Stream #0:\d+[^:]*: Video: (\w+)/.exec(stderr())?.[1] ?? '';
+  return {
+    child,
+    started: Date.now(),
+    frames: () => count,
+    width: () => width,
+    height: () => height,
+    codec: () => /Input #0[\s\S]*?Stream #0:\d+[^:]*: Video: (\w+)/.exec(stderr())?.[1] ?? '',
+    stderr,
+    onFrame: (listener) => listeners.push(listener),
+  };
+}
 
+/**
+ * Decodes `frames` video frames from an RTMP or HTTP-FLV play URL. Always bounded by `timeoutMs`: on timeout
+ * ffmpeg is SIGKILLed and the promise rejects with a DecodeError (reason 'timeout').
+ */
+export function decodeVideoFrames(url: string, options: DecodeOptions): Promise<DecodedVideo> {
+  const decoder = spawnDecoder(url, options.frames);
+  const { child, stderr } = decoder;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       kill(child);
       reject(
         new DecodeError(
-          `decodeVideoFrames: timed out after ${options.timeoutMs} ms with ${frames}/${options.frames} frames ` +
-            `from ${url}\n${stderr().slice(-2000)}`,
+          `decodeVideoFrames: timed out after ${options.timeoutMs} ms with ${decoder.frames()}/${options.frames} ` +
+            `frames from ${url}\n${stderr().slice(-2000)}`,
           'timeout',
-          frames,
+          decoder.frames(),
           stderr(),
         ),
       );
@@ -284,19 +300,76 @@ export function decodeVideoFrames(url: string, options: DecodeOptions): Promise<
     });
     child.once('close', (code, signal) => {
       clearTimeout(timer);
-      if (code === 0 && frames >= options.frames) {
-        resolve({ frames, width, height, codec: codecOf(), elapsedMs: Date.now() - started });
+      if (code === 0 && decoder.frames() >= options.frames) {
+        resolve({
+          frames: decoder.frames(),
+          width: decoder.width(),
+          height: decoder.height(),
+          codec: decoder.codec(),
+          elapsedMs: Date.now() - decoder.started,
+        });
         return;
       }
       reject(
         new DecodeError(
-          `decodeVideoFrames: ffmpeg exited (code ${code}, signal ${signal}) after ${frames}/${options.frames} ` +
-            `frames from ${url}\n${stderr().slice(-2000)}`,
+          `decodeVideoFrames: ffmpeg exited (code ${code}, signal ${signal}) after ${decoder.frames()}/` +
+            `${options.frames} frames from ${url}\n${stderr().slice(-2000)}`,
           'exit',
-          frames,
+          decoder.frames(),
           stderr(),
         ),
       );
     });
   });
+}
+
+export interface VideoWatch {
+  /** Frames decoded so far. */
+  frames(): number;
+  /** Resolves at the first decoded frame; rejects if ffmpeg exits first. */
+  firstFrame: Promise<void>;
+  /** Resolves when ffmpeg exits by itself (the server closed the stream) or is stopped. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; frames: number; stderr: string }>;
+  /** SIGKILLs the watcher; resolves with what it saw. */
+  stop(): Promise<{ frames: number; stderr: string }>;
+}
+
+/**
+ * Decodes `url` until stopped, for "nothing arrives while X happens" checks whose window is set by events
+ * (stop() when X is known to be over) rather than by a sleep.
+ */
+export function watchVideo(url: string): VideoWatch {
+  const decoder = spawnDecoder(url);
+  const exited = new Promise<{
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    frames: number;
+    stderr: string;
+  }>((resolve) => {
+    decoder.child.once('close', (code, signal) =>
+      resolve({ code, signal, frames: decoder.frames(), stderr: decoder.stderr() }),
+    );
+    decoder.child.once('error', () =>
+      resolve({ code: -1, signal: null, frames: decoder.frames(), stderr: decoder.stderr() }),
+    );
+  });
+  const firstFrame = new Promise<void>((resolve, reject) => {
+    decoder.onFrame(() => resolve());
+    void exited.then((result) =>
+      reject(
+        new Error(`watchVideo: ffmpeg exited before a frame from ${url}\n${result.stderr.slice(-2000)}`),
+      ),
+    );
+  });
+  firstFrame.catch(() => {}); // observed only by tests that expect a frame
+  return {
+    frames: decoder.frames,
+    firstFrame,
+    exited,
+    async stop() {
+      kill(decoder.child);
+      const result = await exited;
+      return { frames: result.frames, stderr: result.stderr };
+    },
+  };
 }

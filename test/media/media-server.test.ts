@@ -1,34 +1,41 @@
 /** @jest-environment node */
 /**
- * End-to-end checks of server/media against real ffmpeg pushers and pullers: signed push and play over RTMP
- * and HTTP-FLV, every refusal path (unsigned, wrong path, play-signature-as-push, expired, not allowed,
- * revoked, bad play signature), that refused pushers' media never reaches players, and that close() frees
- * both ports. Independent pushes run in parallel to keep the file well under a minute on 2 cores.
+ * End-to-end checks of the embedded media plane (node-media-server in its supervised child process) against
+ * real ffmpeg pushers and players: signed push and play over RTMP, HTTP-FLV and WS-FLV; every refusal path
+ * (unsigned, wrong path, play-signature-as-push, expired, not authorised, revoked, bad play signature), each
+ * with the reason the worker logged and a positive control in the same test; refused pushers' and players'
+ * media never reaching players (with the packet gate off, the same injection does); revoke cutting everyone
+ * and refusing the URLs after; close() freeing both ports. Independent pushes run in parallel.
  */
 import { createHash } from 'node:crypto';
-import { Writable } from 'node:stream';
-import pino from 'pino';
-import { startMediaServer, type MediaServer } from '../../server/media';
-import { derivePlayKey, makeSign, toStreamName, verifySign } from '../../server/media/sign';
+import { startMediaPlane, type MediaPlane } from '../../server/media';
+import {
+  derivePlayKey,
+  makeSign,
+  parseSignQuery,
+  parseStreamRequest,
+  toStreamName,
+  verifySign,
+} from '../../server/media/sign';
 import {
   DecodeError,
   decodeVideoFrames,
   killAllFfmpeg,
-  missingBinariesReason,
   pushTestPattern,
   waitForRefusal,
+  watchVideo,
 } from '../helpers/ffmpeg';
 import { canListen } from '../helpers/ports';
+import { LogCapture } from './log-capture';
+import { injectAsPlayer, request, wsFlv } from './raw-clients';
 
-const SECRET = 'test-secret-0123456789';
+const SECRET = 'test-media-secret-0123456789-0123456789-abcdef';
 const S_A = 'room1_alice';
 const S_B = 'room1_bob';
 const S_NOT_ALLOWED = 'room1_mallory';
-const REFUSAL_MS = 5000;
-
-const skipReason = missingBinariesReason();
-if (skipReason) console.warn(`SKIPPED: media-server ffmpeg tests: ${skipReason}`);
-const itMedia = skipReason ? it.skip : it;
+// Generous: two cores shared with other test runs.
+const REFUSAL_MS = 15000;
+const DECODE_MS = 20000;
 
 function signOf(url: string): string {
   const sign = new URL(url.replace(/^rtmp:/, 'http:')).searchParams.get('sign');
@@ -36,55 +43,15 @@ function signOf(url: string): string {
   return sign;
 }
 
-/** A push URL for `stream` carrying someone else's `sign` value. */
-function withSign(server: MediaServer, stream: string, sign: string): string {
-  return `${server.rtmpBase}/${stream}?sign=${sign}`;
+function rtmpBase(plane: MediaPlane): string {
+  return `rtmp://127.0.0.1:${plane.health().rtmpPort}/live`;
 }
 
-interface NmsRtmpClient {
-  connect(url: string): Promise<void>;
-  sendConnect(): Promise<unknown>;
-  sendCreateStream(): Promise<number>;
-  sendPlay(streamName: string): Promise<unknown>;
-  sendPacket(packet: unknown): void;
-  disconnect(): void;
-  onErrorCallback: (error: Error) => void;
+function httpBase(plane: MediaPlane): string {
+  return `http://127.0.0.1:${plane.health().httpPort}/live`;
 }
 
-/**
- * Connects as an RTMP *player* with a valid play URL, then sends media on that connection. NMS 4.4.3 forwards
- * media from any RTMP session attached to a path, so without the server's packet gate this injects into the
- * stream. NMS's own RTMP client and FLV parser do the protocol work.
- */
-async function injectAsPlayer(playRtmpUrl: string): Promise<{ stop(): void }> {
-  /* eslint-disable @typescript-eslint/no-require-imports -- untyped NMS internals, test-only */
-  const RtmpClient = require('node-media-server/src/protocol/rtmp_client.js') as new () => NmsRtmpClient;
-  const Flv = require('node-media-server/src/protocol/flv.js') as new () => {
-    onPacketCallback: (packet: unknown) => void;
-    parserData(chunk: Buffer): string | null;
-  };
-  /* eslint-enable @typescript-eslint/no-require-imports */
-  const url = new URL(playRtmpUrl.replace(/^rtmp:/, 'http:'));
-  const stream = url.pathname.split('/')[2];
-  const client = new RtmpClient();
-  client.onErrorCallback = () => {};
-  await client.connect(playRtmpUrl.split('?')[0]);
-  await client.sendConnect();
-  await client.sendCreateStream();
-  client.sendPlay(`${stream}${url.search}`).catch(() => {});
-  const source = pushTestPattern('pipe:1');
-  const flv = new Flv();
-  flv.onPacketCallback = (packet) => client.sendPacket(packet);
-  source.process.stdout?.on('data', (chunk: Buffer) => flv.parserData(chunk));
-  return {
-    stop() {
-      void source.stop();
-      client.disconnect();
-    },
-  };
-}
-
-async function expectNoVideo(url: string, timeoutMs: number): Promise<DecodeError> {
+async function expectNoVideo(url: string, timeoutMs = DECODE_MS): Promise<DecodeError> {
   const error = await decodeVideoFrames(url, { frames: 1, timeoutMs }).then(
     (decoded) => {
       throw new Error(`expected no video from ${url}, got ${JSON.stringify(decoded)}`);
@@ -114,6 +81,26 @@ describe('signing and naming (no media)', () => {
     expect(verifySign(undefined, '/live/x', playKey, 1)).toBe(false);
   });
 
+  it('accepts exactly `<name>?sign=<exp>-<md5>` as a stream request', () => {
+    const sign = `2000000000-${'a'.repeat(32)}`;
+    expect(parseStreamRequest(`room_a?sign=${sign}`)).toEqual({ ok: true, value: { name: 'room_a', sign } });
+    for (const bad of [
+      undefined,
+      42,
+      'room_a',
+      `room.a?sign=${sign}`,
+      `?sign=${sign}`,
+      `room_a?sign=${sign}&sign=${sign}`,
+      `room_a?sign=${sign}&x=1`,
+      `room_a?sign=${sign.toUpperCase()}`,
+      `room_a?sign=abc`,
+      `${'r'.repeat(201)}?sign=${sign}`,
+    ])
+      expect(parseStreamRequest(bad).ok).toBe(false);
+    expect(parseSignQuery(`sign=${sign}`)).toEqual({ ok: true, value: sign });
+    expect(parseSignQuery('').ok).toBe(false);
+  });
+
   it('maps (cid, uid) to NMS-safe names without collisions', () => {
     expect(toStreamName('room1', 'alice')).toBe('room1_alice');
     const names = [
@@ -131,177 +118,242 @@ describe('signing and naming (no media)', () => {
   });
 
   it('refuses an empty secret', async () => {
-    await expect(startMediaServer({ rtmpPort: 0, httpPort: 0, secret: '' })).rejects.toThrow(/secret/);
+    await expect(startMediaPlane({ rtmpPort: 0, httpPort: 0, secret: '' })).rejects.toThrow(/secret/);
   });
 });
 
-describe('embedded media server', () => {
-  let server: MediaServer;
+describe('embedded media plane', () => {
+  const logs = new LogCapture('debug');
+  let plane: MediaPlane;
   const startedAt = Date.now();
-  const logLines: Array<{ msg: string; reason?: string; component?: string }> = [];
-  const logger = pino(
-    { level: 'debug' },
-    new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString('utf8').split('\n').filter(Boolean))
-          logLines.push(JSON.parse(line));
-        done();
-      },
-    }),
-  );
 
   beforeAll(async () => {
-    server = await startMediaServer({ rtmpPort: 0, httpPort: 0, secret: SECRET, logger });
-    server.allow(S_A);
-    server.allow(S_B);
+    plane = await startMediaPlane({ rtmpPort: 0, httpPort: 0, secret: SECRET, logger: logs.logger });
+    plane.authorize(S_A);
+    plane.authorize(S_B);
   });
 
   afterAll(async () => {
     killAllFfmpeg();
-    await server?.close();
+    await plane?.close();
   });
 
-  it('issues URLs on the picked ports and refuses a second instance', async () => {
-    expect(server.rtmpPort).toBeGreaterThan(0);
-    expect(server.httpPort).toBeGreaterThan(0);
-    expect(server.rtmpPort).not.toBe(server.httpPort);
-    expect(server.rtmpBase).toBe(`rtmp://127.0.0.1:${server.rtmpPort}/live`);
-    expect(server.httpBase).toBe(`http://127.0.0.1:${server.httpPort}/live`);
-    const push = server.pushUrl(S_A);
-    const play = server.playUrls(S_A);
+  it('runs the engine in a child process and issues URLs on its picked ports, valid for 2 hours', () => {
+    const health = plane.health();
+    expect(health).toMatchObject({ status: 'up', restarts: 0 });
+    expect(health.pid).toEqual(expect.any(Number));
+    expect(health.pid).not.toBe(process.pid);
+    expect(health.rtmpPort).toBeGreaterThan(0);
+    expect(health.httpPort).toBeGreaterThan(0);
+    expect(health.rtmpPort).not.toBe(health.httpPort);
+    const push = plane.pushUrl(S_A);
+    const play = plane.playUrls(S_A);
     expect(push).toMatch(
-      new RegExp(`^rtmp://127\\.0\\.0\\.1:${server.rtmpPort}/live/${S_A}\\?sign=\\d+-[0-9a-f]{32}$`),
+      new RegExp(`^rtmp://127\\.0\\.0\\.1:${health.rtmpPort}/live/${S_A}\\?sign=\\d+-[0-9a-f]{32}$`),
     );
+    expect(play.rtmp).toMatch(new RegExp(`^rtmp://127\\.0\\.0\\.1:${health.rtmpPort}/live/${S_A}\\?sign=`));
     expect(play.flv).toMatch(
-      new RegExp(`^http://127\\.0\\.0\\.1:${server.httpPort}/live/${S_A}\\.flv\\?sign=`),
+      new RegExp(`^http://127\\.0\\.0\\.1:${health.httpPort}/live/${S_A}\\.flv\\?sign=`),
     );
     const [exp, hash] = signOf(push).split('-');
-    expect(Number(exp) - Date.now() / 1000).toBeGreaterThan(11.9 * 3600);
+    const lifetime = Number(exp) - Date.now() / 1000;
+    expect(lifetime).toBeGreaterThan(2 * 3600 - 60);
+    expect(lifetime).toBeLessThanOrEqual(2 * 3600 + 1);
     expect(hash).toBe(createHash('md5').update(`/live/${S_A}-${exp}-${SECRET}`).digest('hex'));
     expect(signOf(play.rtmp)).not.toBe(signOf(push));
-    expect(() => server.pushUrl('bad.name')).toThrow();
-    await expect(startMediaServer({ rtmpPort: 0, httpPort: 0, secret: SECRET })).rejects.toThrow(
-      /already running/,
-    );
+    expect(() => plane.pushUrl('bad.name')).toThrow();
+    expect(() => plane.authorize('bad.name')).toThrow();
   });
 
-  itMedia(
-    'refuses every unauthorised push, and none of their media reaches a player',
-    async () => {
-      const playSign = signOf(server.playUrls(S_A).rtmp);
-      const expiredExp = Math.floor(Date.now() / 1000) - 60;
-      const expired = `${expiredExp}-${createHash('md5').update(`/live/${S_A}-${expiredExp}-${SECRET}`).digest('hex')}`;
-      // A valid player sits on S_A first: it must see nothing while the refused pushers try to publish there.
-      const watcher = expectNoVideo(server.playUrls(S_A).flv, 4000);
-      await new Promise((r) => setTimeout(r, 300));
-      const attempts = {
-        unsigned: pushTestPattern(`${server.rtmpBase}/${S_A}`),
-        pathSwapped: pushTestPattern(withSign(server, S_B, signOf(server.pushUrl(S_A)))),
-        playSignature: pushTestPattern(withSign(server, S_A, playSign)),
-        expired: pushTestPattern(withSign(server, S_A, expired)),
-        notAllowed: pushTestPattern(server.pushUrl(S_NOT_ALLOWED)),
-      };
-      const outcomes = await Promise.all(
-        Object.entries(attempts).map(async ([name, pusher]) => [
-          name,
-          await waitForRefusal(pusher, REFUSAL_MS),
-        ]),
-      );
-      await Promise.all(Object.values(attempts).map((p) => p.stop()));
-      expect(Object.fromEntries(outcomes)).toEqual({
-        unsigned: true,
-        pathSwapped: true,
-        playSignature: true,
-        expired: true,
-        notAllowed: true,
-      });
-      await watcher;
-      const reasons = logLines.filter((l) => l.msg === 'publish refused').map((l) => l.reason);
-      expect(reasons).toContain('stream is not allowed');
-      expect(reasons).toContain('missing, invalid or expired publish signature');
-      // NMS's own log lines are routed to the same logger rather than console.log.
-      expect(logLines.some((l) => l.component === 'nms')).toBe(true);
-    },
-    20000,
-  );
+  it('refuses every unauthorised push with its reason, while the genuine URL publishes', async () => {
+    const pushSign = signOf(plane.pushUrl(S_A));
+    const playSign = signOf(plane.playUrls(S_A).rtmp);
+    const expiredExp = Math.floor(Date.now() / 1000) - 60;
+    const expired = makeSign(`/live/${S_A}`, expiredExp, SECRET);
+    // A valid player sits on S_A for the whole time the refused pushers try to publish there.
+    const watching = logs.mark();
+    const watcher = watchVideo(plane.playUrls(S_A).flv);
+    await logs.accepted('play', S_A, { since: watching, protocol: 'http-flv' });
+    const attempts = {
+      unsigned: pushTestPattern(`${rtmpBase(plane)}/${S_A}`),
+      pathSwapped: pushTestPattern(`${rtmpBase(plane)}/${S_B}?sign=${pushSign}`),
+      playSignature: pushTestPattern(`${rtmpBase(plane)}/${S_A}?sign=${playSign}`),
+      expired: pushTestPattern(`${rtmpBase(plane)}/${S_A}?sign=${expired}`),
+      notAuthorised: pushTestPattern(plane.pushUrl(S_NOT_ALLOWED)),
+    };
+    const outcomes = await Promise.all(
+      Object.entries(attempts).map(async ([name, pusher]) => [
+        name,
+        await waitForRefusal(pusher, REFUSAL_MS),
+      ]),
+    );
+    expect(Object.fromEntries(outcomes)).toEqual({
+      unsigned: true,
+      pathSwapped: true,
+      playSignature: true,
+      expired: true,
+      notAuthorised: true,
+    });
+    const reasons = (stream: string): string[] => logs.refusalsFor(stream).map((l) => String(l.reason));
+    await logs.until(
+      () => reasons(S_A).length >= 3 && reasons(S_B).length + reasons(S_NOT_ALLOWED).length >= 2,
+      REFUSAL_MS,
+    );
+    expect(reasons(S_A)).toContain('publish: stream name carries no signature');
+    expect(reasons(S_A).filter((r) => r === 'publish: signature invalid or expired')).toHaveLength(2);
+    expect(reasons(S_B)).toEqual(['publish: signature invalid or expired']);
+    expect(reasons(S_NOT_ALLOWED)).toEqual(['publish: stream not authorised']);
+    const seen = await watcher.stop();
+    expect(seen.frames).toBe(0);
 
-  itMedia(
-    'a player cannot inject media into the stream it plays',
-    async () => {
-      const watcher = expectNoVideo(server.playUrls(S_B).flv, 3500);
-      await new Promise((r) => setTimeout(r, 300));
-      const injector = await injectAsPlayer(server.playUrls(S_B).rtmp);
-      try {
-        await watcher;
-      } finally {
-        injector.stop();
-      }
-    },
-    15000,
-  );
+    // Positive control: the genuine URL publishes on the same stream, and a player gets its video.
+    const publishing = logs.mark();
+    const genuine = pushTestPattern(plane.pushUrl(S_A));
+    try {
+      await logs.accepted('publish', S_A, { since: publishing });
+      const decoded = await decodeVideoFrames(plane.playUrls(S_A).flv, { frames: 3, timeoutMs: DECODE_MS });
+      expect(decoded).toMatchObject({ width: 320, height: 240, codec: 'h264' });
+    } finally {
+      await genuine.stop();
+    }
+  }, 60000);
 
-  itMedia(
-    'streams a signed, allowed push over RTMP and HTTP-FLV; bad play signatures get nothing',
-    async () => {
-      const play = server.playUrls(S_A);
-      const badSign = signOf(play.rtmp).replace(/.$/, (c) => (c === '0' ? '1' : '0'));
-      const pushSign = signOf(server.pushUrl(S_A));
-      // Pull-first, like a <live-player> that starts before its peer publishes.
-      const rtmp = decodeVideoFrames(play.rtmp, { frames: 5, timeoutMs: 12000 });
-      const flv = decodeVideoFrames(play.flv, { frames: 5, timeoutMs: 12000 });
-      const refusedPlays = Promise.all([
-        expectNoVideo(`${server.rtmpBase}/${S_A}?sign=${badSign}`, 4000),
-        expectNoVideo(`${server.httpBase}/${S_A}.flv?sign=${badSign}`, 4000),
-        expectNoVideo(`${server.httpBase}/${S_A}.flv`, 4000),
-        // A push signature is not a play signature either.
-        expectNoVideo(`${server.httpBase}/${S_A}.flv?sign=${pushSign}`, 4000),
+  it('keeps a player from injecting media into the stream it plays (without the gate it could)', async () => {
+    const ungatedLogs = new LogCapture('info');
+    const ungated = await startMediaPlane({
+      rtmpPort: 0,
+      httpPort: 0,
+      secret: SECRET,
+      logger: ungatedLogs.logger,
+      testOnlyDisablePacketGate: true,
+    });
+    const attempt = async (target: MediaPlane, log: LogCapture) => {
+      target.authorize(S_B);
+      const since = log.mark();
+      const watcher = watchVideo(target.playUrls(S_B).flv);
+      await log.accepted('play', S_B, { since, protocol: 'http-flv' });
+      const injector = await injectAsPlayer(target.playUrls(S_B).rtmp);
+      await log.accepted('play', S_B, { since, protocol: 'rtmp' });
+      return { watcher, injector };
+    };
+    try {
+      const [gated, open] = await Promise.all([attempt(plane, logs), attempt(ungated, ungatedLogs)]);
+      // The window is 4 s of injected video (60 packets at 15 fps), counted as the injector sends it.
+      const window = 60;
+      await Promise.race([
+        open.watcher.firstFrame,
+        open.injector.sent(window).then(() => {
+          throw new Error('without the gate the injected video should have reached the player');
+        }),
       ]);
-      await new Promise((r) => setTimeout(r, 200));
-      const pusher = pushTestPattern(server.pushUrl(S_A));
-      try {
-        for (const decoded of await Promise.all([rtmp, flv])) {
-          expect(decoded).toMatchObject({ width: 320, height: 240, codec: 'h264' });
-          expect(decoded.frames).toBeGreaterThanOrEqual(5);
-        }
-        const refusals = await refusedPlays;
-        // HTTP-FLV refusals are explicit 403s rather than NMS's "200 and an empty body".
-        expect(refusals[1].stderr).toMatch(/403/);
-        expect(pusher.process.exitCode).toBeNull();
+      await gated.injector.sent(window);
+      // Still connected: the gate dropped its media, not a refusal of the connection.
+      expect(gated.injector.closed()).toBe(false);
+      expect((await gated.watcher.stop()).frames).toBe(0);
+      gated.injector.stop();
+      open.injector.stop();
+      await open.watcher.stop();
+    } finally {
+      await ungated.close();
+    }
+  }, 60000);
 
-        // revoke(): the running pusher and a connected player are cut off now; the old URL stops working.
-        // The handler is attached at once: the cut can land before the assertions below reach it.
-        const player = decodeVideoFrames(play.rtmp, { frames: 100000, timeoutMs: 15000 }).then(
-          () => {
-            throw new Error('player should have been cut off');
-          },
-          (e: unknown) => e as DecodeError,
-        );
-        await new Promise((r) => setTimeout(r, 1500));
-        const revokedAt = Date.now();
-        server.revoke(S_A);
-        expect(await waitForRefusal(pusher, REFUSAL_MS)).toBe(true);
-        const cut = await player;
-        expect(cut.reason).toBe('exit');
-        expect(cut.framesSeen).toBeGreaterThan(0);
-        expect(Date.now() - revokedAt).toBeLessThan(REFUSAL_MS);
-        const again = pushTestPattern(server.pushUrl(S_A));
-        expect(await waitForRefusal(again, REFUSAL_MS)).toBe(true);
-      } finally {
-        await pusher.stop();
+  it('plays a signed push over RTMP, HTTP-FLV and WS-FLV; refuses bad play signatures; revoke ends it', async () => {
+    const testStart = logs.mark();
+    const play = plane.playUrls(S_A);
+    const badSign = signOf(play.rtmp).replace(/.$/, (c) => (c === '0' ? '1' : '0'));
+    const pushSign = signOf(plane.pushUrl(S_A));
+    // Pull-first, like a <live-player> that starts before its peer publishes.
+    const rtmp = decodeVideoFrames(play.rtmp, { frames: 5, timeoutMs: DECODE_MS });
+    const flv = decodeVideoFrames(play.flv, { frames: 5, timeoutMs: DECODE_MS });
+    const since = logs.mark();
+    const pusher = pushTestPattern(plane.pushUrl(S_A));
+    try {
+      await logs.accepted('publish', S_A, { since });
+      const [refusedRtmp, badFlv, pushSignFlv, unsignedFlv] = await Promise.all([
+        expectNoVideo(`${rtmpBase(plane)}/${S_A}?sign=${badSign}`),
+        request(`${httpBase(plane)}/${S_A}.flv?sign=${badSign}`),
+        request(`${httpBase(plane)}/${S_A}.flv?sign=${pushSign}`),
+        request(`${httpBase(plane)}/${S_A}.flv`),
+      ]);
+      expect(refusedRtmp.reason).toBe('exit');
+      await logs.waitFor(
+        (l) =>
+          l.protocol === 'rtmp' &&
+          l.stream === `/live/${S_A}` &&
+          l.reason === 'play: signature invalid or expired',
+        REFUSAL_MS,
+      );
+      expect([badFlv.status, pushSignFlv.status, unsignedFlv.status]).toEqual([403, 403, 400]);
+      expect(badFlv.body.toString()).toBe('play: signature invalid or expired\n');
+      expect(badFlv.headers['access-control-allow-origin']).toBeUndefined();
+
+      for (const decoded of await Promise.all([rtmp, flv])) {
+        expect(decoded).toMatchObject({ width: 320, height: 240, codec: 'h264' });
+        expect(decoded.frames).toBeGreaterThanOrEqual(5);
       }
-    },
-    40000,
-  );
+      const ws = await wsFlv(play.flv.replace(/^http:/, 'ws:'));
+      expect(ws.status).toBe(101);
+      expect(ws.firstMessage?.subarray(0, 3).toString()).toBe('FLV');
+      // CORS only for a validly signed play: web players embed anywhere, the signature is the credential.
+      const direct = await request(play.flv, { bodyBytes: 13 });
+      expect(direct.status).toBe(200);
+      expect(direct.headers['access-control-allow-origin']).toBe('*');
+      expect(direct.headers['content-type']).toBe('video/x-flv');
+      expect(direct.body.subarray(0, 3).toString()).toBe('FLV');
 
-  it('close() frees both ports at once and allows a new instance', async () => {
-    const { rtmpPort, httpPort } = server;
-    await server.close();
-    await server.close();
+      // revoke(): the running pusher and attached players (which were playing) are cut now.
+      const players = [watchVideo(play.rtmp), watchVideo(play.flv)];
+      await Promise.all(players.map((p) => p.firstFrame));
+      const revokedAt = Date.now();
+      plane.revoke(S_A);
+      expect(await waitForRefusal(pusher, REFUSAL_MS)).toBe(true);
+      for (const player of await Promise.all(players.map((p) => p.exited))) {
+        expect(player.signal).toBeNull(); // ended by the server, not by our kill
+        expect(player.frames).toBeGreaterThan(0);
+      }
+      expect(Date.now() - revokedAt).toBeLessThan(REFUSAL_MS);
+    } finally {
+      await pusher.stop();
+    }
+
+    // The same URLs, still within their signatures' lifetime, are refused from now on.
+    const again = pushTestPattern(plane.pushUrl(S_A));
+    const [pushRefused, flvAfter, rtmpAfter] = await Promise.all([
+      waitForRefusal(again, REFUSAL_MS),
+      request(play.flv),
+      expectNoVideo(play.rtmp),
+    ]);
+    expect(pushRefused).toBe(true);
+    expect(rtmpAfter.reason).toBe('exit'); // closed by the worker, not waiting for a publisher
+    expect(flvAfter.status).toBe(403);
+    expect(flvAfter.body.toString()).toBe('play: stream not authorised\n');
+    const after = (reason: string, protocol: string) =>
+      logs.waitFor(
+        (l) => l.protocol === protocol && l.stream === `/live/${S_A}` && l.reason === reason,
+        REFUSAL_MS,
+        reason,
+        testStart,
+      );
+    await after('publish: stream not authorised', 'rtmp');
+    await after('play: stream not authorised', 'rtmp');
+  }, 90000);
+
+  it('close() stops the child, frees both ports at once, and is idempotent', async () => {
+    const { rtmpPort, httpPort, pid } = plane.health();
+    await Promise.all([plane.close(), plane.close()]);
+    await plane.close();
+    expect(plane.health().status).toBe('stopped');
+    expect(() => process.kill(pid!, 0)).toThrow(/ESRCH/);
     expect(await canListen(rtmpPort)).toBe(true);
     expect(await canListen(httpPort)).toBe(true);
-    const next = await startMediaServer({ rtmpPort, httpPort, secret: 'another-secret' });
-    expect([next.rtmpPort, next.httpPort]).toEqual([rtmpPort, httpPort]);
+    const next = await startMediaPlane({ rtmpPort, httpPort, secret: 'another-secret-0123456789abcdef' });
+    expect(next.health()).toMatchObject({ status: 'up', rtmpPort, httpPort });
+    // Operator-fixed ports that are taken are a start-up error, not something to work around.
+    await expect(
+      startMediaPlane({ rtmpPort, httpPort, secret: 'another-secret-0123456789abcdef' }),
+    ).rejects.toThrow(/EADDRINUSE/);
     await next.close();
-    expect(Date.now() - startedAt).toBeLessThan(60000);
+    expect(Date.now() - startedAt).toBeLessThan(120000);
   });
 });

@@ -1,0 +1,110 @@
+/**
+ * The message contract between the media supervisor (parent) and the media worker (child process).
+ *
+ * Owns: the shapes of every IPC message in both directions and their runtime guards. It must never carry
+ * anything but plain JSON data: the secrets travel here (never in argv or env, which other local users and
+ * crash reporters can read), so a message must never be logged whole.
+ */
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+
+const LOG_LEVELS: readonly string[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+
+/** Everything the worker needs to run; sent once, in `start`. */
+export interface WorkerConfig {
+  bind: string;
+  rtmpPort: number;
+  httpPort: number;
+  /** Publish signatures are made with this key (the media secret). */
+  publishKey: string;
+  /** Play signatures are made with this key (derived from the secret). */
+  playKey: string;
+  /** Lowest level worth sending back: filtering in the worker keeps a refusal flood off the IPC pipe. */
+  logLevel: LogLevel | 'silent';
+  /** How long a connection may take to ask for a stream (RTMP publish/play, HTTP headers). */
+  requestTimeoutMs: number;
+  /** Only tests turn this off, to prove that the injection tests can fail. */
+  packetGate: boolean;
+}
+
+export type ToWorker =
+  | { type: 'start'; config: WorkerConfig; streams: string[] }
+  | { type: 'authorize'; stream: string }
+  | { type: 'revoke'; stream: string }
+  | { type: 'stop' };
+
+export type FromWorker =
+  | { type: 'listening' }
+  | { type: 'listen-failed'; code: string; message: string }
+  | { type: 'log'; level: LogLevel; msg: string; fields?: Record<string, unknown> };
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isLogLevel(value: unknown): value is LogLevel {
+  return typeof value === 'string' && LOG_LEVELS.includes(value);
+}
+
+export function shouldLog(level: LogLevel, threshold: LogLevel | 'silent'): boolean {
+  return threshold !== 'silent' && LOG_LEVELS.indexOf(level) >= LOG_LEVELS.indexOf(threshold);
+}
+
+/** The worker's view of the parent's logger level (pino levels beyond ours map to silent). */
+export function toWorkerLevel(level: string | undefined): LogLevel | 'silent' {
+  return isLogLevel(level) ? level : 'silent';
+}
+
+function isWorkerConfig(value: unknown): value is WorkerConfig {
+  if (!isRecord(value)) return false;
+  return (
+    typeof value.bind === 'string' &&
+    Number.isInteger(value.rtmpPort) &&
+    Number.isInteger(value.httpPort) &&
+    typeof value.publishKey === 'string' &&
+    value.publishKey !== '' &&
+    typeof value.playKey === 'string' &&
+    value.playKey !== '' &&
+    (value.logLevel === 'silent' || isLogLevel(value.logLevel)) &&
+    typeof value.requestTimeoutMs === 'number' &&
+    value.requestTimeoutMs > 0 &&
+    typeof value.packetGate === 'boolean'
+  );
+}
+
+export function isToWorker(value: unknown): value is ToWorker {
+  if (!isRecord(value)) return false;
+  switch (value.type) {
+    case 'start':
+      return (
+        isWorkerConfig(value.config) &&
+        Array.isArray(value.streams) &&
+        value.streams.every((s) => typeof s === 'string')
+      );
+    case 'authorize':
+    case 'revoke':
+      return typeof value.stream === 'string';
+    case 'stop':
+      return true;
+    default:
+      return false;
+  }
+}
+
+export function isFromWorker(value: unknown): value is FromWorker {
+  if (!isRecord(value)) return false;
+  switch (value.type) {
+    case 'listening':
+      return true;
+    case 'listen-failed':
+      return typeof value.code === 'string' && typeof value.message === 'string';
+    case 'log':
+      return (
+        isLogLevel(value.level) &&
+        typeof value.msg === 'string' &&
+        (value.fields === undefined || isRecord(value.fields))
+      );
+    default:
+      return false;
+  }
+}
