@@ -1,8 +1,15 @@
 /**
  * Call history: one record per ended call, visible to both parties. This folder owns the record shape, the
- * storage interface (memory today, Redis later, like store/) and the read-time view (direction, peer).
- * It must never decide call state: signalling decides, then hands a finished record over.
+ * storage interface (memory, or memory plus an append-only file; Redis later, like store/) and the read-time
+ * view (direction, peer), and the missed-call notice throttle. It must never decide call state: signalling
+ * decides, then hands a finished record over.
  */
 export * from './record';
-export { MemoryCallHistory, type MemoryCallHistoryOptions } from './memory';
-export { createCallEndReporter, type CallEndReporter, type CallEndReporterOptions } from './report';
+export { MemoryCallHistory, type MemoryCallHistoryOptions, type RetainedRecord } from './memory';
+export { FileCallHistory, type FileCallHistoryOptions, type FileCallHistoryLog } from './file';
+export {
+  DEFAULT_NOTICE_INTERVAL_MS,
+  createCallEndReporter,
+  type CallEndReporter,
+  type CallEndReporterOptions,
+} from './report';

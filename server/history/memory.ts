@@ -1,34 +1,80 @@
 /**
- * In-process call history: each account keeps its most recent calls, newest first. Plain data, no timers,
- * no I/O; it forgets everything on restart (a Redis/SQL CallHistory is the production answer).
+ * In-memory call history: each account keeps its most recent calls, newest first. Plain data, no timers, no I/O.
+ * MEMORY ONLY: everything here is lost when the process restarts. `FileCallHistory` (file.ts) puts an
+ * append-only log under this index; a Redis/SQL CallHistory is the answer for several server processes.
+ *
+ * Retention resists floods. Anyone can ring an account and cancel at once, as often as they like, and each
+ * such call is a record in the callee's history; with plain "newest N" retention a caller ringing 50 times
+ * would push every real call out. So:
+ * - unanswered records (any outcome but `completed`) with one peer keep only the newest `unansweredPerPeer`
+ *   slots of an account: a flooding peer only ever replaces its own earlier noise;
+ * - at the per-account cap the oldest *unanswered* record goes first; answered calls (which need both
+ *   parties, so nobody can flood them alone) go only when nothing else is left.
+ * Keys are account names, which come from users: Maps only, so `__proto__` or `constructor` are plain data.
  */
 import type { CallHistory, CallRecord } from './record';
 
 export interface MemoryCallHistoryOptions {
-  /** Calls kept per account; older ones fall off. Default 50. */
+  /** Calls kept per account; at the cap unanswered ones are dropped before answered ones. Default 50. */
   perAccount?: number;
+  /** Unanswered calls (outcome ≠ completed) kept per account and peer, newest first. Default 5. */
+  unansweredPerPeer?: number;
 }
 
+/** A stored record and the parties whose histories still hold it (retention may drop it from one side). */
+export interface RetainedRecord {
+  record: CallRecord;
+  accounts: string[];
+}
+
+/** One stored record, shared by the caller's and the callee's lists; `seq` is the order it was recorded in. */
+interface Stored {
+  readonly record: Readonly<CallRecord>;
+  readonly seq: number;
+}
+
+const answered = (entry: Pick<CallRecord, 'outcome'>) => entry.outcome === 'completed';
+const peerOf = (account: string, entry: CallRecord) =>
+  entry.caller === account ? entry.callee : entry.caller;
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1)
+    throw new RangeError(`MemoryCallHistory: ${name} must be a positive integer, got ${value}`);
+  return value;
+}
+
+/** Memory only: every record is lost on restart. Use `FileCallHistory` to keep them. */
 export class MemoryCallHistory implements CallHistory {
   readonly perAccount: number;
-  // One list per account holding the same (frozen) record objects, so caller and callee can never diverge.
-  private readonly byAccount = new Map<string, CallRecord[]>();
+  readonly unansweredPerPeer: number;
+  // The caller's and the callee's lists hold the same (frozen) record objects, so they can never diverge.
+  private readonly byAccount = new Map<string, Stored[]>();
+  private seq = 0;
 
   constructor(options: MemoryCallHistoryOptions = {}) {
-    const perAccount = options.perAccount ?? 50;
-    if (!Number.isInteger(perAccount) || perAccount < 1)
-      throw new RangeError(`MemoryCallHistory: perAccount must be a positive integer, got ${perAccount}`);
-    this.perAccount = perAccount;
+    this.perAccount = positiveInteger('perAccount', options.perAccount ?? 50);
+    this.unansweredPerPeer = positiveInteger('unansweredPerPeer', options.unansweredPerPeer ?? 5);
   }
 
   record(entry: CallRecord): void {
-    const frozen = Object.freeze({ ...entry });
-    for (const account of new Set([entry.caller, entry.callee])) this.insert(account, frozen);
+    this.recordFor(entry, [entry.caller, entry.callee]);
+  }
+
+  /**
+   * Stores `entry` in the histories of only those `accounts` that took part in it; for a log that replays
+   * what `retained()` listed (a record retention had dropped from one side must not come back there).
+   */
+  recordFor(entry: CallRecord, accounts: Iterable<string>): void {
+    const stored: Stored = { record: Object.freeze({ ...entry }), seq: ++this.seq };
+    for (const account of new Set(accounts))
+      if (account === entry.caller || account === entry.callee) this.insert(account, stored);
   }
 
   list(account: string, limit = this.perAccount): CallRecord[] {
     // Copies: a reader (the HTTP route adds `direction`/`peer`) must not be able to edit what is stored.
-    return (this.byAccount.get(account) ?? []).slice(0, Math.max(0, limit)).map((entry) => ({ ...entry }));
+    return (this.byAccount.get(account) ?? [])
+      .slice(0, Math.max(0, limit))
+      .map((stored) => ({ ...stored.record }));
   }
 
   /** Accounts with at least one record; for /healthz-style stats. */
@@ -36,15 +82,49 @@ export class MemoryCallHistory implements CallHistory {
     return this.byAccount.size;
   }
 
-  private insert(account: string, entry: CallRecord): void {
+  /**
+   * Every record still held by some account, each once, in the order they were recorded. Replaying them in
+   * this order with `recordFor` rebuilds exactly these lists: each list only ever gets a subset of what it
+   * holds now, which is within the caps, so nothing is evicted, and ties in `startedAt` keep their order.
+   */
+  retained(): RetainedRecord[] {
+    const holders = new Map<Stored, string[]>();
+    for (const [account, list] of this.byAccount)
+      for (const stored of list) {
+        const accounts = holders.get(stored);
+        if (accounts) accounts.push(account);
+        else holders.set(stored, [account]);
+      }
+    return [...holders]
+      .sort(([a], [b]) => a.seq - b.seq)
+      .map(([stored, accounts]) => ({ record: { ...stored.record }, accounts }));
+  }
+
+  private insert(account: string, stored: Stored): void {
+    const entry = stored.record;
     // A cid recorded twice (e.g. an end path that runs twice during a drop) replaces, never duplicates.
-    const list = (this.byAccount.get(account) ?? []).filter((old) => old.cid !== entry.cid);
+    const list = (this.byAccount.get(account) ?? []).filter((old) => old.record.cid !== entry.cid);
     // Ordered by call start; records usually arrive newest already, so this stops at index 0. Ties go to
     // the later-recorded one.
     let at = 0;
-    while (at < list.length && list[at].startedAt > entry.startedAt) at++;
-    list.splice(at, 0, entry);
-    if (list.length > this.perAccount) list.length = this.perAccount;
+    while (at < list.length && list[at].record.startedAt > entry.startedAt) at++;
+    list.splice(at, 0, stored);
+    if (!answered(entry)) this.capPeer(list, account, peerOf(account, entry));
+    while (list.length > this.perAccount) {
+      let oldestUnanswered = list.length - 1;
+      while (oldestUnanswered >= 0 && answered(list[oldestUnanswered].record)) oldestUnanswered--;
+      list.splice(oldestUnanswered >= 0 ? oldestUnanswered : list.length - 1, 1);
+    }
     this.byAccount.set(account, list);
+  }
+
+  /** Keeps the newest `unansweredPerPeer` unanswered records with `peer` in `list` (newest first). */
+  private capPeer(list: Stored[], account: string, peer: string): void {
+    let kept = 0;
+    for (let i = 0; i < list.length; i++) {
+      const entry = list[i].record;
+      if (answered(entry) || peerOf(account, entry) !== peer) continue;
+      if (++kept > this.unansweredPerPeer) list.splice(i--, 1);
+    }
   }
 }

@@ -2,9 +2,14 @@
 /**
  * Call history and missed-call notices through real signalling: calls made with CallSession end up in
  * `GET /api/calls` for both parties, and an unanswered call sends the callee a WeChat subscribe message
- * (to a local stand-in of WeChat's API that checks the documented request shape).
+ * (to a local stand-in of WeChat's API that checks the documented request shape), at most one per caller and
+ * callee per interval. A file history keeps the calls across a server restart.
  */
+import { mkdtempSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
 import { mintToken, type RunningServer } from '../../server';
+import { FileCallHistory } from '../../server/history';
 import { WeChatSubscribeNotifier, formatWeChatTime } from '../../server/notify';
 import { TEST_SECRET, startTestServer } from '../helpers/server';
 import { disposeParties, ended, inCall, names, party, phase } from '../helpers/session';
@@ -33,10 +38,21 @@ afterAll(async () => {
 });
 afterEach(disposeParties);
 
-async function calls(account: string, token = mintToken(TEST_SECRET, account)) {
-  const res = await fetch(`${server.httpUrl}/api/calls`, { headers: { authorization: `Bearer ${token}` } });
+async function calls(account: string, token = mintToken(TEST_SECRET, account), on = server) {
+  const res = await fetch(`${on.httpUrl}/api/calls`, { headers: { authorization: `Bearer ${token}` } });
   return { status: res.status, body: (await res.json()) as { calls: Record<string, unknown>[] } };
 }
+
+/** Polls until `check` holds; only ever used to wait for something to happen. */
+async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+const noticesTo = (account: string) => wechat.delivered().filter((m) => m.touser === `openid-${account}`);
 
 describe('call history through signalling', () => {
   it('lists a completed and a rejected call for both parties, newest first, from each point of view', async () => {
@@ -83,5 +99,71 @@ describe('call history through signalling', () => {
     expect(sent).toHaveLength(1);
     expect(sent[0]).toMatchObject({ template_id: wechat.templateId, data: { thing1: { value: alice } } });
     expect((await calls(bob)).body.calls[0]).toMatchObject({ outcome: 'missed', direction: 'incoming' });
+  });
+
+  it('sends one notice for missed calls from the same caller in a row, and one for another caller', async () => {
+    const [alice, carol, bob] = names('alice', 'carol', 'bob');
+    const b = await party(server, bob, { calleeTimeout: 60000 });
+    const a = await party(server, alice, { callerTimeout: 150 });
+    for (let n = 1; n <= 2; n++) {
+      await a.session.call(bob);
+      await phase(b, 'incoming');
+      await phase(a, 'ended');
+      expect(a.records.map((record) => record.reason)).toEqual(Array(n).fill('caller-timeout'));
+      await phase(b, 'ended');
+    }
+    const c = await party(server, carol, { callerTimeout: 150 });
+    await c.session.call(bob);
+    await phase(c, 'ended');
+    // Carol's notice is sent after alice's second call ended: once it is here, that one would be too.
+    await eventually(() => noticesTo(bob).some((m) => m.data.thing1.value === carol), `carol's notice`);
+    expect(noticesTo(bob).map((m) => m.data.thing1.value)).toEqual([alice, carol]);
+    // Throttled notices, not records: bob's history lists all three.
+    const listed = (await calls(bob)).body.calls;
+    expect(listed.map((c) => [c.peer, c.outcome])).toEqual([
+      [carol, 'missed'],
+      [alice, 'missed'],
+      [alice, 'missed'],
+    ]);
+  });
+});
+
+describe('a file call history through signalling', () => {
+  let folder: string;
+  beforeAll(() => {
+    folder = mkdtempSync(join(tmpdir(), 'netcall-history-e2e-'));
+  });
+  afterAll(() => rmSync(folder, { recursive: true, force: true }));
+
+  it('still lists the calls after the server restarts on the same file', async () => {
+    const file = join(folder, 'calls.jsonl');
+    const first = await startTestServer({ history: new FileCallHistory({ path: file }) });
+    const [alice, bob] = names('alice', 'bob');
+    try {
+      const a = await party(first, alice);
+      const b = await party(first, bob);
+      await inCall(a, b, 1);
+      await b.session.hangup();
+      await ended(a, 'remote-hangup');
+      // The record is written as the call ends on the server, which is before alice hears of it.
+      expect((await calls(alice, undefined, first)).body.calls).toHaveLength(1);
+      await disposeParties();
+    } finally {
+      await first.close();
+    }
+
+    const second = await startTestServer({ history: new FileCallHistory({ path: file }) });
+    try {
+      const mine = await calls(alice, undefined, second);
+      expect(mine.body.calls).toEqual([
+        expect.objectContaining({ outcome: 'completed', direction: 'outgoing', peer: bob, type: 1 }),
+      ]);
+      const theirs = await calls(bob, undefined, second);
+      expect(theirs.body.calls).toEqual([
+        expect.objectContaining({ outcome: 'completed', direction: 'incoming', peer: alice, endedBy: bob }),
+      ]);
+    } finally {
+      await second.close();
+    }
   });
 });

@@ -19,6 +19,7 @@ import {
 import { createCallsRoute } from '../../server/http/calls';
 import {
   WeChatSubscribeNotifier,
+  fitTemplateData,
   fitTemplateValue,
   formatWeChatTime,
   type MissedCallEvent,
@@ -141,7 +142,8 @@ describe('createCallEndReporter', () => {
   it('records every ended call and sends a notice only for calls the callee missed', async () => {
     const history = new MemoryCallHistory();
     const notifier: Notifier = { missedCall: jest.fn(async () => ({ status: 'sent' as const })) };
-    const reporter = createCallEndReporter({ history, notifier, log: silentLog() });
+    // No throttle: every outcome here is the same pair, and this test is about which outcomes count.
+    const reporter = createCallEndReporter({ history, notifier, log: silentLog(), noticeIntervalMs: 0 });
     const outcomes: CallOutcome[] = ['completed', 'missed', 'rejected', 'busy', 'canceled', 'failed'];
     outcomes.forEach((outcome, i) => reporter.callEnded(entry(outcome, { outcome, startedAt: T0 + i })));
     // A memory history holds the record as soon as callEnded returns.
@@ -287,6 +289,16 @@ describe('fitTemplateValue', () => {
     expect(fitTemplateValue('number7', 12345)).toBe('12345');
   });
 
+  it('treats keys named like Object.prototype members as template keys', () => {
+    // Without a Map, `constructor1` would look up Object's constructor and come out empty.
+    expect(fitTemplateValue('constructor1', 'kept')).toBe('kept');
+    const data = fitTemplateData(JSON.parse('{"__proto__": "a", "thing1": "b"}') as Record<string, string>);
+    expect(Object.keys(data)).toEqual(['__proto__', 'thing1']);
+    expect(JSON.parse(JSON.stringify(data))).toEqual(
+      JSON.parse('{"__proto__": {"value": "a"}, "thing1": {"value": "b"}}'),
+    );
+  });
+
   it('formats times in China time regardless of the server time zone', () => {
     expect(formatWeChatTime(T0)).toBe('2026-01-02 11:04');
     expect(formatWeChatTime(T0, 0)).toBe('2026-01-02 03:04');
@@ -295,7 +307,10 @@ describe('fitTemplateValue', () => {
 
 describe('WeChatSubscribeNotifier', () => {
   let wechat: WeChatStandin;
-  const openids: Record<string, string> = { bob: 'oBob_openid_123', carol: 'oCarol_openid_456' };
+  const openids = new Map([
+    ['bob', 'oBob_openid_123'],
+    ['carol', 'oCarol_openid_456'],
+  ]);
   const event: MissedCallEvent = { callee: 'bob', caller: 'alice', type: 2, cid: 'cid-1', at: T0 };
 
   beforeEach(async () => {
@@ -312,7 +327,7 @@ describe('WeChatSubscribeNotifier', () => {
       page: (e) => `pages/calls/index?cid=${e.cid}`,
       miniprogramState: 'developer',
       lang: 'zh_CN',
-      resolveOpenId: async (account) => openids[account] ?? null,
+      resolveOpenId: async (account) => openids.get(account) ?? null,
       buildData: (e) => ({
         thing1: e.caller,
         time2: formatWeChatTime(e.at),
