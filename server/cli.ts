@@ -40,14 +40,15 @@ const NUMERIC_FLAGS = {
   'max-calls-per-pair-per-minute': 'maxCallsPerPairPerMinute',
   'max-token-lifetime-seconds': 'maxTokenLifetimeSeconds',
   'media-url-ttl-seconds': 'mediaUrlTtlSeconds',
+  'missed-call-notice-interval-ms': 'missedCallNoticeIntervalMs',
 } as const satisfies Record<string, keyof ServerOptions>;
 
 type NumericFlag = keyof typeof NUMERIC_FLAGS;
 
 function positive(value: string, flag: string): number {
   const n = Number(value);
-  // callGraceMs may be 0 (end at once); every other limit must be positive.
-  const min = flag === 'call-grace-ms' ? 0 : 1;
+  // A grace period or a notice interval may be 0 (end at once; notice every call); limits must be positive.
+  const min = flag === 'call-grace-ms' || flag === 'missed-call-notice-interval-ms' ? 0 : 1;
   if (!/^\d+$/.test(value) || !(n >= min))
     throw new Error(`--${flag} must be an integer ≥ ${min}, got "${value}"`);
   return n;
@@ -81,6 +82,7 @@ async function main(): Promise<void> {
       secret: { type: 'string' },
       'media-secret': { type: 'string' },
       'token-audience': { type: 'string' },
+      'history-file': { type: 'string' },
       'token-issuer': { type: 'string' },
       'trust-proxy': { type: 'boolean', default: false },
       dev: { type: 'boolean', default: false },
@@ -113,6 +115,7 @@ async function main(): Promise<void> {
     tokenAudience: values['token-audience'],
     tokenIssuer: values['token-issuer'],
     trustProxy: values['trust-proxy'],
+    historyFile: values['history-file'],
     logLevel: (values['log-level'] as 'info' | undefined) ?? 'info',
     ...limits,
   });

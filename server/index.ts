@@ -7,6 +7,7 @@ import { createServer, type Server as HttpServer } from 'http';
 import type { AddressInfo } from 'net';
 import pino, { type Logger } from 'pino';
 import {
+  FileCallHistory,
   MemoryCallHistory,
   callRecordFrom,
   createCallEndReporter,
@@ -83,8 +84,15 @@ export interface ServerOptions {
   mediaUrlTtlSeconds?: number;
   logger?: Logger;
   logLevel?: pino.LevelWithSilent;
-  /** Where ended calls are kept for `GET /api/calls` (default: in memory, lost on restart). */
+  /** Where ended calls are kept for `GET /api/calls` (default: `historyFile` if set, else in memory). */
   history?: CallHistory;
+  /**
+   * Keep call history in this append-only JSON-lines file, written as each call ends (a crash loses nothing
+   * already acknowledged) and read back at start. Without it, history is in memory and lost on restart.
+   */
+  historyFile?: string;
+  /** At most one missed-call notice per caller→callee pair in this many ms (default 10 min; 0: every call). */
+  missedCallNoticeIntervalMs?: number;
   /** Sends missed-call notices, e.g. `WeChatSubscribeNotifier` (default: none). */
   notifier?: Notifier;
 }
@@ -156,8 +164,15 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     onOverflow: (conn) =>
       log.warn({ conn: conn.id, ip: conn.ip, account: conn.account }, 'closed: does not read its replies'),
   });
-  const history = options.history ?? new MemoryCallHistory();
-  const reporter = createCallEndReporter({ history, notifier: options.notifier, log });
+  const history =
+    options.history ??
+    (options.historyFile ? new FileCallHistory({ path: options.historyFile, log }) : new MemoryCallHistory());
+  const reporter = createCallEndReporter({
+    history,
+    notifier: options.notifier,
+    log,
+    noticeIntervalMs: options.missedCallNoticeIntervalMs,
+  });
   const ctx: SignalingContext = {
     store,
     hub,

@@ -1,8 +1,12 @@
 /** @jest-environment node */
 /**
  * Stopping and restarting the server process: SIGTERM ends every call cleanly for both sides (reason
- * `network`, not a silent drop), tells the clients to come back, and they do once the server is up again.
+ * `network`, not a silent drop), tells the clients to come back, and they do once the server is up again; a
+ * crash (SIGKILL) loses no call history that was already acknowledged, when history is kept in a file.
  */
+import { mkdtempSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
 import { Netcall } from '../../services/netcall';
 import { CallSession } from '../../services/call';
 import { startCli } from '../helpers/cli';
@@ -63,6 +67,47 @@ describe('SIGTERM', () => {
         p.netcall.close();
       }
       expect(await second.stop()).toBe(0);
+    }
+  });
+});
+
+describe('a crash', () => {
+  it('loses no ended call from a history file: the restarted server lists it', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'netcall-crash-'));
+    const args = ['--history-file', join(folder, 'calls.jsonl')];
+    try {
+      const first = await startCli(args, ENV);
+      const alice = party(first.url, 'crash-alice');
+      const bob = party(first.url, 'crash-bob');
+      await Promise.all([alice.netcall.connect(), bob.netcall.connect()]);
+      await alice.session.call('crash-bob', 1);
+      await bob.events.next('beCalling');
+      await bob.session.accept();
+      await alice.events.next('syncDone');
+      await bob.session.hangup();
+      expect(await alice.ended).toBe('remote-hangup');
+      const listed = (cli: { httpUrl: string }) =>
+        fetch(`${cli.httpUrl}/api/calls`, {
+          headers: { authorization: `Bearer ${mintToken(TEST_SECRET, 'crash-alice', 600)}` },
+        }).then(async (res) => ((await res.json()) as { calls: { cid: string; outcome: string }[] }).calls);
+      // Acknowledged: the record is served, so a user has seen it.
+      const before = await listed(first);
+      expect(before).toEqual([expect.objectContaining({ outcome: 'completed' })]);
+      for (const p of [alice, bob]) {
+        await p.session.dispose();
+        p.netcall.close();
+      }
+      first.child.kill('SIGKILL'); // no shutdown path runs
+      expect(await first.exited).toBe(null);
+
+      const second = await startCli(args, ENV);
+      try {
+        expect(await listed(second)).toEqual(before);
+      } finally {
+        expect(await second.stop()).toBe(0);
+      }
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
     }
   });
 });
