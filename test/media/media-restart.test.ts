@@ -1,0 +1,74 @@
+/** @jest-environment node */
+/**
+ * The media plane dies in the middle of a call: signalling carries on while it is down, and once it is back
+ * every member of the live call gets a fresh `syncDone` whose new URLs really push and play.
+ */
+import type { RunningServer } from '../../server';
+import { MediaRoster } from '../../services/media';
+import { decodeVideoFrames, killAllFfmpeg, pushTestPattern, type TestPusher } from '../helpers/ffmpeg';
+import { connectClient, startTestServer, type TestClient } from '../helpers/server';
+
+let server: RunningServer;
+let a: TestClient;
+let b: TestClient;
+const pushers: TestPusher[] = [];
+
+afterAll(async () => {
+  await Promise.all(pushers.map((p) => p.stop()));
+  killAllFfmpeg();
+  a?.close();
+  b?.close();
+  await server?.close();
+});
+
+/** Resolves once `check` holds, polling the server's own view; used only to wait for something to happen. */
+async function until(check: () => boolean, what: string, timeoutMs = 30000): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; !check();) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+it('keeps signalling up while media restarts, then hands both members fresh URLs that work', async () => {
+  server = await startTestServer();
+  a = await connectClient(server, 'mr-alice');
+  b = await connectClient(server, 'mr-bob');
+  const rosterA = new MediaRoster(a);
+  const rosterB = new MediaRoster(b);
+  const { cid } = await a.call({ type: 2, callee: 'mr-bob' });
+  await b.next('beCalling');
+  await b.response({ accepted: true, caller: 'mr-alice', type: 2, cid });
+  await a.next('callAccepted');
+  rosterA.setSelf(await a.startRtc({ mode: 0 }));
+  rosterB.setSelf(await b.startRtc({ mode: 0 }));
+  await a.next('syncDone');
+  await b.next('syncDone');
+  await a.next('clientJoin');
+  const before = { push: rosterA.pusher!.url, play: rosterB.players[0].flvUrl! };
+  // Control: the URLs work before the crash.
+  pushers.push(pushTestPattern(before.push));
+  expect(
+    (await decodeVideoFrames(before.play, { frames: 3, timeoutMs: 20000 })).frames,
+  ).toBeGreaterThanOrEqual(3);
+
+  const { pid, restarts } = server.health();
+  process.kill(pid!, 'SIGKILL');
+  await until(() => server.health().status === 'restarting', 'media marked restarting');
+  // Signalling does not depend on the media process: a control crosses the call while media is down.
+  await a.control({ command: 4 });
+  expect(await b.next('control')).toMatchObject({ cid, command: 4 });
+  expect(server.health().status).toBe('restarting');
+
+  const [syncA, syncB] = await Promise.all([a.next('syncDone', 30000), b.next('syncDone', 30000)]);
+  expect(server.health()).toMatchObject({ status: 'up', restarts: restarts + 1 });
+  expect(syncA.userlist.map((u) => u.account).sort()).toEqual(['mr-alice', 'mr-bob']);
+  expect(syncB.userlist.map((u) => u.account).sort()).toEqual(['mr-alice', 'mr-bob']);
+  const after = { push: rosterA.pusher!.url, play: rosterB.players[0].flvUrl! };
+  expect(after.push).not.toBe(before.push);
+  expect(after.play).not.toBe(before.play);
+  expect(after.push).toBe(syncA.userlist.find((u) => u.account === 'mr-alice')!.url);
+
+  pushers.push(pushTestPattern(after.push));
+  const video = await decodeVideoFrames(after.play, { frames: 3, timeoutMs: 20000 });
+  expect(video).toMatchObject({ codec: 'h264', width: 320, height: 240 });
+}, 90000);
