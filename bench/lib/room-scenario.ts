@@ -2,7 +2,7 @@
  * setData scenarios on rendered kit components (miniprogram-simulate), shared by the benchmarks and by the
  * guards in test/guards/: a bare netcall-room (joins, netstatus bursts) and the whole call-screen of an
  * established call (what an app shows: the room with pusher and player, plus the in-call timer). Measured the
- * way anchors.md §2.1 measured the other kits: every setData of every component (call-screen, room, pusher,
+ * way the other kits were measured for the README's comparison: every setData of every component (call-screen, room, pusher,
  * each player, including tiles created mid-scenario) is recorded with `JSON.stringify(payload).length`;
  * stream URLs are 80 bytes.
  */
@@ -78,7 +78,7 @@ let hostIds: HostIds | undefined;
 
 /**
  * Registers the kit's components once per process (jest: per file), with every setData recorded.
- * Each kit component is loaded by path exactly once (backend.md §10.3 pitfall 6: a second load of a path
+ * Each kit component is loaded by path exactly once (miniprogram-simulate#25: a second load of a path
  * whose module is cached registers nothing): netcall-room with its pusher and player, then call-screen with
  * its `netcall-room` pointed at that registration through simulate's `usingComponents` override.
  */
@@ -132,7 +132,7 @@ function instrumented<T>(register: () => T): T {
   }
 }
 
-/** An 80-byte signed URL (anchors.md §2.1), shaped like the server's. */
+/** An 80-byte signed URL (the length the competitor measurements used), shaped like the server's. */
 export function streamUrl(uid: string, sign = '0'): string {
   const base = `rtmp://10.0.0.2:1935/live/c1_${uid}?sign=1767225600-`;
   return (base + sign.repeat(80)).slice(0, 80);
@@ -481,7 +481,7 @@ export async function runCallScreenScenario(seconds = 10, burst = 1): Promise<Ca
 
 /**
  * Why a payload looks like a whole list: a top-level `players` array, or any array of two or more items
- * anywhere in it (anchors.md §2.3: every competitor re-sends its participant list this way).
+ * anywhere in it (every competitor measured re-sends its participant list this way).
  */
 export function wholeListProblems(records: readonly SetDataRecord[]): string[] {
   const problems: string[] = [];

@@ -1,5 +1,5 @@
 /**
- * What a mini-program ships for the kit, measured like anchors.md §3: runtime files only (js/wxml/wxss/json
+ * What a mini-program ships for the kit, measured like the competitors in the README: runtime files only (js/wxml/wxss/json
  * of `gulp dist`, no .d.ts) plus the runtime deps as the build ships them; each .js minified with terser
  * (compress + mangle, per file, keeping the smaller of minified and original); gzip -9 as an indication.
  * Shared by the size benchmark and the size guard in test/guards/.

@@ -362,7 +362,7 @@ netcallComponent({
     onRoomNetStatus(event: WechatMiniprogram.CustomEvent) {
       this.triggerEvent('netstatus', event.detail);
     },
-    /** 10001/10002 (camera/microphone refused mid-call, platform.md §1.2) arrive here for the page to act on. */
+    /** 10001/10002 (camera/microphone refused mid-call: WeChat's live-pusher binderror codes) arrive here for the page to act on. */
     onRoomError(event: WechatMiniprogram.CustomEvent) {
       this.triggerEvent('mediaerror', event.detail);
     },

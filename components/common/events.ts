@@ -1,6 +1,6 @@
 /**
  * Forwarding media element events out of a component. `netstatus` fires several times a second per
- * stream (platform.md §5), so it is throttled here and never copied into `data`.
+ * stream (WeChat's netstatus event of live-pusher/live-player), so it is throttled here and never copied into `data`.
  */
 import { defaultTimers } from '../../services/platform/timers';
 

@@ -9,7 +9,7 @@
  *   slot plus the tile's own `src`). A managed tile never calls setData and never watches the store.
  *
  * Either way it stops the stream when the URL goes (node-media-server never ends a player whose publisher
- * went, platform.md §4), replays on a new URL or on `replay()` (-2301), and forwards the element's events (netstatus throttled).
+ * went: WeChat's live-player statechange codes), replays on a new URL or on `replay()` (-2301), and forwards the element's events (netstatus throttled).
  * No call logic here.
  */
 import { callStore } from '../../services/stores/call-store';
@@ -92,7 +92,7 @@ netcallComponent({
       this.setData({ src }, () => context.play());
     },
     /**
-     * Plays the same URL again (-2301: the engine gave up reconnecting, platform.md §4). The session decides
+     * Plays the same URL again (-2301: the engine gave up reconnecting, per WeChat's live-player statechange codes). The session decides
      * when, and asks for a fresh URL if this fails again; a tile without a URL has no element to replay.
      */
     replay() {

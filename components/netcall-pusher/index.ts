@@ -16,7 +16,7 @@ netcallComponent({
     enableCamera: { type: Boolean, value: true },
     enableMic: { type: Boolean, value: true },
     devicePosition: { type: String, value: 'front' },
-    /** Pushed while the app is in the background (platform.md §1: set it). */
+    /** Pushed while the app is in the background (WeChat's live-pusher `background-mute`: set it). */
     waitingImage: { type: String, value: '' },
   },
   data: {
@@ -50,7 +50,7 @@ netcallComponent({
       this.setData({ url }, () => this.restart());
     },
     /**
-     * Restarts the push (-1307: the engine gave up reconnecting, platform.md §2), `start` only in `stop`'s
+     * Restarts the push (-1307: the engine gave up reconnecting, per WeChat's live-pusher statechange codes), `start` only in `stop`'s
      * `complete` as NetEase's yunxin-pusher does. Without a URL there is no element to restart.
      */
     restart() {

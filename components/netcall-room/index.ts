@@ -2,7 +2,7 @@
  * netcall-room: lays out my pusher and the remote players. 1:1 first: the first remote user fills the
  * room and my pusher floats as picture-in-picture; further users get small tiles.
  *
- * setData budget (anchors.md §2.3: one setData per remote join, payload independent of N): the room owns
+ * setData budget (one setData per remote join, payload independent of N: where every competitor measured re-sends its list): the room owns
  * every remote URL and hands it to its tile as a property, so a join is ONE setData on the room, the new
  * slot by path (`players[3]` = `{key, uid, src, pos}`), and the new tile never calls setData itself. A URL
  * change is one path (`players[1].src`). Slots are appended and never move while someone is in the room:

@@ -1,5 +1,5 @@
 /**
- * What a live-pusher / live-player status code means for the call (platform.md §2 and §4). Pure: the session
+ * What a live-pusher / live-player status code means for the call (WeChat's live-pusher and live-player statechange codes). Pure: the session
  * acts on the answer. Unknown codes are info, never fatal: WeChat versions add undocumented ones.
  */
 export type MediaAction = 'none' | 'background' | 'restart' | 'replay' | 'refresh-url' | 'camera-unavailable';

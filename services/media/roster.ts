@@ -1,7 +1,7 @@
 /**
  * MediaRoster: who is in the current RTC session and which URL each member binds to.
  *
- * It owns the URL binding rules (netcall-api.md §7.3): self (uid === startRtc().uid) pushes to its own
+ * It owns the URL binding rules (as NetEase's weapp demo binds its SDK's `syncDone`/`clientJoin` URLs): self (uid === startRtc().uid) pushes to its own
  * `syncDone` URL; every other uid plays its URL; `syncDone` is authoritative and repeats after a reconnect;
  * `clientJoin` upserts and may come first; `clientLeave` removes; a `hangup` of the current call clears all.
  * It turns those events into the smallest list of changes for a store or view to apply.

@@ -1,9 +1,9 @@
 /**
- * Camera and microphone permission for a call (platform.md §7.3): check before dialing and before accepting,
+ * Camera and microphone permission for a call (WeChat's authorize and live-media documentation): check before dialing and before accepting,
  * prompt for scopes never asked, and report a refused scope instead of failing silently, so the UI can offer
  * `wx.openSetting` from a tap (the only way back once the user said no). The `wx` calls sit behind
  * `PermissionChecker` so the flow runs in Node tests with a scripted checker.
- * It does not handle the privacy agreement (§7.2); a refused privacy prompt shows up here as an
+ * It does not handle the privacy agreement (WeChat's privacy authorisation, since 2023-09-15); a refused privacy prompt shows up here as an
  * authorize failure that leaves the scope unasked (`canPrompt: true`).
  */
 import type { CallType } from '../protocol';
@@ -43,7 +43,7 @@ export const wxPermissionChecker: PermissionChecker = {
       wx.authorize({ scope, success: () => resolve(true), fail: () => resolve(false) }),
     ),
   // The executor runs synchronously, so `wx.openSetting` is still called inside the tap that asked for it
-  // (from base library 2.3.0 it is ignored otherwise; platform.md §7.1).
+  // (from base library 2.3.0 it is ignored otherwise, per WeChat's wx.authorize documentation).
   openSetting: () =>
     new Promise((resolve) =>
       wx.openSetting({

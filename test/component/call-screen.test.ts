@@ -46,7 +46,7 @@ const EVENTS = [
 /** What the host heard through `bind:<name>`: the public contract of the screen. */
 const heard: Array<{ name: string; detail: unknown }> = [];
 
-// Load once per file (backend.md §10.3 pitfall 6); this also registers netcall-room and its tiles.
+// Load once per file (miniprogram-simulate#25: a second load renders nothing); this also registers netcall-room and its tiles.
 const hostId = defineHost({
   usingComponents: { 'call-screen': loadComponent('call-screen') },
   template: `<call-screen id="screen" lang="{{lang}}" ringtone="{{ringtone}}" ${EVENTS.map(

@@ -12,7 +12,7 @@
  *
  * The stores are module singletons, and both parties are on screen at once, so each party gets its own copy
  * of the kit: its components and stores loaded in their own module registry (`jest.isolateModules`), which is
- * also what lets the same component path be loaded twice in one file (backend.md §10.3 pitfall 6).
+ * also what lets the same component path be loaded twice in one file (miniprogram-simulate#25).
  * The custom export conditions make `ws` resolve to its Node build under jsdom.
  */
 import * as nodeTimers from 'timers';

@@ -14,7 +14,7 @@ import {
   type Host,
 } from '../helpers/simulate';
 
-// Load once per file (backend.md §10.3 pitfall 6).
+// Load once per file (miniprogram-simulate#25: a second load renders nothing).
 const hostId = defineHost({
   usingComponents: { 'netcall-player': loadComponent('netcall-player') },
   template: '<netcall-player id="tile" uid="{{uid}}" sound-mode="{{sound}}" />',

@@ -15,7 +15,7 @@ import {
   type Host,
 } from '../helpers/simulate';
 
-// Load once per file (backend.md §10.3 pitfall 6); this also registers netcall-player and netcall-pusher.
+// Load once per file (miniprogram-simulate#25: a second load renders nothing); this also registers netcall-player and netcall-pusher.
 const hostId = defineHost({
   usingComponents: { 'netcall-room': loadComponent('netcall-room') },
   // Bound like call-screen binds it, from sessionStore.local.

@@ -1,6 +1,6 @@
 /**
  * Shared helpers for unit and component tests: a fake `NetcallLike` to drive the roster with, wire-shaped
- * users, and a host renderer over miniprogram-simulate (backend.md §10.3: load once per file, attach,
+ * users, and a host renderer over miniprogram-simulate (its known pitfalls: load once per file, attach,
  * read bound attributes through `toJSON().attrs`).
  */
 import * as path from 'path';

@@ -26,7 +26,7 @@ function scriptedChecker(
     async authorize(scope) {
       log.push(`authorize ${scope}`);
       if (current[scope] === true) return true;
-      // A scope refused before fails at once, without a prompt (platform.md §7.1).
+      // A scope refused before fails at once, without a prompt (WeChat's wx.authorize documentation).
       if (current[scope] === false) return false;
       const answer = answers[scope] ?? true;
       if (answer === 'dismiss') return false;
