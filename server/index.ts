@@ -111,7 +111,8 @@ export interface RunningServer {
   url: string;
   /** `http://host:port` for `/healthz` and `/api/login`. */
   httpUrl: string;
-  media: { rtmp: string; http: string };
+  /** Base URLs of the media plane (current: a restarted media process may have moved to new ports). */
+  readonly media: { rtmp: string; http: string };
   port: number;
   /**
    * Ends every session of `account` with a `kicked` event (e.g. your business server banned it); the tokens
@@ -231,7 +232,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   return {
     url: `ws://${publicHost}:${port}`,
     httpUrl: `http://${publicHost}:${port}`,
-    media: { rtmp: `rtmp://${publicHost}:${rtmpPort}`, http: `http://${publicHost}:${httpPort}` },
+    get media() {
+      const now = media.health();
+      return { rtmp: `rtmp://${publicHost}:${now.rtmpPort}`, http: `http://${publicHost}:${now.httpPort}` };
+    },
     port,
     kick: (account, reason = 'kicked by the server') => kickAccount(ctx, account, reason),
     health: () => media.health(),
