@@ -2,6 +2,7 @@
  * Shared integration helpers: the real server in-process on port 0 and real `Netcall` clients over `ws`.
  */
 import { startServer, mintToken, type RunningServer, type ServerOptions } from '../../server';
+import { MediaRoster } from '../../services/media';
 import { Netcall } from '../../services/netcall';
 import type { NetcallEvents } from '../../services/netcall';
 import { record } from './recorder';
@@ -47,6 +48,26 @@ export async function connectClient(server: RunningServer, account: string): Pro
   const client = createClient(server, account);
   await client.connect();
   return client;
+}
+
+/**
+ * Dials, answers, and starts RTC on both sides (callee first); returns the call and the rosters that hold each
+ * side's URLs. Every event of the setup is taken, so `next()` afterwards waits for what comes after it.
+ */
+export async function establishCall(a: TestClient, b: TestClient, type: 1 | 2 = 2) {
+  const rosterA = new MediaRoster(a);
+  const rosterB = new MediaRoster(b);
+  const { cid, accountUidMap } = await a.call({ type, callee: b.account });
+  const ringing = await b.next('beCalling');
+  expect(ringing).toMatchObject({ caller: a.account, type, cid });
+  await b.response({ accepted: true, caller: ringing.caller, type: ringing.type, cid: ringing.cid });
+  await a.next('callAccepted');
+  const selfB = await b.startRtc({ mode: 0 });
+  rosterB.setSelf(selfB);
+  const selfA = await a.startRtc({ mode: 0 });
+  rosterA.setSelf(selfA);
+  await Promise.all([a.next('syncDone'), b.next('syncDone'), b.next('clientJoin')]);
+  return { cid, accountUidMap, rosterA, rosterB, selfA, selfB };
 }
 
 export { quiet } from './recorder';

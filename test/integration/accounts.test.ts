@@ -4,8 +4,13 @@
  * hang up and see their history like any other account.
  */
 import { mintToken, type RunningServer } from '../../server';
-import { MediaRoster } from '../../services/media';
-import { TEST_SECRET, connectClient, startTestServer, type TestClient } from '../helpers/server';
+import {
+  TEST_SECRET,
+  connectClient,
+  establishCall,
+  startTestServer,
+  type TestClient,
+} from '../helpers/server';
 
 let server: RunningServer;
 const clients: TestClient[] = [];
@@ -18,21 +23,6 @@ afterAll(async () => {
 });
 
 const PROTOTYPE_NAMES = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'];
-
-async function establish(caller: TestClient, callee: TestClient) {
-  const rosterCaller = new MediaRoster(caller);
-  const rosterCallee = new MediaRoster(callee);
-  const placed = await caller.call({ type: 2, callee: callee.account });
-  const ringing = await callee.next('beCalling');
-  expect(ringing).toMatchObject({ caller: caller.account, cid: placed.cid });
-  await callee.response({ accepted: true, caller: caller.account, type: 2, cid: placed.cid });
-  await caller.next('callAccepted');
-  rosterCallee.setSelf(await callee.startRtc({ mode: 0 }));
-  rosterCaller.setSelf(await caller.startRtc({ mode: 0 }));
-  await caller.next('syncDone');
-  await callee.next('clientJoin');
-  return { placed, rosterCaller, rosterCallee };
-}
 
 describe('accounts named like Object.prototype members', () => {
   // First, while none of them is online.
@@ -51,11 +41,16 @@ describe('accounts named like Object.prototype members', () => {
     const caller = await connectClient(server, callerName);
     const callee = await connectClient(server, calleeName);
     clients.push(caller, callee);
-    const { placed, rosterCaller, rosterCallee } = await establish(caller, callee);
+    const {
+      cid,
+      accountUidMap,
+      rosterA: rosterCaller,
+      rosterB: rosterCallee,
+    } = await establishCall(caller, callee);
 
-    expect(Object.keys(placed.accountUidMap).sort()).toEqual([callerName, calleeName].sort());
-    expect(Object.getOwnPropertyNames(placed.accountUidMap)).toContain(callerName);
-    expect(placed.accountUidMap[callerName]).toMatch(/^\d+$/);
+    expect(Object.keys(accountUidMap).sort()).toEqual([callerName, calleeName].sort());
+    expect(Object.getOwnPropertyNames(accountUidMap)).toContain(callerName);
+    expect(accountUidMap[callerName]).toMatch(/^\d+$/);
     for (const roster of [rosterCaller, rosterCallee]) {
       expect(roster.pusher?.url).toMatch(/^rtmp:\/\/.+\?sign=/);
       expect(roster.players).toHaveLength(1);
@@ -65,12 +60,12 @@ describe('accounts named like Object.prototype members', () => {
     expect(rosterCaller.players[0].account).toBe(calleeName);
 
     await caller.hangup();
-    expect(await callee.next('hangup')).toMatchObject({ cid: placed.cid, account: callerName });
+    expect(await callee.next('hangup')).toMatchObject({ cid: cid, account: callerName });
     const res = await fetch(`${server.httpUrl}/api/calls`, {
       headers: { authorization: `Bearer ${mintToken(TEST_SECRET, calleeName)}` },
     });
     const { calls } = (await res.json()) as { calls: { cid: string; peer: string; outcome: string }[] };
-    expect(calls[0]).toMatchObject({ cid: placed.cid, peer: callerName, outcome: 'completed' });
+    expect(calls[0]).toMatchObject({ cid: cid, peer: callerName, outcome: 'completed' });
     caller.close();
     callee.close();
   });

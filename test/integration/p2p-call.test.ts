@@ -5,12 +5,12 @@
  */
 import jwt from 'jsonwebtoken';
 import type { RunningServer } from '../../server';
-import { MediaRoster } from '../../services/media';
 import { NetcallError } from '../../services/protocol';
 import {
   TEST_SECRET,
   connectClient,
   createClient,
+  establishCall,
   quiet,
   startTestServer,
   type TestClient,
@@ -42,30 +42,12 @@ const names = (...prefixes: string[]) => {
   return prefixes.map((p) => `${p}${counter}`);
 };
 
-/** Dials, answers, and starts RTC on both sides; returns the rosters that hold each side's URLs. */
-async function establish(a: TestClient, b: TestClient) {
-  const rosterA = new MediaRoster(a);
-  const rosterB = new MediaRoster(b);
-  const { cid } = await a.call({ type: 2, callee: b.account });
-  const ringing = await b.next('beCalling');
-  expect(ringing).toMatchObject({ caller: a.account, type: 2, cid });
-  await b.response({ accepted: true, caller: ringing.caller, type: ringing.type, cid: ringing.cid });
-  await a.next('callAccepted');
-  const selfB = await b.startRtc({ mode: 0 });
-  rosterB.setSelf(selfB);
-  const selfA = await a.startRtc({ mode: 0 });
-  rosterA.setSelf(selfA);
-  await a.next('syncDone');
-  await b.next('clientJoin');
-  return { cid, rosterA, rosterB, selfA, selfB };
-}
-
 describe('P2P video call on the open backend', () => {
   it('gives each side exactly its push URL and the peer play URL, and clears both on hangup', async () => {
     const [alice, bob] = names('alice', 'bob');
     const a = await online(alice);
     const b = await online(bob);
-    const { cid, rosterA, rosterB, selfA, selfB } = await establish(a, b);
+    const { cid, rosterA, rosterB, selfA, selfB } = await establishCall(a, b);
 
     expect(selfA).toEqual({ uid: expect.any(String), account: alice, cid });
     expect(selfB.uid).not.toEqual(selfA.uid);
@@ -178,7 +160,7 @@ describe('P2P video call on the open backend', () => {
     const a = createClient(server, alice);
     await a.connect();
     const b = await online(bob);
-    const { cid, selfA } = await establish(a, b);
+    const { cid, selfA } = await establishCall(a, b);
     a.close();
     expect(await b.next('clientLeave')).toEqual({ cid, account: alice, uid: selfA.uid });
     expect(await b.next('hangup')).toMatchObject({ cid, account: alice });
@@ -188,7 +170,7 @@ describe('P2P video call on the open backend', () => {
     const [alice, bob] = names('alice', 'bob');
     const a = await online(alice);
     const b = await online(bob);
-    const { cid } = await establish(a, b);
+    const { cid } = await establishCall(a, b);
     await a.control({ command: 2 });
     expect(await b.next('control')).toEqual({ cid, account: alice, command: 2 });
     expect(a.seen('control')).toEqual([]);

@@ -4,9 +4,8 @@
  * every member of the live call gets a fresh `syncDone` whose new URLs really push and play.
  */
 import type { RunningServer } from '../../server';
-import { MediaRoster } from '../../services/media';
 import { decodeVideoFrames, killAllFfmpeg, pushTestPattern, type TestPusher } from '../helpers/ffmpeg';
-import { connectClient, startTestServer, type TestClient } from '../helpers/server';
+import { connectClient, establishCall, startTestServer, type TestClient } from '../helpers/server';
 
 let server: RunningServer;
 let a: TestClient;
@@ -33,17 +32,7 @@ it('keeps signalling up while media restarts, then hands both members fresh URLs
   server = await startTestServer();
   a = await connectClient(server, 'mr-alice');
   b = await connectClient(server, 'mr-bob');
-  const rosterA = new MediaRoster(a);
-  const rosterB = new MediaRoster(b);
-  const { cid } = await a.call({ type: 2, callee: 'mr-bob' });
-  await b.next('beCalling');
-  await b.response({ accepted: true, caller: 'mr-alice', type: 2, cid });
-  await a.next('callAccepted');
-  rosterA.setSelf(await a.startRtc({ mode: 0 }));
-  rosterB.setSelf(await b.startRtc({ mode: 0 }));
-  await a.next('syncDone');
-  await b.next('syncDone');
-  await a.next('clientJoin');
+  const { cid, rosterA, rosterB } = await establishCall(a, b);
   const before = { push: rosterA.pusher!.url, play: rosterB.players[0].flvUrl! };
   // Control: the URLs work before the crash.
   pushers.push(pushTestPattern(before.push));
