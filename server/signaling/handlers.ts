@@ -87,6 +87,9 @@ function claimIfOrphaned(ctx: SignalingContext, call: CallState, conn: Connectio
   return true;
 }
 
+const expiresIn = (ctx: SignalingContext, exp: number): number =>
+  Math.max(0, exp - Math.floor(ctx.now() / 1000));
+
 /** Ends the session when its token expires, unless `renewToken` moved the expiry in the meantime. */
 function scheduleExpiry(ctx: SignalingContext, conn: Connection, exp: number): void {
   conn.tokenExp = exp;
@@ -117,7 +120,7 @@ const login: Handler<'login'> = (ctx, conn, { token }) => {
   conn.account = account;
   ctx.store.addDevice(account, conn.id);
   scheduleExpiry(ctx, conn, exp);
-  const result: LoginResult = { account, heartbeat: ctx.heartbeatMs, exp };
+  const result: LoginResult = { account, heartbeat: ctx.heartbeatMs, exp, expiresIn: expiresIn(ctx, exp) };
   return { result };
 };
 
@@ -127,7 +130,7 @@ const renewToken: Handler<'renewToken'> = (ctx, conn, { token }) => {
   if (subject !== account)
     throw new NetcallError(Code.FORBIDDEN, `the token is for "${subject}", this session is "${account}"`);
   scheduleExpiry(ctx, conn, exp);
-  return { result: { exp } };
+  return { result: { exp, expiresIn: expiresIn(ctx, exp) } };
 };
 
 const call: Handler<'call'> = (ctx, conn, args) => {

@@ -139,7 +139,7 @@ export class Netcall extends Emitter<NetcallEvents> implements NetcallLike {
             this.connected = true;
             this.everConnected = true;
             this.startHeartbeat(result.heartbeat);
-            this.warnBefore(result.exp);
+            this.warnBefore(result);
             settle();
           },
           (error: NetcallError) => {
@@ -218,9 +218,9 @@ export class Netcall extends Emitter<NetcallEvents> implements NetcallLike {
    * old token's `exp`, and reconnects use the new token. Our extension: NetEase's SDK has none.
    */
   async renewToken(token: string): Promise<void> {
-    const { exp } = await this.request('renewToken', { token });
+    const result = await this.request('renewToken', { token });
     this.options.token = token;
-    this.warnBefore(exp);
+    this.warnBefore(result);
   }
 
   async call(options: CallArgs): Promise<CallResult> {
@@ -328,14 +328,13 @@ export class Netcall extends Emitter<NetcallEvents> implements NetcallLike {
     }, interval);
   }
 
-  /** Schedules `tokenWillExpire` ahead of `exp` (UNIX seconds) for the current session. */
-  private warnBefore(exp: number): void {
+  /** Schedules `tokenWillExpire` ahead of `exp`, timed by the server's clock (a phone's may be off). */
+  private warnBefore({ exp, expiresIn }: { exp: number; expiresIn: number }): void {
     if (this.expiryTimer !== null) this.timers.clearTimeout(this.expiryTimer);
     this.expiryTimer = null;
-    if (!(exp > 0)) return;
-    const delay = Math.max(0, exp * 1000 - Date.now() - this.options.tokenWarning);
+    const delay = Math.max(0, expiresIn * 1000 - this.options.tokenWarning);
     // Timers overflow past 2^31-1 ms (~24.8 days) and would fire at once; a session rarely lasts that long.
-    if (delay > 2147483647) return;
+    if (!(expiresIn > 0) || delay > 2147483647) return;
     this.expiryTimer = this.timers.setTimeout(() => {
       this.expiryTimer = null;
       this.emit('tokenWillExpire', { exp });

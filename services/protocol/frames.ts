@@ -84,10 +84,10 @@ export interface LoginResult {
   heartbeat: number;
   /** When the token expires (UNIX seconds): the server ends the session then unless it is renewed. */
   exp: number;
+  /** Seconds from now until `exp` by the server's clock: a phone's own clock may be wrong. */
+  expiresIn: number;
 }
-export interface RenewTokenResult {
-  exp: number;
-}
+export type RenewTokenResult = Pick<LoginResult, 'exp' | 'expiresIn'>;
 export interface CallResult {
   cid: string;
   accountUidMap: Record<string, string>;

@@ -141,3 +141,29 @@ describe('Netcall client', () => {
     expect(socket.sent[socket.sent.length - 1]).toMatchObject({ op: 'startRtc' });
   });
 });
+
+describe('token expiry warning', () => {
+  it('times tokenWillExpire by the server clock, whatever the phone clock says', async () => {
+    jest.useFakeTimers();
+    // The phone's clock is a day behind: a warning timed from `exp` and Date.now() would fire a day late.
+    jest.setSystemTime(Date.parse('2026-01-01T00:00:00Z'));
+    try {
+      const socket = new HandSocket();
+      const client = new Netcall({ server: 'ws://x', account: 'a', token: 't', connectSocket: () => socket });
+      const warned: number[] = [];
+      client.on('tokenWillExpire', ({ exp }) => warned.push(exp));
+      const done = client.connect();
+      socket.fire('open');
+      const exp = Math.floor(Date.parse('2026-01-02T00:05:00Z') / 1000);
+      socket.reply({ account: 'a', heartbeat: 0, exp, expiresIn: 300 });
+      await done;
+      jest.advanceTimersByTime(239_000);
+      expect(warned).toEqual([]);
+      jest.advanceTimersByTime(1_000); // 60 s before the 300 s the server counted
+      expect(warned).toEqual([exp]);
+      client.close();
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+});
