@@ -14,10 +14,10 @@ import { MediaRoster } from '../../services/media';
 import { Netcall, type NetcallLike } from '../../services/netcall';
 import { NimNetcall, toNetcallError } from '../../services/netcall/nim-netcall';
 import { NetcallError } from '../../services/protocol';
-import { NimCloud, type NimStandin } from '../helpers/nim-standin';
+import { NimCloud, standinIdle, type NimStandin } from '../helpers/nim-standin';
 import { TEST_SECRET, startTestServer } from '../helpers/server';
 import { wsConnectSocket } from '../helpers/ws-socket';
-import { quiet, record, type Recorded } from '../helpers/recorder';
+import { record, type Recorded } from '../helpers/recorder';
 
 /** What the contract needs from an engine: logged-in devices, and cleanup. */
 interface ContractEngine {
@@ -27,6 +27,11 @@ interface ContractEngine {
   online(account: string): Promise<NetcallLike>;
   /** After each test: close every device. */
   reset(): Promise<void>;
+  /**
+   * Resolves once everything the cloud has sent `device` so far has arrived: the point after which "nothing
+   * else arrives" can be asserted, without a sleep.
+   */
+  settle(device: NetcallLike): Promise<void>;
   /**
    * Holds back `device`'s next media login answer (`syncDone`) until the returned function is called, while
    * `clientJoin`s keep coming: only engines whose cloud can deliver them in that order have it.
@@ -144,7 +149,7 @@ function describeContract(name: string, factory: () => ContractEngine): void {
       await a.netcall.hangup();
       const hung = await b.next('hangup');
       expect(hung).toMatchObject({ cid, account: alice, timetag: expect.any(Number) });
-      await quiet();
+      await engine.settle(b.netcall);
       expect(b.seen('clientLeave')).toEqual([{ cid, account: alice, uid: selfA.uid }]);
       const sequence = b.order
         .map((entry) => entry.event)
@@ -224,7 +229,7 @@ function describeContract(name: string, factory: () => ContractEngine): void {
       expect(sync).toMatchObject({ cid, type: 2, accepted: true });
       expect(typeof sync.timetag).toBe('number');
       expect(typeof sync.fromClientType).toBe('string');
-      await quiet();
+      await engine.settle(phone.netcall);
       expect(phone.seen('callerAckSync')).toEqual([]);
     });
 
@@ -239,7 +244,7 @@ function describeContract(name: string, factory: () => ContractEngine): void {
       await a.netcall.hangup();
       expect(await b1.next('hangup')).toMatchObject({ cid, account: alice });
       expect(await b2.next('hangup')).toMatchObject({ cid, account: alice });
-      await quiet();
+      await Promise.all([engine.settle(b1.netcall), engine.settle(b2.netcall)]);
       expect([...b1.seen('clientLeave'), ...b2.seen('clientLeave')]).toEqual([]);
       expect(b1.seen('hangup')).toHaveLength(1);
     });
@@ -251,7 +256,7 @@ function describeContract(name: string, factory: () => ContractEngine): void {
       const { cid } = await establish(a, b);
       await a.netcall.control({ command: 2 });
       expect(await b.next('control')).toEqual({ cid, account: alice, command: 2 });
-      await quiet();
+      await engine.settle(a.netcall);
       expect(a.seen('control')).toEqual([]);
     });
 
@@ -331,6 +336,13 @@ describeContract('Netcall on the open backend', () => {
     reset: async () => {
       for (const netcall of open.splice(0)) netcall.close();
     },
+    // The server answers on one socket in order: a reply means every event it sent before has arrived.
+    settle: async (device) => {
+      await (device as unknown as { request(op: 'ping', args: object): Promise<unknown> }).request(
+        'ping',
+        {},
+      );
+    },
   };
 });
 
@@ -354,6 +366,7 @@ describeContract('NimNetcall over the NetEase SDK stand-in', () => {
       cloud = new NimCloud();
     },
     holdSyncDone: (device) => sdks.get(device)!.holdSyncDone(),
+    settle: () => standinIdle(),
   };
 });
 
@@ -393,7 +406,7 @@ describe('NimNetcall hides the SDK quirks', () => {
     a.sdk.rebuildController();
     b.sdk.rebuildController();
     const { cid } = await establish(a, b);
-    await quiet(50);
+    await standinIdle();
     expect(raw(b, 'beCalling')).toHaveLength(2);
     expect(b.seen('beCalling')).toHaveLength(1);
     expect(raw(a, 'callAccepted')).toHaveLength(2);
@@ -404,7 +417,7 @@ describe('NimNetcall hides the SDK quirks', () => {
       await a.netcall.control({ command });
       await b.next('control');
     }
-    await quiet(50);
+    await standinIdle();
     expect(raw(b, 'control')).toHaveLength(6);
     expect(b.seen('control').map((event) => event.command)).toEqual([2, 1, 2]);
 
@@ -616,7 +629,7 @@ describe('NimNetcall hides the SDK quirks', () => {
     b.sdk.imNotifyControl(Number(cid) + 1, 'alice', 5);
     b.sdk.imNotifyControl(Number(cid), 'alice', 5);
     expect(await b.next('control')).toEqual({ cid, account: 'alice', command: 5 });
-    await quiet(50);
+    await standinIdle();
     expect(raw(b, 'control')).toHaveLength(1);
     expect(b.seen('control')).toHaveLength(1);
   });
@@ -727,7 +740,7 @@ describe('NimNetcall hides the SDK quirks', () => {
     await expect(a.netcall.createChannel({ channelName: 'room-1' })).rejects.toMatchObject({ code: 417 });
     await b.netcall.leaveChannel();
     expect(await a.next('clientLeave')).toEqual({ uid: joinedB.uid, account: 'bob', cid: joinedA.cid });
-    await quiet(20);
+    await standinIdle();
     expect(raw(a, 'hangup')).toEqual([]);
     expect(a.seen('hangup')).toEqual([]);
   });

@@ -162,8 +162,27 @@ function imError(code: keyof typeof IM_ERRORS): NimImRejection {
 
 const clone = <T>(value: T): T => (value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T));
 
+let pendingDeliveries = 0;
+
 /** One hop of the SDK's own event plumbing (its emitters defer every handler by `setTimeout(0)`). */
-const later = (run: () => void) => setTimeout(run, 0);
+const later = (run: () => void) => {
+  pendingDeliveries++;
+  setTimeout(() => {
+    pendingDeliveries--;
+    run();
+  }, 0);
+};
+
+/**
+ * Resolves once every event the stand-in has scheduled has been delivered, including events scheduled while
+ * delivering (a handler that calls the SDK again): what "nothing else arrives" waits for, instead of a sleep.
+ */
+export async function standinIdle(): Promise<void> {
+  for (let idleTurns = 0; idleTurns < 2;) {
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    idleTurns = pendingDeliveries === 0 ? idleTurns + 1 : 0;
+  }
+}
 
 /**
  * SDK77's `verifyOptions`: checks only a plain-object argument and throws synchronously, before any promise

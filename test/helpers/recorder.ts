@@ -77,6 +77,3 @@ export function record<T extends NetcallLike>(netcall: T): Recorded<T> {
     },
   };
 }
-
-/** Resolves after `ms`; used only to prove that something does NOT arrive. */
-export const quiet = (ms = 150) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -69,5 +69,3 @@ export async function establishCall(a: TestClient, b: TestClient, type: 1 | 2 = 
   await Promise.all([a.next('syncDone'), b.next('syncDone'), b.next('clientJoin')]);
   return { cid, accountUidMap, rosterA, rosterB, selfA, selfB };
 }
-
-export { quiet } from './recorder';
