@@ -18,6 +18,7 @@ import { NimCloud, standinIdle, type NimStandin } from '../helpers/nim-standin';
 import { TEST_SECRET, startTestServer } from '../helpers/server';
 import { wsConnectSocket } from '../helpers/ws-socket';
 import { record, type Recorded } from '../helpers/recorder';
+import { eventually } from '../helpers/wait';
 
 /** What the contract needs from an engine: logged-in devices, and cleanup. */
 interface ContractEngine {
@@ -45,15 +46,6 @@ const names = (...prefixes: string[]) => {
   counter++;
   return prefixes.map((prefix) => `${prefix}${counter}`);
 };
-
-/** Resolves once `condition()` holds; rejects after `timeoutMs`, so a wait never decides a test by itself. */
-async function until(condition: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 const named = (order: Recorded['order'], ...events: string[]) =>
   order.map((entry) => entry.event).filter((event) => events.includes(event));
@@ -423,7 +415,7 @@ describe('NimNetcall hides the SDK quirks', () => {
 
     await a.netcall.hangup();
     await b.next('hangup');
-    await until(() => raw(b, 'hangup').length === 3, 'two IM hangups and the gateway one');
+    await eventually(() => raw(b, 'hangup').length === 3, 'two IM hangups and the gateway one');
     expect(b.seen('hangup')).toEqual([{ cid, account: 'alice', timetag: expect.any(Number) }]);
   });
 
@@ -439,10 +431,10 @@ describe('NimNetcall hides the SDK quirks', () => {
       if (gatewayFirst) cloud.holdIm();
       await a.netcall.hangup();
       if (gatewayFirst) {
-        await until(() => raw(b, 'hangup').length === 1, "the gateway's hangup");
+        await eventually(() => raw(b, 'hangup').length === 1, "the gateway's hangup");
         cloud.releaseIm();
       }
-      await until(() => raw(b, 'hangup').length === 2, 'both hangups at the SDK');
+      await eventually(() => raw(b, 'hangup').length === 2, 'both hangups at the SDK');
       // What the SDK said: one hangup from each side, with different clocks, and no clientLeave.
       const hangups = raw(b, 'hangup');
       expect(hangups.map((entry) => entry.source)).toEqual(
@@ -456,7 +448,7 @@ describe('NimNetcall hides the SDK quirks', () => {
       expect(b.seen('clientLeave')).toEqual([{ cid, account: 'alice', uid: selfA.uid }]);
       expect(b.seen('hangup')).toEqual([{ cid, account: 'alice', timetag: first }]);
       // The gateway's normal close after a hangup is not a lost connection.
-      await until(() => raw(b, 'disconnect').length > 0, "the peer's own gateway close");
+      await eventually(() => raw(b, 'disconnect').length > 0, "the peer's own gateway close");
       expect(b.seen('disconnect')).toEqual([]);
       expect(b.seen('callLost')).toEqual([]);
     },
@@ -470,7 +462,7 @@ describe('NimNetcall hides the SDK quirks', () => {
     b.netcall.on('beCalling', (event) => heard.push(`netcall ${event.cid}`));
     const first = await a.netcall.call({ type: 2, callee: 'bob' });
     await b.next('beCalling');
-    await until(() => heard.length === 2, 'the once listener and the wrapper');
+    await eventually(() => heard.length === 2, 'the once listener and the wrapper');
     // SDK77's emit runs the once slot first, then the `on` handler.
     expect(heard).toEqual([`once ${first.cid}`, `netcall ${first.cid}`]);
 
@@ -498,7 +490,7 @@ describe('NimNetcall hides the SDK quirks', () => {
     b.sdk.once('control', (event) => onceHeard.push(event.command));
     b.netcall.dispose();
     b.sdk.inject('control', { cid: 1, account: 'alice', command: 3 });
-    await until(() => onceHeard.length === 2, 'the pending once');
+    await eventually(() => onceHeard.length === 2, 'the pending once');
     expect(onceHeard).toEqual([1, 3]);
     expect(b.seen('control')).toHaveLength(2);
     expect(() => b.sdk.off('control')).toThrow();
@@ -573,7 +565,7 @@ describe('NimNetcall hides the SDK quirks', () => {
     await expect(settled).rejects.toMatchObject({ code: 400 });
     await expect(a.netcall.switchMode(7 as never)).rejects.toMatchObject({ code: 400 });
     await expect(a.netcall.switchMode(1)).resolves.toBeUndefined();
-    await until(() => raw(b, 'clientUpdate').length === 1, "the peer's clientUpdate");
+    await eventually(() => raw(b, 'clientUpdate').length === 1, "the peer's clientUpdate");
   });
 
   it('rebinds pusher and players to the new URLs of the syncDone after a reconnect, whatever connectCount says', async () => {
@@ -618,7 +610,7 @@ describe('NimNetcall hides the SDK quirks', () => {
     // The same login answer delivered again, with no reconnect in between: a duplicate.
     const logins = raw(a, 'syncDone');
     a.sdk.inject('syncDone', logins[logins.length - 1].payload as never, 2);
-    await until(() => raw(a, 'syncDone').length === logins.length + 2, 'the replays at the SDK');
+    await eventually(() => raw(a, 'syncDone').length === logins.length + 2, 'the replays at the SDK');
     expect(a.seen('syncDone')).toHaveLength(3);
   });
 

@@ -6,6 +6,7 @@
 import type { RunningServer } from '../../server';
 import { startTestServer } from '../helpers/server';
 import { disposeParties, ended, inCall, names, party, until, type Party } from '../helpers/session';
+import { eventually } from '../helpers/wait';
 
 let server: RunningServer;
 beforeAll(async () => {
@@ -17,14 +18,6 @@ afterAll(async () => {
 afterEach(disposeParties);
 
 const peerState = (p: Party) => p.session.snapshot().peerState;
-
-/** Events may trail the reply that caused them by a tick: wait for the condition, bounded. */
-async function settle(check: () => boolean, what: string): Promise<void> {
-  for (const stop = Date.now() + 3000; !check();) {
-    if (Date.now() > stop) throw new Error(`no ${what} within 3 s`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 async function pair(options: Parameters<typeof party>[2] = {}): Promise<[Party, Party]> {
   const [alice, bob] = names('alice', 'bob');
@@ -128,9 +121,9 @@ describe('media recovery', () => {
     expect(await a.session.onMediaState({ source: 'player', uid: peer, code: -2301 })).toBe('replay');
     expect(fresh).toBe(0);
     expect(await a.session.onMediaState({ source: 'player', uid: peer, code: -2301 })).toBe('refresh-url');
-    await settle(() => fresh === 1, 'a fresh syncDone');
+    await eventually(() => fresh === 1, 'a fresh syncDone');
     expect(await a.session.onMediaState({ source: 'pusher', uid: self, code: 3004 })).toBe('refresh-url');
-    await settle(() => fresh === 2, 'a second fresh syncDone');
+    await eventually(() => fresh === 2, 'a second fresh syncDone');
     expect(await a.session.onMediaState({ source: 'pusher', uid: self, code: 1102 })).toBe('none');
     expect(await a.session.onMediaState({ source: 'player', uid: peer, code: 123456 })).toBe('none');
     expect(actions).toEqual(['pusher:restart', 'player:replay']);

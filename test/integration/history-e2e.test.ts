@@ -14,6 +14,7 @@ import { WeChatSubscribeNotifier, formatWeChatTime } from '../../server/notify';
 import { TEST_SECRET, startTestServer } from '../helpers/server';
 import { disposeParties, ended, inCall, names, party, phase } from '../helpers/session';
 import { startWeChatStandin, type WeChatStandin } from '../helpers/wechat-standin';
+import { eventually } from '../helpers/wait';
 
 let server: RunningServer;
 let wechat: WeChatStandin;
@@ -41,15 +42,6 @@ afterEach(disposeParties);
 async function calls(account: string, token = mintToken(TEST_SECRET, account), on = server) {
   const res = await fetch(`${on.httpUrl}/api/calls`, { headers: { authorization: `Bearer ${token}` } });
   return { status: res.status, body: (await res.json()) as { calls: Record<string, unknown>[] } };
-}
-
-/** Polls until `check` holds; only ever used to wait for something to happen. */
-async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 const noticesTo = (account: string) => wechat.delivered().filter((m) => m.touser === `openid-${account}`);
@@ -92,9 +84,7 @@ describe('call history through signalling', () => {
     await a.session.call(bob);
     await phase(b, 'incoming');
     await ended(a, 'caller-timeout');
-    const waitFor = Date.now() + 3000;
-    while (wechat.delivered().length === 0 && Date.now() < waitFor)
-      await new Promise((r) => setTimeout(r, 20));
+    await eventually(() => wechat.delivered().length > 0, 'the missed-call notice');
     const sent = wechat.delivered().filter((m) => m.touser === `openid-${bob}`);
     expect(sent).toHaveLength(1);
     expect(sent[0]).toMatchObject({ template_id: wechat.templateId, data: { thing1: { value: alice } } });

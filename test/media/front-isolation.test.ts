@@ -29,6 +29,7 @@ import {
   wsFlv,
   type RawRtmp,
 } from './raw-clients';
+import { eventually } from '../helpers/wait';
 
 const SECRET = 'test-media-secret-0123456789-0123456789-abcdef';
 const S_A = 'room1_alice';
@@ -39,14 +40,6 @@ const REQUEST_TIMEOUT_MS = 2000;
 // Bounds for "answered in time", generous for a loaded 2-core machine.
 const ANSWER_MS = 8000;
 const DECODE_MS = 20000;
-
-async function pollUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** Pushes to a fresh push URL and decodes video back over HTTP-FLV and RTMP: the plane serves media. */
 async function expectPlayback(plane: MediaPlane, logs: LogCapture, stream: string): Promise<void> {
@@ -340,7 +333,7 @@ describe('media supervision: a dead worker is replaced', () => {
     );
 
     process.kill(before.pid!, 'SIGKILL');
-    await pollUntil(() => plane.health().status === 'restarting', ANSWER_MS, 'status restarting');
+    await eventually(() => plane.health().status === 'restarting', 'status restarting', ANSWER_MS);
     expect(plane.health().pid).toBeUndefined();
     // Revoked while no worker runs: the next worker must get the set without it.
     plane.revoke(S_C);
@@ -377,7 +370,7 @@ describe('media supervision: a dead worker is replaced', () => {
     const squatter = net.createServer();
     const restarted = new Promise<void>((resolve) => plane.onRestart(resolve));
     process.kill(before.pid!, 'SIGKILL');
-    await pollUntil(() => plane.health().status === 'restarting', ANSWER_MS, 'status restarting');
+    await eventually(() => plane.health().status === 'restarting', 'status restarting', ANSWER_MS);
     await new Promise<void>((resolve, reject) => {
       squatter.once('error', reject);
       squatter.listen(before.rtmpPort, '127.0.0.1', () => resolve());

@@ -6,6 +6,7 @@
 import type { RunningServer } from '../../server';
 import { decodeVideoFrames, killAllFfmpeg, pushTestPattern, type TestPusher } from '../helpers/ffmpeg';
 import { connectClient, establishCall, startTestServer, type TestClient } from '../helpers/server';
+import { eventually } from '../helpers/wait';
 
 let server: RunningServer;
 let a: TestClient;
@@ -19,14 +20,6 @@ afterAll(async () => {
   b?.close();
   await server?.close();
 });
-
-/** Resolves once `check` holds, polling the server's own view; used only to wait for something to happen. */
-async function until(check: () => boolean, what: string, timeoutMs = 30000): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; !check();) {
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 it('keeps signalling up while media restarts, then hands both members fresh URLs that work', async () => {
   server = await startTestServer();
@@ -42,7 +35,7 @@ it('keeps signalling up while media restarts, then hands both members fresh URLs
 
   const { pid, restarts } = server.health();
   process.kill(pid!, 'SIGKILL');
-  await until(() => server.health().status === 'restarting', 'media marked restarting');
+  await eventually(() => server.health().status === 'restarting', 'media marked restarting', 30000);
   // Signalling does not depend on the media process: a control crosses the call while media is down.
   await a.control({ command: 4 });
   expect(await b.next('control')).toMatchObject({ cid, command: 4 });
