@@ -77,12 +77,24 @@ export function attachSocketServer(http: HttpServer, ctx: SignalingContext): Soc
     socket.on('pong', () => (conn.alive = true));
     socket.on('message', (data: RawData, isBinary: boolean) => {
       const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
-      if (!admit(ctx, conn, buffer)) return;
-      if (isBinary) {
-        ctx.hub.emit(conn.id, 'error', { code: Code.BAD_REQUEST, message: 'binary frames are not accepted' });
-        return;
+      try {
+        if (!admit(ctx, conn, buffer)) return;
+        if (isBinary) {
+          ctx.hub.emit(conn.id, 'error', {
+            code: Code.BAD_REQUEST,
+            message: 'binary frames are not accepted',
+          });
+          return;
+        }
+        handleFrame(ctx, conn, buffer.toString('utf8'), buffer.length);
+      } catch (error) {
+        // A bug of ours must cost one answer, never the process: say so, by seq when the frame has one.
+        ctx.log.warn({ conn: conn.id, err: String(error) }, 'frame handling failed');
+        const seq = seqOf(buffer.toString('utf8', 0, 48));
+        const failure = { code: Code.INTERNAL, message: 'internal error' };
+        if (seq === undefined) ctx.hub.emit(conn.id, 'error', failure);
+        else ctx.hub.reply(conn, { seq, ...failure });
       }
-      handleFrame(ctx, conn, buffer.toString('utf8'), buffer.length);
     });
     socket.on('error', (error) => ctx.log.warn({ conn: conn.id, err: error.message }, 'socket error'));
     socket.on('close', (code: number) => {

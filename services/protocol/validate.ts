@@ -74,8 +74,7 @@ export function validateArgs(op: Op, args: unknown): string | null {
   const value = args === undefined ? {} : args;
   if (!isObject(value)) return 'args must be an object';
   for (const key of Object.keys(value)) {
-    if (!Object.prototype.hasOwnProperty.call(schema, key))
-      return `unknown field ${clip(JSON.stringify(key))}`;
+    if (!Object.prototype.hasOwnProperty.call(schema, key)) return `unknown field ${quote(key)}`;
   }
   for (const [key, [rule, required]] of Object.entries(schema)) {
     const field = value[key];
@@ -122,14 +121,23 @@ export function parseRequest(text: string, byteLength: number): ParseResult {
   if (seq === undefined)
     return { ok: false, code: Code.BAD_REQUEST, message: '"seq" must be a non-negative integer' };
   if (!isOp(raw.op))
-    return { ok: false, code: Code.BAD_REQUEST, message: `unknown op ${clip(JSON.stringify(raw.op))}`, seq };
+    return { ok: false, code: Code.BAD_REQUEST, message: `unknown op ${quote(raw.op)}`, seq };
   const problem = validateArgs(raw.op, raw.args);
   if (problem) return { ok: false, code: Code.BAD_REQUEST, message: `${raw.op}: ${problem}`, seq };
   return { ok: true, frame: { seq, op: raw.op, args: (raw.args ?? {}) as never } };
 }
 
 // Error messages quote what was sent; a short quote is enough to see the mistake.
-function clip(text: string | undefined, max = 64): string {
-  if (text === undefined) return 'undefined';
+function clip(text: string, max = 64): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/**
+ * A sent value for an error message, without recursing into it: JSON.stringify of an array nested a few
+ * thousand deep (it fits in a frame) overflows the stack, and this module must never throw.
+ */
+function quote(value: unknown): string {
+  if (typeof value === 'string') return clip(JSON.stringify(value));
+  if (Array.isArray(value)) return 'an array';
+  return value === null ? 'null' : typeof value === 'object' ? 'an object' : String(value);
 }
