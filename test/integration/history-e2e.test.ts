@@ -11,7 +11,7 @@ import { join } from 'path';
 import { mintToken, type RunningServer } from '../../server';
 import { FileCallHistory } from '../../server/history';
 import { WeChatSubscribeNotifier, formatWeChatTime } from '../../server/notify';
-import { TEST_SECRET, startTestServer } from '../helpers/server';
+import { TEST_SECRET, connectClient, establishCall, startTestServer } from '../helpers/server';
 import { disposeParties, ended, inCall, names, party, phase } from '../helpers/session';
 import { startWeChatStandin, type WeChatStandin } from '../helpers/wechat-standin';
 import { eventually } from '../helpers/wait';
@@ -154,6 +154,35 @@ describe('a file call history through signalling', () => {
       ]);
     } finally {
       await second.close();
+    }
+  });
+});
+
+describe('a flood of canceled calls through signalling', () => {
+  it('leaves the callee its real calls: one caller ringing and canceling takes only a few slots', async () => {
+    // Per-pair limits raised: this is about what history keeps once calls got through anyway.
+    const flooded = await startTestServer({ maxCallsPerPairPerMinute: 1000, maxRequestsPerSecond: 1000 });
+    const [alice, bob, mallory] = names('alice', 'bob', 'mallory');
+    try {
+      const [a, b, m] = await Promise.all([alice, bob, mallory].map((n) => connectClient(flooded, n)));
+      const real = await establishCall(a, b, 1);
+      await a.hangup();
+      await b.next('hangup');
+      for (let i = 0; i < 60; i++) {
+        const { cid } = await m.call({ type: 1, callee: bob });
+        await b.next('beCalling');
+        await m.hangup({ cid });
+        await b.next('hangup');
+      }
+      const listed = (await calls(bob, undefined, flooded)).body.calls;
+      expect(listed.filter((c) => c.peer === mallory).length).toBeLessThanOrEqual(5);
+      expect(listed.filter((c) => c.peer === mallory).length).toBeGreaterThan(0); // control: the flood is listed
+      expect(listed).toContainEqual(
+        expect.objectContaining({ cid: real.cid, peer: alice, outcome: 'completed' }),
+      );
+      for (const client of [a, b, m]) client.close();
+    } finally {
+      await flooded.close();
     }
   });
 });
