@@ -45,13 +45,10 @@ const NUMERIC_FLAGS = {
 
 type NumericFlag = keyof typeof NUMERIC_FLAGS;
 
-function positive(value: string, flag: string): number {
-  const n = Number(value);
-  // A grace period or a notice interval may be 0 (end at once; notice every call); limits must be positive.
-  const min = flag === 'call-grace-ms' || flag === 'missed-call-notice-interval-ms' ? 0 : 1;
-  if (!/^\d+$/.test(value) || !(n >= min))
-    throw new Error(`--${flag} must be an integer ≥ ${min}, got "${value}"`);
-  return n;
+/** A whole number; its range is the option's own, checked (and named) by startServer. */
+function integer(value: string, flag: string): number {
+  if (!/^\d{1,16}$/.test(value)) throw new Error(`--${flag} must be a whole number, got "${value}"`);
+  return Number(value);
 }
 
 /** A secret from a file flag, else the environment; trailing newlines (from `echo` or editors) are dropped. */
@@ -78,9 +75,6 @@ async function main(): Promise<void> {
       'secret-file': { type: 'string' },
       'media-secret-file': { type: 'string' },
       'metrics-token-file': { type: 'string' },
-      // Accepted only to refuse them with the reason (see the header).
-      secret: { type: 'string' },
-      'media-secret': { type: 'string' },
       'token-audience': { type: 'string' },
       'history-file': { type: 'string' },
       'token-issuer': { type: 'string' },
@@ -88,6 +82,9 @@ async function main(): Promise<void> {
       dev: { type: 'boolean', default: false },
       'log-level': { type: 'string' },
       ...numeric,
+      // Accepted only to be refused with the reason (see the header).
+      secret: { type: 'string' },
+      'media-secret': { type: 'string' },
     },
   });
   if (values.secret !== undefined || values['media-secret'] !== undefined)
@@ -98,7 +95,7 @@ async function main(): Promise<void> {
   const limits: Partial<Record<(typeof NUMERIC_FLAGS)[NumericFlag], number>> = {};
   for (const [flag, option] of Object.entries(NUMERIC_FLAGS) as [NumericFlag, keyof typeof limits][]) {
     const value = values[flag];
-    if (value !== undefined) limits[option] = positive(value, flag);
+    if (value !== undefined) limits[option] = integer(value, flag);
   }
   const host = values.host ?? '0.0.0.0';
   const publicHost = values['public-host'] ?? (host === '0.0.0.0' ? (lanAddress() ?? '127.0.0.1') : host);

@@ -26,6 +26,8 @@ export interface VerifiedToken {
 }
 
 export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 30 * 24 * 3600;
+/** How far ahead of ours the business server's clock may run. */
+const IAT_LEEWAY_SECONDS = 60;
 
 export function mintToken(
   secret: string,
@@ -50,7 +52,10 @@ export function mintToken(
  */
 export class TokenVerifier {
   private readonly maxLifetime: number;
-  /** account → UNIX seconds of the last kick; entries outlive every token that could predate them, no more. */
+  /**
+   * account → UNIX seconds of the last kick. Kept as long as a token issued before it could still be valid (its
+   * `iat` is at most a minute ahead, its lifetime bounded), no longer.
+   */
   private readonly revokedBefore = new Map<string, number>();
 
   constructor(
@@ -72,12 +77,15 @@ export class TokenVerifier {
         ...(this.policy.issuer ? { issuer: this.policy.issuer } : {}),
       });
     } catch (error) {
+      // Never quote jsonwebtoken's message: it names the audience or issuer the server expects.
       const reason =
         error instanceof jwt.TokenExpiredError
           ? 'token expired'
-          : error instanceof jwt.JsonWebTokenError && /audience|issuer/.test(error.message)
-            ? `invalid token: ${error.message}`
-            : 'invalid token';
+          : error instanceof jwt.JsonWebTokenError && /audience/.test(error.message)
+            ? 'invalid token: wrong audience'
+            : error instanceof jwt.JsonWebTokenError && /issuer/.test(error.message)
+              ? 'invalid token: wrong issuer'
+              : 'invalid token';
       throw new NetcallError(Code.UNAUTHORIZED, reason);
     }
     if (typeof payload !== 'object') throw new NetcallError(Code.UNAUTHORIZED, 'invalid token');
@@ -86,7 +94,10 @@ export class TokenVerifier {
       throw new NetcallError(Code.UNAUTHORIZED, 'token has no valid "sub" account');
     if (typeof exp !== 'number') throw new NetcallError(Code.UNAUTHORIZED, 'token has no "exp"');
     const issuedAt = typeof iat === 'number' ? iat : undefined;
-    if (exp - (issuedAt ?? nowSeconds) > this.maxLifetime)
+    // An `iat` in the future would stretch the lifetime check and escape every kick; allow a clock's drift.
+    if (issuedAt !== undefined && issuedAt > nowSeconds + IAT_LEEWAY_SECONDS)
+      throw new NetcallError(Code.UNAUTHORIZED, 'token issued in the future: check the minting clock');
+    if (exp - Math.min(issuedAt ?? nowSeconds, nowSeconds) > this.maxLifetime)
       throw new NetcallError(
         Code.UNAUTHORIZED,
         `token lifetime exceeds the server's maximum of ${this.maxLifetime} s`,
@@ -106,7 +117,7 @@ export class TokenVerifier {
     this.revokedBefore.set(account, nowSeconds);
     // Prune: a revocation older than the longest token lifetime can no longer match a valid token.
     for (const [name, at] of this.revokedBefore)
-      if (at < nowSeconds - this.maxLifetime) this.revokedBefore.delete(name);
+      if (at < nowSeconds - this.maxLifetime - IAT_LEEWAY_SECONDS) this.revokedBefore.delete(name);
   }
 }
 

@@ -86,19 +86,26 @@ export function createCallEndReporter(options: CallEndReporterOptions): CallEndR
       try {
         const snapshot: CallRecord = { ...entry };
         track(() => history.record(snapshot), 'call history: record failed', snapshot);
-        if (isMissedByCallee(snapshot) && noticeAllowed(snapshot.caller, snapshot.callee))
-          track(
-            () =>
-              notifier.missedCall({
-                callee: snapshot.callee,
-                caller: snapshot.caller,
-                type: snapshot.type,
-                cid: snapshot.cid,
-                at: snapshot.startedAt,
-              }),
-            'missed-call notice failed',
-            snapshot,
-          );
+        if (isMissedByCallee(snapshot)) {
+          if (noticeAllowed(snapshot.caller, snapshot.callee))
+            track(
+              () =>
+                notifier.missedCall({
+                  callee: snapshot.callee,
+                  caller: snapshot.caller,
+                  type: snapshot.type,
+                  cid: snapshot.cid,
+                  at: snapshot.startedAt,
+                }),
+              'missed-call notice failed',
+              snapshot,
+            );
+          else
+            log.info(
+              { cid: snapshot.cid },
+              'missed-call notice throttled (same caller, within the interval)',
+            );
+        }
       } catch (error) {
         // Only a hostile `entry` (a throwing getter) gets here; signalling still must not see it.
         log.warn({ err: error instanceof Error ? error.message : String(error) }, 'call history: bad entry');

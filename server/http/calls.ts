@@ -33,11 +33,16 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
   res.end(text);
 }
 
+/** The token of an `Authorization: Bearer <token>` header, or null. */
+export function bearerOf(req: IncomingMessage): string | null {
+  const match = /^Bearer[ ]+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+  return match ? match[1] : null;
+}
+
 function bearerToken(req: IncomingMessage): string {
-  const header = req.headers.authorization;
-  const match = header ? /^Bearer[ ]+(\S+)\s*$/i.exec(header) : null;
-  if (!match) throw new NetcallError(Code.UNAUTHORIZED, 'missing "Authorization: Bearer <token>"');
-  return match[1];
+  const token = bearerOf(req);
+  if (token === null) throw new NetcallError(Code.UNAUTHORIZED, 'missing "Authorization: Bearer <token>"');
+  return token;
 }
 
 function parseLimit(raw: string | null, fallback: number, max: number): number {

@@ -7,6 +7,7 @@ import { createHash, timingSafeEqual } from 'crypto';
 import type { IncomingMessage, ServerResponse } from 'http';
 import { Code, NetcallError } from '../../services/protocol';
 import { mintToken } from '../auth/tokens';
+import { bearerOf } from './calls';
 
 export interface HttpContext {
   dev: boolean;
@@ -61,11 +62,10 @@ function readJson(req: IncomingMessage): Promise<unknown> {
 
 // Compares digests so neither the length nor a prefix of the token leaks through timing.
 function hasMetricsToken(req: IncomingMessage, expected: string | undefined): boolean {
-  if (!expected) return false;
-  const match = /^Bearer[ ]+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-  if (!match) return false;
+  const token = bearerOf(req);
+  if (!expected || token === null) return false;
   const digest = (text: string) => createHash('sha256').update(text).digest();
-  return timingSafeEqual(digest(match[1]), digest(expected));
+  return timingSafeEqual(digest(token), digest(expected));
 }
 
 export function createRequestHandler(ctx: HttpContext) {

@@ -137,6 +137,18 @@ export function stopRingTimer(ctx: SignalingContext, cid: string): void {
   clearTimer(ctx.ringTimers, cid);
 }
 
+/** A close reason `ws` accepts: at most 123 UTF-8 bytes (it throws beyond), cut between characters. */
+export function closeReason(text: string): string {
+  let out = '';
+  let bytes = 0;
+  for (const char of text) {
+    bytes += Buffer.byteLength(char, 'utf8');
+    if (bytes > 123) break;
+    out += char;
+  }
+  return out;
+}
+
 /** Ends every session of an account now (admin action, or a business-server decision): `kicked`, then close. */
 export function kickAccount(ctx: SignalingContext, account: string, reason: string): number {
   // Refused from now on: the token the kicked devices hold must not log them straight back in.
@@ -151,15 +163,15 @@ export function kickAccount(ctx: SignalingContext, account: string, reason: stri
   return devices.length;
 }
 
-/** Ends a session the server chose to end: its calls end at once (no grace period), then the socket closes. */
+/**
+ * Ends a session the server chose to end, now rather than when the close handshake completes: its calls end
+ * at once (no grace period), the device stops being the account's, then the socket is closed.
+ */
 export function closeOnPurpose(ctx: SignalingContext, conn: Connection, code: number, reason: string): void {
   conn.closingOnPurpose = true;
-  if (conn.account)
-    for (const cid of ctx.store.callsOfConn(conn.id)) {
-      const state = ctx.store.getCall(cid);
-      if (state) endCall(ctx, state, conn.account);
-    }
-  conn.socket.close(code, reason.slice(0, 100));
+  dropConnection(ctx, conn, true);
+  conn.account = null;
+  conn.socket.close(code, closeReason(reason));
 }
 
 /** Shutdown: every call ends for every party with reason `network`, before the sockets are told to go. */
@@ -184,6 +196,8 @@ export function refreshMedia(ctx: SignalingContext): void {
  * keeps them for `graceMs` so the device can reconnect and rejoin, then ends them with the hint 'network'.
  */
 export function dropConnection(ctx: SignalingContext, conn: Connection, clean: boolean): void {
+  if (conn.expiryTimer !== null) clearTimeout(conn.expiryTimer);
+  conn.expiryTimer = null;
   const account = conn.account;
   for (const cid of ctx.store.callsOfConn(conn.id)) {
     const state = ctx.store.getCall(cid);

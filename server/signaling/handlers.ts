@@ -30,6 +30,7 @@ import {
 } from './calls';
 import { CloseCode, type SignalingContext } from './context';
 import type { Connection } from './hub';
+import { MAX_TIMER_MS } from './limits';
 
 export { dropConnection, kickAccount } from './calls';
 export type { CallEnd, SignalingContext } from './context';
@@ -46,8 +47,6 @@ let uidCounter = 100000;
 const newUid = () => String(++uidCounter);
 const newCid = () => randomBytes(8).toString('hex');
 const EMPTY: EmptyResult = {};
-// setTimeout fires at once for delays past 2^31-1 ms (~24.8 days); tokens may live 30 days.
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function requireLogin(conn: Connection): string {
   if (!conn.account) throw new NetcallError(Code.UNAUTHORIZED, 'login first');
@@ -90,23 +89,26 @@ function claimIfOrphaned(ctx: SignalingContext, call: CallState, conn: Connectio
 const expiresIn = (ctx: SignalingContext, exp: number): number =>
   Math.max(0, exp - Math.floor(ctx.now() / 1000));
 
-/** Ends the session when its token expires, unless `renewToken` moved the expiry in the meantime. */
+/**
+ * Ends the session when its token expires (4401), unless `renewToken` re-arms this with a later `exp` first.
+ * Long delays are waited in steps: setTimeout fires at once past 2^31-1 ms, and tokens may live 30 days.
+ */
 function scheduleExpiry(ctx: SignalingContext, conn: Connection, exp: number): void {
-  conn.tokenExp = exp;
   if (conn.expiryTimer !== null) clearTimeout(conn.expiryTimer);
-  const check = () => {
-    conn.expiryTimer = null;
-    const left = (conn.tokenExp ?? 0) * 1000 - ctx.now();
-    if (left > 0) {
-      conn.expiryTimer = setTimeout(check, Math.min(left, MAX_TIMER_MS));
-      conn.expiryTimer.unref?.();
-      return;
-    }
-    ctx.log.info({ conn: conn.id, account: conn.account }, 'session ended: token expired');
-    closeOnPurpose(ctx, conn, CloseCode.UNAUTHORIZED, 'token expired');
+  const arm = (): void => {
+    const left = exp * 1000 - ctx.now();
+    conn.expiryTimer = setTimeout(
+      () => {
+        conn.expiryTimer = null;
+        if (exp * 1000 > ctx.now()) return arm();
+        ctx.log.info({ conn: conn.id, account: conn.account }, 'session ended: token expired');
+        closeOnPurpose(ctx, conn, CloseCode.UNAUTHORIZED, 'token expired');
+      },
+      Math.min(Math.max(0, left), MAX_TIMER_MS),
+    );
+    conn.expiryTimer.unref?.();
   };
-  conn.expiryTimer = setTimeout(check, Math.min(Math.max(0, exp * 1000 - ctx.now()), MAX_TIMER_MS));
-  conn.expiryTimer.unref?.();
+  arm();
 }
 
 const login: Handler<'login'> = (ctx, conn, { token }) => {

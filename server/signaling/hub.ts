@@ -4,7 +4,7 @@
  */
 import type { WebSocket } from 'ws';
 import type { EventFrame, ReplyFrame, ServerEventName, ServerEvents } from '../../services/protocol';
-import { TokenBucket } from './limits';
+import { TokenBucket, type SignalingLimits } from './limits';
 
 export interface Connection {
   id: string;
@@ -25,16 +25,13 @@ export interface Connection {
   /** Frames refused for rate in the current abuse window, and when that window started. */
   refused: number;
   refusedSince: number;
-  /** When the session's token expires (UNIX seconds), once logged in; the session ends then unless renewed. */
-  tokenExp: number | null;
+  /** Ends the session at its token's expiry (re-armed by renewToken); cleared when the session ends. */
   expiryTimer: ReturnType<typeof setTimeout> | null;
 }
 
 export interface HubOptions {
-  maxRequestsPerSecond: number;
-  requestBurst: number;
-  /** A connection whose unsent output grows past this is cut: it does not read, so it cannot be served. */
-  maxBufferedBytes: number;
+  /** The bucket's rate and burst, and the backlog past which a connection that does not read is cut. */
+  limits: Pick<SignalingLimits, 'maxRequestsPerSecond' | 'requestBurst' | 'maxBufferedBytes'>;
   now(): number;
   onOverflow?(conn: Connection): void;
 }
@@ -56,10 +53,13 @@ export class Hub {
       alive: true,
       pings: 0,
       closingOnPurpose: false,
-      bucket: new TokenBucket(this.options.maxRequestsPerSecond, this.options.requestBurst, now),
+      bucket: new TokenBucket(
+        this.options.limits.maxRequestsPerSecond,
+        this.options.limits.requestBurst,
+        now,
+      ),
       refused: 0,
       refusedSince: now,
-      tokenExp: null,
       expiryTimer: null,
     };
     this.connections.set(conn.id, conn);
@@ -99,7 +99,7 @@ export class Hub {
     // A socket that is closing just drops the frame: its calls are ended by the close handler.
     if (conn.socket.readyState !== conn.socket.OPEN) return;
     conn.socket.send(JSON.stringify(frame));
-    if (conn.socket.bufferedAmount > this.options.maxBufferedBytes) {
+    if (conn.socket.bufferedAmount > this.options.limits.maxBufferedBytes) {
       // A close frame would queue behind the backlog it cannot drain: cut the socket instead.
       conn.socket.terminate();
       this.options.onOverflow?.(conn);

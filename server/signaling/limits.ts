@@ -23,6 +23,9 @@ export interface SignalingLimits {
   maxCallsPerPairPerMinute: number;
 }
 
+/** setTimeout fires at once for longer delays (~24.8 days): every timer of ours stays within it. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export const DEFAULT_LIMITS: SignalingLimits = {
   maxRequestsPerSecond: 50,
   requestBurst: 100,
@@ -52,7 +55,8 @@ export class TokenBucket {
   }
 
   take(now: number): boolean {
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.rate);
+    // A wall clock stepped back must not drain the bucket (and cut every client with 4429).
+    this.tokens = Math.min(this.burst, this.tokens + (Math.max(0, now - this.last) / 1000) * this.rate);
     this.last = now;
     if (this.tokens < 1) return false;
     this.tokens -= 1;

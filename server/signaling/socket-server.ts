@@ -1,9 +1,10 @@
 /**
- * WebSocket edge: admits connections (per-address cap), meters every frame (token bucket, before anything
- * else), caps frame size before parsing, validates, dispatches to the op table, and answers every request with
- * exactly one reply. Bad input never closes the connection, except: a bad login (401, close 4401), a frame over
- * the transport cap (close 1009 by `ws`), a client that keeps flooding after 429s (close 4429), one that does not
- * read its replies (cut), and one that stops answering heartbeats.
+ * WebSocket edge: admits connections (per-address cap), meters every data frame and ping (token bucket, before
+ * it is read), caps frame size before parsing, validates, dispatches to the op table, and answers every
+ * request with exactly one reply. Bad input never closes the connection, except: a bad login (401, close
+ * 4401), a frame over the transport cap (close 1009 by `ws`), a client that keeps flooding after 429s (close
+ * 4429), one that does not read its replies (cut), and one that stops answering heartbeats. Once the server
+ * has decided to close a connection, nothing more it sends is handled.
  */
 import type { IncomingMessage, Server as HttpServer } from 'http';
 import type { Duplex } from 'stream';
@@ -17,14 +18,15 @@ import {
   type Op,
   type RequestFrame,
 } from '../../services/protocol';
-import { dropConnection } from './calls';
+import { addressKey, clientAddress } from './address';
+import { closeReason, dropConnection } from './calls';
 import { CloseCode, type SignalingContext } from './context';
 import { handlers, type Outcome } from './handlers';
 import type { Connection } from './hub';
 
 /** Frames above this are cut by `ws` itself (close 1009) before they are buffered whole; twice our own cap. */
 export const TRANSPORT_MAX_PAYLOAD = 2 * MAX_FRAME_BYTES;
-/** 429s answered within one window before the connection is closed: the client is not slowing down. */
+/** How long refusals are counted before the count starts again. */
 const ABUSE_WINDOW_MS = 10_000;
 
 export interface SocketServer {
@@ -32,73 +34,68 @@ export interface SocketServer {
   close(): Promise<void>;
 }
 
-/** The client's address: the socket's peer, or the last hop a trusted reverse proxy appended. */
-export function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
-  const peer = req.socket.remoteAddress ?? 'unknown';
-  if (!trustProxy) return peer;
-  const forwarded = req.headers['x-forwarded-for'];
-  const list = (Array.isArray(forwarded) ? forwarded.join(',') : (forwarded ?? '')).split(',');
-  // The rightmost entry is the one our proxy wrote; anything left of it came from the client and can be forged.
-  const last = list[list.length - 1]?.trim();
-  return last || peer;
-}
-
 export function attachSocketServer(http: HttpServer, ctx: SignalingContext): SocketServer {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: TRANSPORT_MAX_PAYLOAD });
-  const perIp = new Map<string, number>();
+  // Pings are answered by hand, after they took a token: `ws` would answer any number of them for free.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: TRANSPORT_MAX_PAYLOAD, autoPong: false });
+  const perAddress = new Map<string, number>();
 
   const refuseUpgrade = (socket: Duplex, status: number, text: string): void => {
+    // end() alone would wait for the client's FIN, and a client that never sends one would hold the socket.
+    socket.once('finish', () => socket.destroy());
     socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   };
 
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const ip = clientAddress(req, ctx.trustProxy);
-    const open = perIp.get(ip) ?? 0;
+    const key = addressKey(ip);
+    const open = perAddress.get(key) ?? 0;
     if (open >= ctx.limits.maxConnectionsPerIp) {
       ctx.log.warn({ ip, open }, 'connection refused: per-address cap');
       refuseUpgrade(socket, 429, 'Too Many Requests');
       return;
     }
-    perIp.set(ip, open + 1);
-    let counted = true;
-    const release = () => {
-      if (!counted) return;
-      counted = false;
-      const left = (perIp.get(ip) ?? 1) - 1;
-      if (left <= 0) perIp.delete(ip);
-      else perIp.set(ip, left);
-    };
-    socket.once('close', release);
+    perAddress.set(key, open + 1);
+    socket.once('close', () => {
+      const left = (perAddress.get(key) ?? 1) - 1;
+      if (left <= 0) perAddress.delete(key);
+      else perAddress.set(key, left);
+    });
     wss.handleUpgrade(req, socket, head, (ws) => accept(ws, ip));
   });
 
   const accept = (socket: WebSocket, ip: string): void => {
     const conn = ctx.hub.add(socket, ip);
+    const open = () => socket.readyState === socket.OPEN;
     socket.on('pong', () => (conn.alive = true));
+    socket.on('ping', (data: Buffer) => {
+      if (open() && admit(ctx, conn, data)) socket.pong(data);
+    });
     socket.on('message', (data: RawData, isBinary: boolean) => {
-      const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      // `ws` keeps delivering frames while a close we started is in flight; that session is over.
+      if (!open()) return;
+      // The default binaryType: one Buffer per message, however many fragments it came in.
+      const buffer = data as Buffer;
       try {
         if (!admit(ctx, conn, buffer)) return;
         if (isBinary) {
-          ctx.hub.emit(conn.id, 'error', {
-            code: Code.BAD_REQUEST,
-            message: 'binary frames are not accepted',
-          });
+          answer(ctx, conn, undefined, Code.BAD_REQUEST, 'binary frames are not accepted');
+          return;
+        }
+        if (buffer.length > MAX_FRAME_BYTES) {
+          // Refused unread: only the first bytes are decoded, for the seq.
+          const message = `frame of ${buffer.length} bytes exceeds ${MAX_FRAME_BYTES}`;
+          answer(ctx, conn, headSeq(buffer), Code.BAD_REQUEST, message);
           return;
         }
         handleFrame(ctx, conn, buffer.toString('utf8'), buffer.length);
       } catch (error) {
         // A bug of ours must cost one answer, never the process: say so, by seq when the frame has one.
         ctx.log.warn({ conn: conn.id, err: String(error) }, 'frame handling failed');
-        const seq = seqOf(buffer.toString('utf8', 0, 48));
-        const failure = { code: Code.INTERNAL, message: 'internal error' };
-        if (seq === undefined) ctx.hub.emit(conn.id, 'error', failure);
-        else ctx.hub.reply(conn, { seq, ...failure });
+        answer(ctx, conn, headSeq(buffer), Code.INTERNAL, 'internal error');
       }
     });
     socket.on('error', (error) => ctx.log.warn({ conn: conn.id, err: error.message }, 'socket error'));
     socket.on('close', (code: number) => {
-      if (conn.expiryTimer !== null) clearTimeout(conn.expiryTimer);
       // 1000/1001 come from a client that closed on purpose; anything else is a lost network.
       dropConnection(ctx, conn, code === 1000 || code === 1001 || conn.closingOnPurpose);
       ctx.hub.remove(conn.id);
@@ -137,9 +134,23 @@ export function attachSocketServer(http: HttpServer, ctx: SignalingContext): Soc
   };
 }
 
+const headSeq = (buffer: Buffer): number | undefined => seqOf(buffer.toString('utf8', 0, 48));
+
+/** Answers a request by its seq when it has one, else with an unattributed `error` event. */
+function answer(
+  ctx: SignalingContext,
+  conn: Connection,
+  seq: number | undefined,
+  code: number,
+  message: string,
+) {
+  if (seq === undefined) ctx.hub.emit(conn.id, 'error', { code, message });
+  else ctx.hub.reply(conn, { seq, code, message });
+}
+
 /**
- * Meters one incoming frame, whatever it is (text or binary, valid or not, before or after login). Returns
- * false when it was refused for rate, after answering 429 (by seq when the frame's first bytes carry one).
+ * Meters one incoming frame, whatever it is (text, binary or ping, valid or not, before or after login).
+ * Returns false when it was refused for rate, after answering 429 (by seq when its first bytes carry one).
  */
 function admit(ctx: SignalingContext, conn: Connection, buffer: Buffer): boolean {
   const now = ctx.now();
@@ -148,24 +159,22 @@ function admit(ctx: SignalingContext, conn: Connection, buffer: Buffer): boolean
     conn.refusedSince = now;
     conn.refused = 0;
   }
+  // A client told "429" a second's worth of times in one window is not slowing down.
   if (++conn.refused > ctx.limits.maxRequestsPerSecond) {
     ctx.log.warn({ conn: conn.id, ip: conn.ip, account: conn.account }, 'closed: kept flooding after 429s');
+    conn.closingOnPurpose = true;
     conn.socket.close(CloseCode.RATE_LIMITED, 'rate limit exceeded');
     return false;
   }
   const message = `more than ${ctx.limits.maxRequestsPerSecond} requests a second`;
-  const seq = seqOf(buffer.toString('utf8', 0, 48));
-  if (seq === undefined) ctx.hub.emit(conn.id, 'error', { code: Code.RATE_LIMITED, message });
-  else ctx.hub.reply(conn, { seq, code: Code.RATE_LIMITED, message });
+  answer(ctx, conn, headSeq(buffer), Code.RATE_LIMITED, message);
   return false;
 }
 
 export function handleFrame(ctx: SignalingContext, conn: Connection, text: string, bytes: number): void {
   const parsed = parseRequest(text, bytes);
   if (!parsed.ok) {
-    if (parsed.seq === undefined)
-      ctx.hub.emit(conn.id, 'error', { code: parsed.code, message: parsed.message });
-    else ctx.hub.reply(conn, { seq: parsed.seq, code: parsed.code, message: parsed.message });
+    answer(ctx, conn, parsed.seq, parsed.code, parsed.message);
     return;
   }
   const frame = parsed.frame;
@@ -182,7 +191,7 @@ export function handleFrame(ctx: SignalingContext, conn: Connection, text: strin
     const code = known ? error.code : Code.INTERNAL;
     ctx.hub.reply(conn, { seq: frame.seq, code, message: known ? error.message : 'internal error' });
     if (frame.op === 'login' && code === Code.UNAUTHORIZED)
-      conn.socket.close(CloseCode.UNAUTHORIZED, error instanceof Error ? error.message.slice(0, 100) : '');
+      conn.socket.close(CloseCode.UNAUTHORIZED, closeReason(known ? error.message : 'unauthorized'));
     return;
   }
   ctx.hub.reply(conn, { seq: frame.seq, code: Code.OK, data: outcome.result });

@@ -39,6 +39,8 @@ export class MemoryStore {
   private readonly devices = new Map<string, Set<string>>();
   private readonly calls = new Map<string, CallState>();
   private readonly callsByConn = new Map<string, Set<string>>();
+  /** Calls still ringing: the caps and a lost callee ask about these on every call, so they are kept apart. */
+  private readonly ringing = new Map<string, CallState>();
 
   addDevice(account: string, connId: string): void {
     let set = this.devices.get(account);
@@ -63,6 +65,8 @@ export class MemoryStore {
 
   putCall(call: CallState): void {
     this.calls.set(call.cid, call);
+    if (call.phase === 'ringing') this.ringing.set(call.cid, call);
+    else this.ringing.delete(call.cid);
     this.linkConn(call.callerConn, call.cid);
     if (call.calleeConn) this.linkConn(call.calleeConn, call.cid);
   }
@@ -75,6 +79,7 @@ export class MemoryStore {
     const call = this.calls.get(cid);
     if (!call) return undefined;
     this.calls.delete(cid);
+    this.ringing.delete(cid);
     for (const connId of [call.callerConn, call.calleeConn]) {
       if (connId) this.callsByConn.get(connId)?.delete(cid);
     }
@@ -88,12 +93,12 @@ export class MemoryStore {
 
   /** Ringing calls whose callee is this account (any device may still answer them). */
   ringingCallsFor(account: string): CallState[] {
-    return [...this.calls.values()].filter((call) => call.phase === 'ringing' && call.callee === account);
+    return [...this.ringing.values()].filter((call) => call.callee === account);
   }
 
   /** Ringing calls this account placed. */
   ringingCallsBy(account: string): CallState[] {
-    return [...this.calls.values()].filter((call) => call.phase === 'ringing' && call.caller === account);
+    return [...this.ringing.values()].filter((call) => call.caller === account);
   }
 
   allCalls(): CallState[] {

@@ -58,6 +58,20 @@ describe('frames are metered and capped before they are parsed', () => {
     expect(await closed).toBe(4429);
   });
 
+  it('meters WebSocket pings too: within the burst they are answered, past it refused, then the socket closed', async () => {
+    const raw = await rawSocket(server.url);
+    const closed = closeOf(raw.socket);
+    let pongs = 0;
+    raw.socket.on('pong', () => pongs++);
+    for (let i = 0; i < 100; i++) raw.socket.ping();
+    const limited = await until(raw, (f) => (f.data as { code?: number } | undefined)?.code === 429);
+    expect(limited).toMatchObject({ event: 'error', data: { code: 429 } });
+    expect(await closed).toBe(4429);
+    // Control: the pings the bucket held were answered; the rest were not (ws would have answered all 100).
+    expect(pongs).toBeGreaterThan(0);
+    expect(pongs).toBeLessThanOrEqual(20);
+  });
+
   it('answers a rate-limited request by its seq, without parsing it', async () => {
     const raw = await rawSocket(server.url);
     raw.sendText(JSON.stringify({ seq: 1, op: 'login', args: { token: token('meter-a') } }));

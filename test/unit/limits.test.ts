@@ -2,6 +2,7 @@
  * The signalling limits' counters on a hand-driven clock: the token bucket's burst and refill, and the sliding
  * per-key window (calls per caller→callee pair per minute), including keys named like Object.prototype members.
  */
+import { addressKey } from '../../server/signaling/address';
 import { SlidingCounter, TokenBucket } from '../../server/signaling/limits';
 
 describe('TokenBucket', () => {
@@ -36,5 +37,19 @@ describe('SlidingCounter', () => {
     for (let i = 0; i < 5000; i++) counter.tryHit(`k${i}`, 1, i * 10);
     // Every key older than the window was pruned along the way.
     expect((counter as unknown as { hits: Map<string, number[]> }).hits.size).toBeLessThan(2100);
+  });
+});
+
+describe('addressKey', () => {
+  it('counts an IPv4 client (also IPv4-mapped) by its address and an IPv6 client by its /64', () => {
+    expect(addressKey('203.0.113.7')).toBe('203.0.113.7');
+    expect(addressKey('::ffff:203.0.113.7')).toBe('203.0.113.7');
+    expect(addressKey('2001:db8:1:2:aaaa:bbbb:cccc:dddd')).toBe('2001:db8:1:2::/64');
+    // The same /64, written compressed and with other interface ids: one key.
+    expect(addressKey('2001:db8:1:2::1')).toBe('2001:db8:1:2::/64');
+    expect(addressKey('2001:0db8:0001:0002:0:0:0:ffff')).toBe('2001:db8:1:2::/64');
+    // Control: another /64 is another key.
+    expect(addressKey('2001:db8:1:3::1')).toBe('2001:db8:1:3::/64');
+    expect(addressKey('::1')).toBe('0:0:0:0::/64');
   });
 });

@@ -1,0 +1,164 @@
+/**
+ * The server's configuration: every option, and the checks that refuse an unsafe or impossible one at start
+ * with an error naming it (secrets too short, dev mode with real secrets or in production, a limit out of range
+ * or a timer past what setTimeout can wait). Nothing here starts anything.
+ */
+import { randomBytes } from 'crypto';
+import type pino from 'pino';
+import type { Logger } from 'pino';
+import type { CallHistory } from './history';
+import type { Notifier } from './notify';
+import { DEFAULT_LIMITS, MAX_TIMER_MS, type SignalingLimits } from './signaling/limits';
+
+export interface ServerOptions {
+  /** Signalling + HTTP port; 0 picks a free one. */
+  port?: number;
+  /** RTMP port of the embedded media server; 0 picks a free one. */
+  rtmpPort?: number;
+  /** HTTP-FLV port of the embedded media server; 0 picks a free one. */
+  mediaHttpPort?: number;
+  /** Listen address; `0.0.0.0` to let phones on the LAN in. */
+  host?: string;
+  /** Host written into issued URLs (a LAN address or domain); defaults to the listen host, or 127.0.0.1. */
+  publicHost?: string;
+  /**
+   * Dev mode: `POST /api/login` mints tokens for any account, and the secrets are generated. Refused together
+   * with an explicit secret or with NODE_ENV=production.
+   */
+  dev?: boolean;
+  /** HS256 secret shared with the app's business server for account tokens; at least 32 bytes. */
+  secret?: string;
+  /** Signs media URLs; at least 32 bytes (node-media-server turns auth off for an empty one). */
+  mediaSecret?: string;
+  heartbeatMs?: number;
+  /** Sustained requests per connection per second (token bucket); more get 429 (default 50). */
+  maxRequestsPerSecond?: number;
+  /** Requests a connection may send in a burst before the rate applies (default 100). */
+  requestBurst?: number;
+  /** A connection whose unsent replies and events exceed this many bytes is closed (default 1 MiB). */
+  maxBufferedBytes?: number;
+  /** Concurrent signalling connections per client address (default 100). */
+  maxConnectionsPerIp?: number;
+  /** Take the client address from X-Forwarded-For's last entry (set it behind a TLS-terminating proxy). */
+  trustProxy?: boolean;
+  /** Devices one account may have logged in at once; one more gets 429 (default 10). */
+  maxDevicesPerAccount?: number;
+  /** An unanswered call ends for both sides with reason `timeout` after this many ms (default 60 s). */
+  ringTimeoutMs?: number;
+  /** Calls one account may have ringing at once (default 3). */
+  maxRingingPerCaller?: number;
+  /** Calls from one account to the same callee per minute (default 10). */
+  maxCallsPerPairPerMinute?: number;
+  /** How long a call waits for a device whose socket dropped to reconnect (default 30 s; 0 ends at once). */
+  callGraceMs?: number;
+  /** Lifetime of tokens minted by dev login (default 24 h). */
+  tokenTtlSeconds?: number;
+  /** Tokens living longer than this (exp − iat) are refused (default 30 days). */
+  maxTokenLifetimeSeconds?: number;
+  /** When set, tokens must carry this `aud`. */
+  tokenAudience?: string;
+  /** When set, tokens must carry this `iss`. */
+  tokenIssuer?: string;
+  /** `GET /healthz` with `Authorization: Bearer <metricsToken>` adds live counts (never shown otherwise). */
+  metricsToken?: string;
+  /** Signature lifetime of media URLs (default 2 h); a call's URLs are revoked when it ends anyway. */
+  mediaUrlTtlSeconds?: number;
+  logger?: Logger;
+  logLevel?: pino.LevelWithSilent;
+  /** Where ended calls are kept for `GET /api/calls` (default: `historyFile` if set, else in memory). */
+  history?: CallHistory;
+  /**
+   * Keep call history in this append-only JSON-lines file, written as each call ends (a crash loses nothing
+   * already acknowledged) and read back at start. Without it, history is in memory and lost on restart.
+   */
+  historyFile?: string;
+  /** At most one missed-call notice per caller→callee pair in this many ms (default 10 min; 0: every call). */
+  missedCallNoticeIntervalMs?: number;
+  /** Sends missed-call notices, e.g. `WeChatSubscribeNotifier` (default: none). */
+  notifier?: Notifier;
+}
+
+const MIN_SECRET_BYTES = 32;
+
+type NumericOption = {
+  [K in keyof ServerOptions]-?: NonNullable<ServerOptions[K]> extends number ? K : never;
+}[keyof ServerOptions];
+
+/** Inclusive bounds of every numeric option; timers stay within what setTimeout can wait. */
+const BOUNDS: Record<NumericOption, [min: number, max: number]> = {
+  port: [0, 65535],
+  rtmpPort: [0, 65535],
+  mediaHttpPort: [0, 65535],
+  heartbeatMs: [100, MAX_TIMER_MS],
+  callGraceMs: [0, MAX_TIMER_MS],
+  ringTimeoutMs: [1, MAX_TIMER_MS],
+  missedCallNoticeIntervalMs: [0, MAX_TIMER_MS],
+  maxRequestsPerSecond: [1, Number.MAX_SAFE_INTEGER],
+  requestBurst: [1, Number.MAX_SAFE_INTEGER],
+  maxBufferedBytes: [1024, Number.MAX_SAFE_INTEGER],
+  maxConnectionsPerIp: [1, Number.MAX_SAFE_INTEGER],
+  maxDevicesPerAccount: [1, Number.MAX_SAFE_INTEGER],
+  maxRingingPerCaller: [1, Number.MAX_SAFE_INTEGER],
+  maxCallsPerPairPerMinute: [1, Number.MAX_SAFE_INTEGER],
+  tokenTtlSeconds: [1, 10 * 365 * 24 * 3600],
+  maxTokenLifetimeSeconds: [1, 10 * 365 * 24 * 3600],
+  mediaUrlTtlSeconds: [1, 10 * 365 * 24 * 3600],
+};
+
+/** Throws, naming the option, when a numeric option is not a number within its bounds. */
+export function checkNumbers(options: ServerOptions): void {
+  for (const [key, [min, max]] of Object.entries(BOUNDS) as [NumericOption, [number, number]][]) {
+    const value = options[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max)
+      throw new Error(`startServer: \`${key}\` must be a number from ${min} to ${max}, got ${String(value)}`);
+  }
+}
+
+export function resolveLimits(options: ServerOptions): SignalingLimits {
+  const limits: SignalingLimits = { ...DEFAULT_LIMITS };
+  for (const key of Object.keys(DEFAULT_LIMITS) as (keyof SignalingLimits)[]) {
+    const value = options[key];
+    if (value !== undefined) limits[key] = value;
+  }
+  return limits;
+}
+
+/**
+ * Dev mode generates its secrets and is never mixed with real ones; outside it both secrets are required and
+ * long enough that guessing them is hopeless. Each refusal names what to change.
+ */
+export function resolveSecrets(options: ServerOptions): {
+  secret: string;
+  mediaSecret: string;
+  dev: boolean;
+} {
+  const dev = options.dev ?? false;
+  if (dev) {
+    if (options.secret || options.mediaSecret)
+      throw new Error(
+        'startServer: dev mode generates its own secrets and refuses an explicit `secret`/`mediaSecret` ' +
+          '(NETCALL_SECRET / NETCALL_MEDIA_SECRET): drop dev mode to run with real secrets',
+      );
+    if (process.env.NODE_ENV === 'production')
+      throw new Error(
+        'startServer: dev mode refuses to run with NODE_ENV=production (it lets anyone log in as anyone)',
+      );
+    return { secret: randomBytes(32).toString('hex'), mediaSecret: randomBytes(32).toString('hex'), dev };
+  }
+  const check = (value: string | undefined, name: string, env: string, why: string): string => {
+    if (!value) throw new Error(`startServer: \`${name}\` (${env}) is required outside dev mode (${why})`);
+    const bytes = Buffer.byteLength(value, 'utf8');
+    if (bytes < MIN_SECRET_BYTES)
+      throw new Error(
+        `startServer: \`${name}\` (${env}) is ${bytes} bytes; at least ${MIN_SECRET_BYTES} are required ` +
+          '(e.g. `openssl rand -hex 32`)',
+      );
+    return value;
+  };
+  return {
+    secret: check(options.secret, 'secret', 'NETCALL_SECRET', 'it verifies account tokens'),
+    mediaSecret: check(options.mediaSecret, 'mediaSecret', 'NETCALL_MEDIA_SECRET', 'it signs media URLs'),
+    dev,
+  };
+}
