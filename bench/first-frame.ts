@@ -2,7 +2,8 @@
  * Benchmark 5: media first frame on loopback, read off the wire with a raw HTTP-FLV tag reader
  * (ffprobe's probing would measure ffmpeg, not us). URLs are the ones the server issues
  * in a real call: the caller's push URL, and the callee's HTTP-FLV play URL for the caller's stream.
- * (a) pull-first: the reader connects, ffmpeg is spawned 300 ms later (as in the team's earlier measurement); time from
+ * (a) pull-first: the reader connects, ffmpeg is spawned 300 ms later (as when bare node-media-server was measured
+ *     before this server existed: README, Benchmarks); time from
  *     spawn to the first AVC keyframe NALU tag. Mostly ffmpeg + x264 start-up.
  * (b) late join: a push has run ≥ 2 s; time from a new reader's request to its first keyframe tag (the
  *     server's GOP cache). Each run several times; the budget applies to the median.
@@ -113,7 +114,7 @@ export async function run(budgets: Budgets): Promise<BenchmarkResult> {
     ],
     notes: [
       `pull-first ms: ${list(pullFirstMs)}; late-join ms: ${list(lateJoinMs)}`,
-      'for comparison (an earlier measurement, same reader method): pull-first 318–382 ms, late join 3.1–4.4 ms',
+      'for comparison (bare node-media-server, same reader, README Benchmarks): pull-first 318–382 ms, late join 3.1–4.4 ms',
     ],
     details: { runs: RUNS, pullFirstMs, lateJoinMs },
   };

@@ -164,8 +164,10 @@ function moduleSyntax(node: ts.Node): string | null {
 
 /**
  * Every .js under `root` is CommonJS. An `import`/`export` left in built output (a dependency's ESM build
- * copied in, a compiler set to ES modules) loads in Node tests and in DevTools' own bundler, but WeChat's
- * runtime fails on it with a SyntaxError. Checked on TypeScript's parse of each file, so the words inside
+ * copied in, a compiler set to ES modules) loads in Node tests, and DevTools converts it while "compile JS to
+ * ES5" is on; but not in files a project excludes from compiling (WeChat's DevTools "code compile" page gives
+ * `miniprogram_npm` as the example), nor in an app that turns the option off: there WeChat's runtime fails
+ * with a SyntaxError. Checked on TypeScript's parse of each file, so the words inside
  * strings, comments, templates, regular expressions or as property names (`module.exports`) never count.
  */
 export function checkModuleSyntax(root: string): Problem[] {

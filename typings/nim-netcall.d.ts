@@ -68,10 +68,11 @@ export interface NimCallOptions {
   pushConfig?: { custom?: string };
 }
 /**
- * What `call()` resolves: the bare account → uid map (`initNetcall` resolves `e.accountUidMap` itself), not
- * the cid, which the SDK keeps inside (`_imController._status.imInfo`).
+ * What `call()` resolves: in SDK77 the bare account → uid map (`initNetcall` resolves `e.accountUidMap` itself);
+ * code written against earlier builds expects `{accountUidMap}`. Never the cid, which the SDK keeps inside
+ * (`_imController._status.imInfo`).
  */
-export type NimCallResult = Record<string, number>;
+export type NimCallResult = Record<string, number> | { accountUidMap: Record<string, number> };
 export interface NimResponseOptions {
   caller: string;
   accepted: boolean;

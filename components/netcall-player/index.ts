@@ -8,8 +8,9 @@
  *   same setData that adds the tile, so a join costs the page one setData instead of two (the parent's
  *   slot plus the tile's own `src`). A managed tile never calls setData and never watches the store.
  *
- * Either way it stops the stream when the URL goes (node-media-server never ends a player whose publisher
- * went: WeChat's live-player statechange codes), replays on a new URL or on `replay()` (-2301), and forwards the element's events (netstatus throttled).
+ * Either way it stops the stream when the URL goes (a media server need not end a player whose publisher
+ * went: node-media-server keeps it waiting for a new one), replays on a new URL or on `replay()` (-2301, per
+ * WeChat's live-player statechange codes), and forwards the element's events (netstatus throttled).
  * No call logic here.
  */
 import { callStore } from '../../services/stores/call-store';

@@ -16,7 +16,7 @@ netcallComponent({
     enableCamera: { type: Boolean, value: true },
     enableMic: { type: Boolean, value: true },
     devicePosition: { type: String, value: 'front' },
-    /** Pushed while the app is in the background (WeChat's live-pusher `background-mute`: set it). */
+    /** Pushed while the app is in the background (WeChat's live-pusher `waiting-image`): set it, or peers see a frozen frame. */
     waitingImage: { type: String, value: '' },
   },
   data: {

@@ -6,7 +6,6 @@
 import { Code, NetcallError } from '../protocol/errors';
 import {
   isReply,
-  MAX_FRAME_BYTES,
   type CallArgs,
   type CallResult,
   type ControlArgs,
@@ -41,7 +40,7 @@ export interface NetcallOptions {
   /** First reconnect delay, doubled per attempt up to `maxReconnectDelay` (ms). */
   reconnectDelay?: number;
   maxReconnectDelay?: number;
-  /** How long before the token expires `tokenWillExpire` fires (ms, default 60 s). */
+  /** How long before the token expires `tokenWillExpire` fires (ms, default 60 s; half a shorter token's life). */
   tokenWarning?: number;
 }
 
@@ -147,8 +146,9 @@ export class Netcall extends Emitter<NetcallEvents> implements NetcallLike {
             if (!current()) return;
             // Nothing more can happen on this socket. 401 is final; a refusal that may pass (429: the device cap
             // while the server has not yet noticed our previous socket died) lets a reconnecting client retry.
-            socket.close({ code: 1000, reason: 'login refused' });
+            // lost() first: it detaches the socket, so the close below cannot report the same loss twice.
             this.lost(error.code === Code.UNAUTHORIZED ? LOGIN_CLOSE_CODE : error.code, error.message);
+            socket.close({ code: 1000, reason: 'login refused' });
           },
         );
       });
@@ -271,11 +271,6 @@ export class Netcall extends Emitter<NetcallEvents> implements NetcallLike {
     if (!socket) return Promise.reject(new NetcallError(Code.DISCONNECTED, `${op}: not connected`));
     const seq = ++this.seq;
     const data = JSON.stringify({ seq, op, args });
-    // The server refuses bigger frames unread; failing here says why at once, without a round trip.
-    if (data.length > MAX_FRAME_BYTES / 3 && utf8Length(data) > MAX_FRAME_BYTES)
-      return Promise.reject(
-        new NetcallError(Code.BAD_REQUEST, `${op}: request exceeds ${MAX_FRAME_BYTES} bytes`),
-      );
     return new Promise<RequestResults[O]>((resolve, reject) => {
       const timer = this.timers.setTimeout(() => {
         this.pending.delete(seq);
@@ -332,7 +327,11 @@ export class Netcall extends Emitter<NetcallEvents> implements NetcallLike {
   private warnBefore({ exp, expiresIn }: { exp: number; expiresIn: number }): void {
     if (this.expiryTimer !== null) this.timers.clearTimeout(this.expiryTimer);
     this.expiryTimer = null;
-    const delay = Math.max(0, expiresIn * 1000 - this.options.tokenWarning);
+    // A renewal that lands after close() must not leave a timer behind.
+    if (!this.connected) return;
+    // A token shorter than the warning is warned at half its life: a fixed lead would fire at once after
+    // every renewal, and the app would renew in a loop.
+    const delay = expiresIn * 1000 - Math.min(this.options.tokenWarning, expiresIn * 500);
     // Timers overflow past 2^31-1 ms (~24.8 days) and would fire at once; a session rarely lasts that long.
     if (!(expiresIn > 0) || delay > 2147483647) return;
     this.expiryTimer = this.timers.setTimeout(() => {
@@ -354,15 +353,4 @@ export class Netcall extends Emitter<NetcallEvents> implements NetcallLike {
       this.pending.delete(seq);
     }
   }
-}
-
-/** UTF-8 byte length without TextEncoder/Buffer (neither is guaranteed in every base library). */
-function utf8Length(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    // A surrogate pair is 4 bytes in all: 2 for each half.
-    bytes += c < 0x80 ? 1 : c < 0x800 || (c >= 0xd800 && c < 0xe000) ? 2 : 3;
-  }
-  return bytes;
 }

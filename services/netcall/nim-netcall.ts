@@ -241,18 +241,26 @@ export class NimNetcall extends Emitter<NimNetcallEvents> implements NetcallLike
     if (options.forceKeepCalling !== undefined) args.forceKeepCalling = options.forceKeepCalling;
     if (options.pushConfig !== undefined) args.pushConfig = options.pushConfig;
     const result: unknown = await this.invoke('call', () => this.sdk.call(args));
-    // SDK77 resolves the bare map (`initNetcall` → `Promise.resolve(e.accountUidMap)`), at least caller and
-    // callee. Anything else is a call we could not name a uid for.
-    if (!isUidMap(result) || Object.keys(result).length === 0)
-      throw new NetcallError(Code.INTERNAL, 'call: the SDK resolved without an account → uid map');
+    // SDK77 resolves the bare map (`initNetcall` → `Promise.resolve(e.accountUidMap)`); older builds and
+    // mocks written for them resolve `{accountUidMap}`. Either way, at least caller and callee.
+    const map = isUidMap(result)
+      ? result
+      : isUidMap((result as { accountUidMap?: unknown } | null)?.accountUidMap)
+        ? (result as { accountUidMap: Record<string, number> }).accountUidMap
+        : null;
     const cid = this.outgoingCid();
-    if (cid === null) {
-      // A call whose cid we cannot name could never be hung up by cid or matched to its events.
+    if (map === null || Object.keys(map).length === 0 || cid === null) {
+      // The call was placed: leave it ringing and the callee rings on and the next call() is refused (409).
       await this.invoke('hangup', () => this.sdk.hangup()).catch(() => undefined);
-      throw new NetcallError(Code.INTERNAL, 'call: the SDK exposes no cid for the call it placed');
+      throw new NetcallError(
+        Code.INTERNAL,
+        cid === null
+          ? 'call: the SDK exposes no cid for the call it placed'
+          : 'call: the SDK resolved without an account → uid map',
+      );
     }
     this.startSession(cid, 'p2p');
-    return { cid, accountUidMap: uidMap(result) };
+    return { cid, accountUidMap: uidMap(map) };
   }
 
   /** `options.reason` (our extension) has no field in NetEase's IM `calleeAck` and is not sent. */

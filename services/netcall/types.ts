@@ -17,7 +17,10 @@ import type {
 import type { Listener } from './emitter';
 
 export interface DisconnectEvent {
-  /** WebSocket close code, or a NetEase-style code such as 401 when the server refused the login. */
+  /**
+   * A WebSocket close code, or the code of a refused login: 401 (bad or expired token; final), 429 (the
+   * account's device cap), 408 (no answer); 599 once reconnecting gave up.
+   */
   code: number;
   reason: string;
 }
@@ -34,7 +37,10 @@ export interface CallLostEvent {
   message: string;
 }
 
-/** The session's token expires in about a minute: call `renewToken` with a fresh one to keep the session. */
+/**
+ * The session's token expires soon (`tokenWarning` ahead, 60 s by default, or half the token's life if that is
+ * shorter): call `renewToken` with a fresh one to keep the session.
+ */
 export interface TokenWillExpireEvent {
   /** UNIX seconds. */
   exp: number;

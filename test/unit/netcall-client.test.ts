@@ -167,3 +167,112 @@ describe('token expiry warning', () => {
     }
   });
 });
+
+describe('login refusals and token renewal', () => {
+  /** A client whose every socket is a HandSocket the test drives; `sockets` lists them in order. */
+  function client(options: { maxReconnects?: number; requestTimeout?: number } = {}) {
+    const sockets: HandSocket[] = [];
+    const netcall = new Netcall({
+      server: 'ws://x',
+      account: 'a',
+      token: 't1',
+      reconnectDelay: 100,
+      connectSocket: () => {
+        const socket = new HandSocket();
+        sockets.push(socket);
+        return socket;
+      },
+      ...options,
+    });
+    const events: { name: string; payload: unknown }[] = [];
+    for (const name of ['disconnect', 'willreconnect', 'reconnected', 'tokenWillExpire'] as const)
+      netcall.on(name, (payload: unknown) => events.push({ name, payload }));
+    return { netcall, sockets, events };
+  }
+  const login = (socket: HandSocket, expiresIn = 3600) => {
+    socket.fire('open');
+    socket.reply({ account: 'a', heartbeat: 0, exp: 2_000_000_000, expiresIn });
+  };
+
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  it('ends a first connect refused with 401 there: disconnect 401, no other socket', async () => {
+    const { netcall, sockets, events } = client();
+    const done = netcall.connect();
+    sockets[0].fire('open');
+    sockets[0].reply(undefined, 401, 'token expired');
+    await expect(done).rejects.toMatchObject({ code: 401 });
+    jest.advanceTimersByTime(60_000);
+    expect(sockets).toHaveLength(1);
+    expect(events).toEqual([{ name: 'disconnect', payload: { code: 401, reason: 'token expired' } }]);
+  });
+
+  it('closes the socket of a login that got no answer (408), and says so', async () => {
+    const { netcall, sockets, events } = client({ requestTimeout: 1000 });
+    const done = netcall.connect();
+    sockets[0].fire('open');
+    const closed = jest.fn();
+    sockets[0].onClose(closed);
+    jest.advanceTimersByTime(1001);
+    await expect(done).rejects.toMatchObject({ code: 408 });
+    expect(closed).toHaveBeenCalled();
+    expect(events).toEqual([{ name: 'disconnect', payload: expect.objectContaining({ code: 408 }) }]);
+  });
+
+  it('retries a reconnect refused with 429 (the device cap, while the old socket lingers), then gets back in', async () => {
+    const { netcall, sockets, events } = client();
+    const done = netcall.connect();
+    login(sockets[0]);
+    await done;
+    sockets[0].fire('close', { code: 1006, reason: '' }); // the network dropped
+    jest.advanceTimersByTime(100);
+    expect(sockets).toHaveLength(2);
+    sockets[1].fire('open');
+    sockets[1].reply(undefined, 429, '"a" already has 10 devices online');
+    await Promise.resolve();
+    jest.advanceTimersByTime(200); // the next attempt, backed off
+    expect(sockets).toHaveLength(3);
+    login(sockets[2]);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(events.map((e) => e.name)).toEqual(['willreconnect', 'willreconnect', 'reconnected']);
+    expect(netcall.isConnected).toBe(true);
+    netcall.close();
+  });
+
+  it('re-arms the warning on renewToken, logs in again with the new token, and forgets it on close', async () => {
+    const { netcall, sockets, events } = client();
+    const done = netcall.connect();
+    login(sockets[0], 30); // shorter than the 60 s warning: warned at half its life
+    await done;
+    jest.advanceTimersByTime(14_999);
+    expect(events).toEqual([]);
+    jest.advanceTimersByTime(1);
+    expect(events.map((e) => e.name)).toEqual(['tokenWillExpire']);
+    const renewed = netcall.renewToken('t2');
+    expect(sockets[0].sent[sockets[0].sent.length - 1]).toMatchObject({
+      op: 'renewToken',
+      args: { token: 't2' },
+    });
+    sockets[0].reply({ exp: 2_000_000_030, expiresIn: 30 });
+    await renewed;
+    // Not at once (a loop), but half the new token's life later.
+    jest.advanceTimersByTime(14_999);
+    expect(events).toHaveLength(1);
+    jest.advanceTimersByTime(1);
+    expect(events).toHaveLength(2);
+    // A reconnect logs in with the renewed token.
+    sockets[0].fire('close', { code: 1006, reason: '' });
+    jest.advanceTimersByTime(100);
+    sockets[1].fire('open');
+    expect(sockets[1].sent[0]).toMatchObject({ op: 'login', args: { token: 't2' } });
+    sockets[1].reply({ account: 'a', heartbeat: 0, exp: 2_000_000_030, expiresIn: 30 });
+    await Promise.resolve();
+    netcall.close();
+    const before = events.length;
+    jest.advanceTimersByTime(60_000);
+    expect(events.filter((e) => e.name === 'tokenWillExpire')).toHaveLength(
+      events.slice(0, before).filter((e) => e.name === 'tokenWillExpire').length,
+    );
+  });
+});

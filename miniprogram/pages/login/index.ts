@@ -57,12 +57,17 @@ Page({
       // One socket per login: a mini-program may hold only 5, and a stale one would still ring.
       await endSession();
       const netcall = new Netcall({ server, account, token });
-      // The server ends a session at its token's expiry: fetch a fresh token a minute ahead and hand it over.
-      netcall.on('tokenWillExpire', () => {
+      // The server ends a session at its token's expiry: fetch a fresh token ahead of it and hand it over,
+      // trying again while the session lasts (a phone on a flaky network may fail the first time).
+      const renew = (): void => {
         fetchToken(server, account)
           .then((fresh) => netcall.renewToken(fresh))
-          .catch((error: unknown) => toast(messageOf(error)));
-      });
+          .catch((error: unknown) => {
+            toast(messageOf(error));
+            if (netcall.isConnected) setTimeout(renew, 10_000);
+          });
+      };
+      netcall.on('tokenWillExpire', renew);
       await netcall.connect();
       startSession(netcall);
       Object.assign(globalData(), { account, server });
