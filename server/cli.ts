@@ -99,7 +99,7 @@ async function main(): Promise<void> {
   }
   const host = values.host ?? '0.0.0.0';
   const publicHost = values['public-host'] ?? (host === '0.0.0.0' ? (lanAddress() ?? '127.0.0.1') : host);
-  const server = await startServer({
+  const started = startServer({
     port: port(values.port, 'port', 8080),
     rtmpPort: port(values['rtmp-port'], 'rtmp-port', 1935),
     mediaHttpPort: port(values['media-http-port'], 'media-http-port', 8000),
@@ -116,6 +116,18 @@ async function main(): Promise<void> {
     logLevel: (values['log-level'] as 'info' | undefined) ?? 'info',
     ...limits,
   });
+  // Installed before anything is ready: a supervisor may send SIGTERM at any moment, even mid-start.
+  const stop = () => {
+    started
+      .then((server) => server.close())
+      .then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const server = await started;
   console.log(`listening ${server.url}`);
   console.log(`media     ${server.media.rtmp} (RTMP)  ${server.media.http} (HTTP-FLV)`);
   if (values.dev) {
@@ -125,14 +137,6 @@ async function main(): Promise<void> {
     );
     console.log(`          on the login page, set the server to ${server.url}`);
   }
-  const stop = () => {
-    server.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
 }
 
 main().catch((error: unknown) => {

@@ -29,6 +29,7 @@ import {
   simulate,
   type Host,
 } from '../helpers/simulate';
+import { eventually } from '../helpers/wait';
 
 // The server runs in this (jsdom) sandbox and `unref()`s its timers, which jsdom's numeric timer ids cannot
 // do: give the sandbox Node's timers. simulate only needs them to fire, which Node's do just the same.
@@ -65,7 +66,8 @@ function loadKit(): Kit {
   return kit;
 }
 
-// Loaded once per file (pitfall 6), one copy per party.
+// One copy per party, each loaded once in its own registry (miniprogram-simulate#25: loading a path again in
+// the same registry registers nothing).
 const callerKit = loadKit();
 const calleeKit = loadKit();
 
@@ -136,21 +138,13 @@ function shown(side: Side): { pushers: string[]; players: string[] } {
   };
 }
 
-/**
- * Polls `check` until it holds: frames arrive over the socket, then pass roster → store → reaction → setData
- * (on the next `wx.nextTick`), so this yields to both between looks. Only ever waits for something to happen.
- */
-async function eventually(check: () => boolean, what: () => string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what()}`);
-    await simulate.sleep(10);
-  }
-}
-
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
-/** Waits until `side`'s screen shows a pusher and a player, with exactly the URLs the server last issued. */
+/**
+ * Waits until `side`'s screen shows a pusher and a player, with exactly the URLs the server last issued. Frames
+ * arrive over the socket, then pass roster → store → reaction → setData (on the next `wx.nextTick`): the wait
+ * yields to both between looks.
+ */
 async function untilShowsIssued(side: Side, peer: string): Promise<void> {
   await eventually(
     () => shown(side).players.length > 0 && same(shown(side), issued(side, peer)),
@@ -201,8 +195,6 @@ describe('server → Netcall → CallSession → stores → call-screen', () => 
     await untilShowsIssued(callee, alice);
 
     const first = { caller: shown(caller), callee: shown(callee) };
-    expect(first.caller).toEqual(issued(caller, bob));
-    expect(first.callee).toEqual(issued(callee, alice));
     // Each side plays the stream the other pushes, with a play signature, never the other's push URL.
     expect(streamOf(first.caller.players[0])).toBe(streamOf(first.callee.pushers[0]));
     expect(streamOf(first.callee.players[0])).toBe(streamOf(first.caller.pushers[0]));
@@ -225,8 +217,6 @@ describe('server → Netcall → CallSession → stores → call-screen', () => 
     await untilShowsIssued(caller, bob);
     await untilShowsIssued(callee, alice);
     const second = { caller: shown(caller), callee: shown(callee) };
-    expect(second.caller).toEqual(issued(caller, bob));
-    expect(second.callee).toEqual(issued(callee, alice));
     // Fresh URLs for the same streams: the screens moved to them, they did not keep the old ones.
     expect(second.caller.pushers[0]).not.toBe(first.caller.pushers[0]);
     expect(second.callee.players[0]).not.toBe(first.callee.players[0]);
@@ -241,7 +231,5 @@ describe('server → Netcall → CallSession → stores → call-screen', () => 
         () => same(shown(side), { pushers: [], players: [] }),
         () => `${side.account} still shows ${JSON.stringify(shown(side))} after the hangup`,
       );
-    expect(shown(caller)).toEqual({ pushers: [], players: [] });
-    expect(shown(callee)).toEqual({ pushers: [], players: [] });
   });
 });

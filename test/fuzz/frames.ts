@@ -53,7 +53,7 @@ const WEIGHTS = {
   'login-refused': 1,
   'login-twice': 3,
 } as const;
-export type FrameKind = keyof typeof WEIGHTS;
+type FrameKind = keyof typeof WEIGHTS;
 export const FRAME_KINDS = Object.keys(WEIGHTS) as FrameKind[];
 
 const REFUSED: Codes = { guest: 400, member: 400 };

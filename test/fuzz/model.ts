@@ -24,14 +24,14 @@ export interface FuzzFrame {
 /** A reply by seq, or an `error` event for a frame the server cannot attribute. */
 export type Answer = { seq: number; code: number } | { event: 'error'; code: number };
 
-export interface Expected {
+interface Expected {
   /** Null when the frame is answered by a close alone. */
   answer: Answer | null;
   /** The close code the frame must cause, or null when the connection must stay open. */
   close: number | null;
 }
 
-export const TRANSPORT_MAX_BYTES = 2 * MAX_FRAME_BYTES;
+const TRANSPORT_MAX_BYTES = 2 * MAX_FRAME_BYTES;
 /** Close codes the rules give: over the transport cap, text not UTF-8, a refused login, flooding past 429s. */
 export const CLOSE = { TOO_BIG: 1009, NOT_UTF8: 1007, LOGIN_REFUSED: 4401, RATE_LIMITED: 4429 } as const;
 
@@ -39,7 +39,7 @@ export const CLOSE = { TOO_BIG: 1009, NOT_UTF8: 1007, LOGIN_REFUSED: 4401, RATE_
 // only its first 48 characters are looked at.
 const LEADING_SEQ = /^\s*\{\s*"seq"\s*:\s*(\d{1,15})\s*[,}]/;
 
-export function leadingSeq(head: string): number | undefined {
+function leadingSeq(head: string): number | undefined {
   const match = LEADING_SEQ.exec(head.slice(0, 48));
   return match ? Number(match[1]) : undefined;
 }

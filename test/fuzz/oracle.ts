@@ -31,7 +31,7 @@ export interface Outcome {
 }
 
 /** Codes a refusal may carry; anything else (200 above all, 500) is a finding. */
-export const KNOWN_CODES = [400, 401, 403, 404, 409, 429];
+const KNOWN_CODES = [400, 401, 403, 404, 409, 429];
 
 const sameAnswer = (a: Answer | null, b: Answer | null) =>
   a !== null &&
@@ -42,7 +42,7 @@ const sameAnswer = (a: Answer | null, b: Answer | null) =>
 const clip = (text: string, max = 400) =>
   text.length > max ? `${text.slice(0, max)}… (${text.length} chars)` : text;
 
-export function describeFrame(frame: FuzzFrame): string {
+function describeFrame(frame: FuzzFrame): string {
   const wire = wireOf(frame);
   const shown =
     frame.text && isUtf8(wire)

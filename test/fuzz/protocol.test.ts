@@ -15,11 +15,17 @@
 import fc from 'fast-check';
 import { mintToken } from '../../server';
 import { DEFAULT_LIMITS } from '../../server/signaling/limits';
-import { Netcall } from '../../services/netcall';
-import { startCli, type RunningCli } from '../helpers/cli';
-import { record } from '../helpers/recorder';
-import { TEST_MEDIA_SECRET, TEST_SECRET } from '../helpers/server';
-import { wsConnectSocket } from '../helpers/ws-socket';
+import { CLI_TEST_TIMEOUT_MS, startCli, stopAllClis, type RunningCli } from '../helpers/cli';
+import {
+  TEST_MEDIA_SECRET,
+  TEST_SECRET,
+  callBeside,
+  closeClients,
+  fetchCalls,
+  fetchCounts,
+  type ServerCounts,
+} from '../helpers/server';
+import { eventuallyValue } from '../helpers/wait';
 import { FRAME_KINDS, fuzzFrames, type FuzzWorld } from './frames';
 import { Lane } from './lanes';
 import { expectation, type FuzzFrame, type LaneKind } from './model';
@@ -64,89 +70,21 @@ function fuzzOptions<T>(numRuns: number): fc.Parameters<T> {
 
 const token = (account: string) => mintToken(TEST_SECRET, account, 3600);
 
-interface Counts {
-  connections: number;
-  online: number;
-  calls: number;
-  mediaRestarts: number;
-}
-
-async function counts(cli: RunningCli): Promise<Counts> {
-  const res = await fetch(`${cli.httpUrl}/healthz`, {
-    headers: { authorization: `Bearer ${METRICS_TOKEN}` },
-  });
-  return (await res.json()) as Counts;
-}
-
-/** Polls until the server's connection count is back to `connections` (closes are seen asynchronously). */
-async function settledCounts(cli: RunningCli, connections: number): Promise<Counts> {
-  const deadline = Date.now() + 10_000;
-  let now = await counts(cli);
-  while (now.connections !== connections && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    now = await counts(cli);
-  }
-  return now;
-}
-
-async function history(cli: RunningCli, account: string): Promise<unknown> {
-  const res = await fetch(`${cli.httpUrl}/api/calls`, {
-    headers: { authorization: `Bearer ${token(account)}` },
-  });
-  return res.json();
+/** The counts once the server's connection count is back to `connections` (it sees closes a moment late). */
+async function settledCounts(cli: RunningCli, connections: number): Promise<ServerCounts> {
+  let last: ServerCounts | undefined;
+  return eventuallyValue(
+    async () => {
+      last = await fetchCounts(cli, METRICS_TOKEN);
+      return last.connections === connections ? last : undefined;
+    },
+    () => `${connections} connections; last counts ${JSON.stringify(last)}`,
+    10_000,
+    50,
+  );
 }
 
 const alive = (cli: RunningCli) => cli.child.exitCode === null && cli.child.signalCode === null;
-
-function client(cli: RunningCli, account: string) {
-  const netcall = new Netcall({
-    server: cli.url,
-    account,
-    token: token(account),
-    connectSocket: wsConnectSocket,
-  });
-  return Object.assign(netcall, record(netcall));
-}
-
-/** Two clients in an answered call with RTC started: the call that must carry on beside the fuzzing. */
-async function callBeside(cli: RunningCli) {
-  const a = client(cli, `beside-a-${process.pid}`);
-  const b = client(cli, `beside-b-${process.pid}`);
-  await Promise.all([a.connect(), b.connect()]);
-  const { cid } = await a.call({ type: 2, callee: b.account });
-  await b.next('beCalling');
-  await b.response({ accepted: true, caller: a.account, type: 2, cid });
-  await a.next('callAccepted');
-  await Promise.all([a.startRtc({ mode: 0 }), b.startRtc({ mode: 0 })]);
-  const trouble = [
-    'hangup',
-    'clientLeave',
-    'error',
-    'disconnect',
-    'willreconnect',
-    'callLost',
-    'kicked',
-  ] as const;
-  return {
-    cid,
-    accounts: [a.account, b.account],
-    /** Controls still travel both ways on the same call, and nothing ended, failed or dropped. */
-    async stillWorks() {
-      await a.control({ command: 2 });
-      expect(await b.next('control')).toMatchObject({ cid, command: 2 });
-      await b.control({ command: 4 });
-      expect(await a.next('control')).toMatchObject({ cid, command: 4 });
-      for (const side of [a, b])
-        expect(trouble.flatMap((event) => side.seen(event).map((payload) => ({ event, payload })))).toEqual(
-          [],
-        );
-    },
-    close() {
-      a.close();
-      b.close();
-    },
-  };
-}
 
 /** Frames go to the lanes that may take them, in turn; each lane's share splits after every closing frame. */
 function plan(lanes: Lane[], frames: FuzzFrame[]): Map<Lane, { frames: FuzzFrame[]; closes: boolean }[]> {
@@ -200,6 +138,7 @@ async function allLanes(
 describe('the signalling protocol under fuzzing', () => {
   let cli: RunningCli | undefined;
   let limited: RunningCli | undefined;
+  afterEach(closeClients);
 
   beforeAll(async () => {
     [cli, limited] = await Promise.all([
@@ -217,10 +156,14 @@ describe('the signalling protocol under fuzzing', () => {
       ),
       startCli([], ENV),
     ]);
-  }, 60_000);
+  }, CLI_TEST_TIMEOUT_MS);
   afterAll(async () => {
-    const codes = await Promise.all([cli?.stop(), limited?.stop()]);
-    expect(codes).toEqual([0, 0]);
+    try {
+      const codes = await Promise.all([cli?.stop(), limited?.stop()]);
+      expect(codes).toEqual([0, 0]);
+    } finally {
+      await stopAllClis();
+    }
   }, 30_000);
 
   it(
@@ -230,14 +173,14 @@ describe('the signalling protocol under fuzzing', () => {
       console.log(
         `protocol fuzz: FUZZ_SEED=${SEED} FUZZ_FRAMES=${FRAMES}${PATH ? ` FUZZ_PATH=${PATH}` : ''}`,
       );
-      const beside = await callBeside(server);
+      const beside = await callBeside(server, String(process.pid));
       const world: FuzzWorld = {
         secret: TEST_SECRET,
         self: SELF,
         taken: { accounts: new Set([SELF, ...beside.accounts]), cids: new Set([beside.cid]) },
       };
-      const historyBefore = await Promise.all(beside.accounts.map((account) => history(server, account)));
-      const before = await counts(server);
+      const historyBefore = await Promise.all(beside.accounts.map((account) => fetchCalls(server, account)));
+      const before = await fetchCounts(server, METRICS_TOKEN);
       const lanes = [
         new Lane('guest-1', 'guest', server.url),
         new Lane('guest-2', 'guest', server.url),
@@ -283,11 +226,10 @@ describe('the signalling protocol under fuzzing', () => {
       expect(after).toEqual(before);
       expect(after.mediaRestarts).toBe(0);
       await beside.stillWorks();
-      expect(await Promise.all(beside.accounts.map((account) => history(server, account)))).toEqual(
+      expect(await Promise.all(beside.accounts.map((account) => fetchCalls(server, account)))).toEqual(
         historyBefore,
       );
       expect(alive(server)).toBe(true);
-      beside.close();
     },
     120_000 + FRAMES * 4,
   );
@@ -299,7 +241,7 @@ describe('the signalling protocol under fuzzing', () => {
       self: SELF,
       taken: { accounts: new Set([SELF]), cids: new Set() },
     };
-    const before = await counts(server);
+    const before = await fetchCounts(server, METRICS_TOKEN);
     const staysOpen = (kind: LaneKind) =>
       fuzzFrames(world).filter(
         (frame) => frame.code[kind] !== undefined && expectation(frame, kind).close === null,

@@ -8,19 +8,9 @@
 import fc from 'fast-check';
 import type { Op } from '../../services/protocol';
 import type { LaneKind } from './model';
+import { PROTOTYPE_NAMES } from '../helpers/accounts';
 import { badTokens, validToken, type FuzzToken } from './tokens';
-import {
-  OPS,
-  PROTOTYPE_NAMES,
-  SCHEMA,
-  keyText,
-  nobody,
-  onTheWire,
-  own,
-  shortText,
-  validFor,
-  type Taken,
-} from './values';
+import { OPS, SCHEMA, keyText, nobody, onTheWire, own, shortText, validFor, type Taken } from './values';
 
 export interface FuzzWorld {
   /** The server's token secret, to make tokens that fail for any reason but their signature. */
@@ -104,7 +94,7 @@ export function extraKey(op: Op): fc.Arbitrary<string> {
     .filter((key) => !Object.prototype.hasOwnProperty.call(SCHEMA[op], key));
 }
 
-export interface WellFormed {
+interface WellFormed {
   shaped: fc.Arbitrary<Shaped>;
   /** Tokens that fail verification (401), whoever they name. */
   badToken: fc.Arbitrary<FuzzToken>;

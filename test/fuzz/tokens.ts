@@ -8,9 +8,9 @@
 import { createHmac } from 'crypto';
 import fc from 'fast-check';
 import { ACCOUNT_PATTERN } from '../../services/protocol';
-import { PROTOTYPE_NAMES } from './values';
+import { PROTOTYPE_NAMES } from '../helpers/accounts';
 
-export type TokenVerdict = 'bad' | 'other' | 'self';
+type TokenVerdict = 'bad' | 'other' | 'self';
 export interface FuzzToken {
   text: string;
   verdict: TokenVerdict;
@@ -22,7 +22,7 @@ const DAY = 24 * 3600;
 const part = (value: unknown) => Buffer.from(JSON.stringify(value) ?? 'null').toString('base64url');
 
 /** header.payload.signature; `key` null leaves the signature empty, as an `alg: none` token does. */
-export function craftJwt(header: unknown, payload: unknown, key: string | null, hash = 'sha256'): string {
+function craftJwt(header: unknown, payload: unknown, key: string | null, hash = 'sha256'): string {
   const body = `${part(header)}.${part(payload)}`;
   if (key === null) return `${body}.`;
   return `${body}.${createHmac(hash, key).update(body).digest('base64url')}`;

@@ -6,8 +6,9 @@
  */
 import fc from 'fast-check';
 import { ACCOUNT_PATTERN, type Op } from '../../services/protocol';
+import { PROTOTYPE_NAMES } from '../helpers/accounts';
 
-export type FieldKind =
+type FieldKind =
   'token' | 'account' | 'cid' | 'callType' | 'mode' | 'command' | 'boolean' | 'endHint' | 'pushConfig';
 
 /** Per op: field → [kind, required]. */
@@ -34,18 +35,6 @@ export const SCHEMA: Record<Op, Record<string, [FieldKind, boolean]>> = {
 };
 export const OPS = Object.keys(SCHEMA) as Op[];
 
-/** Names that are valid accounts but mean something to a plain JavaScript object. */
-export const PROTOTYPE_NAMES = [
-  '__proto__',
-  'constructor',
-  'toString',
-  'hasOwnProperty',
-  'valueOf',
-  'isPrototypeOf',
-  '__defineGetter__',
-  'propertyIsEnumerable',
-] as const;
-
 const CID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 const END_HINTS = ['timeout', 'busy', 'network'];
 
@@ -54,7 +43,7 @@ export const isPlainObject = (value: unknown): value is Record<string, unknown> 
 
 const matches = (pattern: RegExp) => (value: unknown) => typeof value === 'string' && pattern.test(value);
 
-export const ACCEPTS: Record<FieldKind, (value: unknown) => boolean> = {
+const ACCEPTS: Record<FieldKind, (value: unknown) => boolean> = {
   token: (v) => typeof v === 'string' && v.length >= 1 && v.length <= 4096,
   account: matches(ACCOUNT_PATTERN),
   cid: matches(CID_PATTERN),
@@ -107,7 +96,7 @@ export const shortText = fc.oneof(
   fc.constantFrom('', ...NAN_ISH, ...PROTOTYPE_NAMES),
 );
 /** Thousands of characters of at most two bytes each, raw or JSON-escaped, so sizes stay predictable. */
-export const longText = (min: number, max: number) =>
+const longText = (min: number, max: number) =>
   fc
     .tuple(fc.integer({ min, max }), fc.constantFrom('x', 'é', 'Я', '"', '\\', '0'))
     .map(([length, char]) => char.repeat(length));

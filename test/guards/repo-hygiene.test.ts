@@ -20,13 +20,13 @@ const repoRoot = path.resolve(__dirname, '../..');
 const LOCAL_PATH =
   /(?<![\w.~-])\/(?:work\/|root\/|home\/[\w.-]+\/|Users\/[^\s/'"`]+\/)|\b[A-Za-z]:(?:\\{1,2}|\/)[Uu]sers(?:\\{1,2}|\/)/g;
 
-export interface LocalPathHit {
+interface LocalPathHit {
   line: number;
   text: string;
 }
 
 /** Every local path in `text`, with its 1-based line. */
-export function findLocalPaths(text: string): LocalPathHit[] {
+function findLocalPaths(text: string): LocalPathHit[] {
   const hits: LocalPathHit[] = [];
   text.split('\n').forEach((line, index) => {
     for (const match of line.matchAll(LOCAL_PATH)) hits.push({ line: index + 1, text: match[0] });
@@ -38,7 +38,7 @@ export function findLocalPaths(text: string): LocalPathHit[] {
 const isBinary = (content: Buffer) => content.subarray(0, 8000).includes(0);
 
 /** `file:line: path` for every local path in `files` (relative to `root`), skipping what is not ours to read. */
-export function scanFiles(root: string, files: string[]): string[] {
+function scanFiles(root: string, files: string[]): string[] {
   const found: string[] = [];
   for (const file of files) {
     if (path.basename(file) === 'package-lock.json') continue;

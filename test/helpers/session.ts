@@ -1,15 +1,14 @@
 /**
- * CallSession parties for integration tests: a real Netcall over a ws socket the test can cut abnormally,
+ * CallSession parties for integration tests: a recording `Netcall` over a ws socket the test can cut abnormally,
  * a CallSession with permissions granted, and every callEnded record kept.
  */
-import { mintToken, type RunningServer } from '../../server';
 import { CallSession, type CallRecord, type CallSessionOptions, type EndReason } from '../../services/call';
-import { Netcall } from '../../services/netcall';
-import { TEST_SECRET } from './server';
+import type { NetcallOptions } from '../../services/netcall';
+import { createClient, type SignallingAt, type TestClient } from './server';
 import { cuttableSockets } from './ws-socket';
 
 export interface Party {
-  netcall: Netcall;
+  netcall: TestClient;
   session: CallSession;
   records: CallRecord[];
   cut(): void;
@@ -18,20 +17,22 @@ export interface Party {
 export const parties: Party[] = [];
 let counter = 0;
 
+/**
+ * A connected party of `account`. It reconnects quickly and gives up soon (50 ms, 3 attempts) unless
+ * `netcallOptions` says otherwise.
+ */
 export async function party(
-  server: RunningServer,
+  at: SignallingAt,
   account: string,
   options: Partial<CallSessionOptions> = {},
-  reconnectDelay = 50,
+  netcallOptions: Partial<NetcallOptions> = {},
 ): Promise<Party> {
   const sockets = cuttableSockets();
-  const netcall = new Netcall({
-    server: server.url,
-    account,
-    token: mintToken(TEST_SECRET, account),
+  const netcall = createClient(at, account, {
     connectSocket: sockets.connectSocket,
-    reconnectDelay,
+    reconnectDelay: 50,
     maxReconnects: 3,
+    ...netcallOptions,
   });
   await netcall.connect();
   const session = new CallSession({ netcall, checkPermissions: async () => ({ granted: true }), ...options });

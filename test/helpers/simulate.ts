@@ -101,7 +101,10 @@ export interface HostOptions {
   methods?: Record<string, (...args: never[]) => unknown>;
 }
 
-/** Registers a host component around the kit's components. Call once per file (pitfall 6). */
+/**
+ * Registers a host component around the kit's components. Call once per file: loading a path again in the same
+ * module registry registers nothing (miniprogram-simulate#25).
+ */
 export function defineHost(options: HostOptions): string {
   return simulate.load({
     usingComponents: options.usingComponents,

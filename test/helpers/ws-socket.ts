@@ -1,5 +1,6 @@
 /**
- * A SocketTask-shaped adapter over `ws`, so the real `Netcall` runs in Node exactly as it runs on `wx`.
+ * A SocketTask-shaped adapter over `ws`, so the real `Netcall` runs in Node exactly as it runs on `wx`, and plain
+ * `ws` sockets for tests that must do what `Netcall` never would (flood, send junk, stop reading).
  */
 import WebSocket from 'ws';
 import type { ConnectSocket, SocketTaskLike } from '../../services/platform';
@@ -28,24 +29,69 @@ export function cuttableSockets(): { connectSocket: ConnectSocket; cut(): void }
   };
 }
 
-/** A raw socket for tests that must send frames `Netcall` would never send. */
-export async function rawSocket(url: string): Promise<{
+/**
+ * Opens a plain socket: resolves with it once open, or with the HTTP status when the server refuses the upgrade
+ * (a connection cap answers 429). Errors after the open are ignored: a server that cuts a socket (flood, frame
+ * over the cap) may reset it, and the close code is what the tests read.
+ */
+export function tryOpenSocket(
+  url: string,
+  options: WebSocket.ClientOptions = {},
+): Promise<WebSocket | number> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, options);
+    socket.once('open', () => {
+      socket.off('error', reject);
+      socket.on('error', () => {});
+      resolve(socket);
+    });
+    socket.once('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
+    socket.once('error', reject);
+  });
+}
+
+/** Opens a plain socket, failing with the HTTP status if the server refuses the upgrade. */
+export async function openSocket(url: string, options: WebSocket.ClientOptions = {}): Promise<WebSocket> {
+  const opened = await tryOpenSocket(url, options);
+  if (typeof opened === 'number') throw new Error(`${url}: upgrade refused with HTTP ${opened}`);
+  return opened;
+}
+
+/** Resolves with the code `socket` closes with; call it before whatever may close the socket. */
+export const closeOf = (socket: WebSocket): Promise<number> =>
+  new Promise((resolve) => socket.once('close', (code) => resolve(code)));
+
+/** Closes `socket` and resolves once it has closed, so a test leaves no socket behind on the server. */
+export async function closeSocket(socket: WebSocket): Promise<void> {
+  if (socket.readyState === WebSocket.CLOSED) return;
+  const closed = closeOf(socket);
+  socket.close();
+  await closed;
+}
+
+export interface RawSocket {
   socket: WebSocket;
+  /** The next frame not yet taken; rejects if the socket closes first, or after 5 s. */
   next(): Promise<Record<string, unknown>>;
   sendText(text: string): void;
-}> {
-  const socket = new WebSocket(url);
+}
+
+/** A raw socket for tests that must send frames `Netcall` would never send. */
+export async function rawSocket(url: string): Promise<RawSocket> {
+  const socket = await openSocket(url);
   const queue: Record<string, unknown>[] = [];
-  const waiters: ((frame: Record<string, unknown>) => void)[] = [];
+  const waiters: { resolve(frame: Record<string, unknown>): void; reject(error: Error): void }[] = [];
+  let closed: number | null = null;
   socket.on('message', (data) => {
     const frame = JSON.parse(data.toString()) as Record<string, unknown>;
     const waiter = waiters.shift();
-    if (waiter) waiter(frame);
+    if (waiter) waiter.resolve(frame);
     else queue.push(frame);
   });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('open', () => resolve());
-    socket.once('error', reject);
+  socket.on('close', (code) => {
+    closed = code;
+    for (const waiter of waiters.splice(0))
+      waiter.reject(new Error(`socket closed (${code}) before a frame`));
   });
   return {
     socket,
@@ -54,11 +100,23 @@ export async function rawSocket(url: string): Promise<{
       new Promise((resolve, reject) => {
         const frame = queue.shift();
         if (frame) return resolve(frame);
-        const timer = setTimeout(() => reject(new Error('no frame within 5 s')), 5000);
-        waiters.push((f) => {
-          clearTimeout(timer);
-          resolve(f);
-        });
+        if (closed !== null) return reject(new Error(`socket closed (${closed}) before a frame`));
+        const waiter = {
+          resolve: (f: Record<string, unknown>) => {
+            clearTimeout(timer);
+            resolve(f);
+          },
+          reject: (error: Error) => {
+            clearTimeout(timer);
+            reject(error);
+          },
+        };
+        // A waiter that gave up leaves the line, so the frame that arrives later is not handed to it.
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          reject(new Error('no frame within 5 s'));
+        }, 5000);
+        waiters.push(waiter);
       }),
   };
 }

@@ -4,43 +4,33 @@
  * clients are silent, a caller may have only so many calls ringing, and a caller may ring the same callee only
  * so often per minute. Each refusal has a positive control in the same test.
  */
-import { mintToken, type RunningServer } from '../../server';
-import { TEST_SECRET, connectClient, startTestServer, type TestClient } from '../helpers/server';
+import type { RunningServer, ServerOptions } from '../../server';
+import { closeClients, connectClient, fetchCalls, startTestServer, type TestClient } from '../helpers/server';
 import { disposeParties, ended, names, party, phase } from '../helpers/session';
 
 const RING_TIMEOUT_MS = 800;
+/** The server the running describe uses: each describe starts its own, so one's limits never reach another's. */
 let server: RunningServer;
-const clients: TestClient[] = [];
 
-beforeAll(async () => {
-  server = await startTestServer({
-    ringTimeoutMs: RING_TIMEOUT_MS,
-    maxRingingPerCaller: 1,
-    maxCallsPerPairPerMinute: 3,
-  });
-});
 afterEach(async () => {
-  for (const client of clients.splice(0)) client.close();
   await disposeParties();
-});
-afterAll(async () => {
-  await server.close();
+  closeClients();
 });
 
-async function online(account: string): Promise<TestClient> {
-  const client = await connectClient(server, account);
-  clients.push(client);
-  return client;
-}
-
-async function history(account: string): Promise<{ outcome: string; endedBy: string }[]> {
-  const res = await fetch(`${server.httpUrl}/api/calls`, {
-    headers: { authorization: `Bearer ${mintToken(TEST_SECRET, account)}` },
+function serverFor(options: ServerOptions): void {
+  beforeAll(async () => {
+    server = await startTestServer(options);
   });
-  return ((await res.json()) as { calls: { outcome: string; endedBy: string }[] }).calls;
+  afterAll(async () => {
+    await server.close();
+  });
 }
+
+const online = (account: string): Promise<TestClient> => connectClient(server, account);
 
 describe('server-side ring timeout', () => {
+  serverFor({ ringTimeoutMs: RING_TIMEOUT_MS });
+
   it('ends an unanswered call for both silent sides with reason timeout, and leaves an answered one alone', async () => {
     const [alice, bob, carol, dave] = names('alice', 'bob', 'carol', 'dave');
     const [a, b, c, d] = await Promise.all([alice, bob, carol, dave].map(online));
@@ -60,8 +50,8 @@ describe('server-side ring timeout', () => {
     expect(await d.next('control')).toMatchObject({ cid: answered.cid, account: carol, command: 2 });
     expect(d.seen('hangup')).toEqual([]);
     // History: missed, ended by the server.
-    const entries = await history(bob);
-    expect(entries[0]).toMatchObject({ outcome: 'missed', endedBy: '' });
+    const { calls } = await fetchCalls(server, bob);
+    expect(calls[0]).toMatchObject({ outcome: 'missed', endedBy: '' });
   });
 
   it('ends CallSessions whose own timeouts are longer with caller-timeout on both sides', async () => {
@@ -76,6 +66,9 @@ describe('server-side ring timeout', () => {
 });
 
 describe('caller limits', () => {
+  // The default ring timeout: these tests act within one ring, however slowly the machine runs.
+  serverFor({ maxRingingPerCaller: 1, maxCallsPerPairPerMinute: 3 });
+
   it('refuses a second ringing call from the same account with 429 until the first stops ringing', async () => {
     const [alice, bob, carol] = names('alice', 'bob', 'carol');
     const phone = await online(alice);

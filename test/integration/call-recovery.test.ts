@@ -41,7 +41,7 @@ describe('signalling recovery', () => {
   it('ends with network on both sides when the device is not back within the grace period', async () => {
     const [alice, bob] = names('alice', 'bob');
     // alice retries only after the server's grace period is over.
-    const a = await party(server, alice, {}, GRACE_MS + 1000);
+    const a = await party(server, alice, {}, { reconnectDelay: GRACE_MS + 1000 });
     const b = await party(server, bob);
     await inCall(a, b);
     a.cut();

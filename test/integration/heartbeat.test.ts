@@ -7,27 +7,22 @@
 import jwt from 'jsonwebtoken';
 import WebSocket from 'ws';
 import type { RunningServer } from '../../server';
-import { Netcall } from '../../services/netcall';
-import { record } from '../helpers/recorder';
-import { TEST_SECRET, connectClient, startTestServer } from '../helpers/server';
-import { adaptWs } from '../helpers/ws-socket';
+import { TEST_SECRET, closeClients, connectClient, startTestServer } from '../helpers/server';
+import { adaptWs, closeOf, openSocket } from '../helpers/ws-socket';
 
 let server: RunningServer;
 beforeAll(async () => {
   server = await startTestServer({ heartbeatMs: 500, callGraceMs: 0 });
 });
+afterEach(closeClients);
 afterAll(async () => {
   await server.close();
 });
 
 /** A client whose socket never answers pings, like a phone whose network vanished without a FIN. */
-function silentSocket(autoPong = false): Promise<{ socket: WebSocket; closed: Promise<number> }> {
-  const socket = new WebSocket(server.url, { autoPong });
-  const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    socket.once('open', () => resolve({ socket, closed }));
-    socket.once('error', reject);
-  });
+async function silentSocket(autoPong = false): Promise<{ socket: WebSocket; closed: Promise<number> }> {
+  const socket = await openSocket(server.url, { autoPong });
+  return { socket, closed: closeOf(socket) };
 }
 
 describe('heartbeat', () => {
@@ -44,7 +39,6 @@ describe('heartbeat', () => {
       account: 'hb-alice',
       reason: 'network',
     });
-    bob.close();
   });
 
   it('closes a socket that answers pings but never logs in', async () => {
@@ -54,21 +48,16 @@ describe('heartbeat', () => {
 
   it('keeps a client that answers pings and pings back (our Netcall) connected', async () => {
     let socket: WebSocket | undefined;
-    const carol = new Netcall({
-      server: server.url,
-      account: 'hb-carol',
+    const carol = await connectClient(server, 'hb-carol', {
       token: jwt.sign({}, TEST_SECRET, { subject: 'hb-carol', expiresIn: 60 }),
       connectSocket: (url) => adaptWs((socket = new WebSocket(url))),
     });
-    const events = record(carol);
-    await carol.connect();
     // Four server heartbeats answered: twice the rounds a silent connection survives.
     await new Promise<void>((resolve) => {
       let pings = 0;
       socket!.on('ping', () => ++pings >= 4 && resolve());
     });
     expect(carol.isConnected).toBe(true);
-    expect(events.seen('disconnect')).toEqual([]);
-    carol.close();
+    expect(carol.seen('disconnect')).toEqual([]);
   });
 });

@@ -8,10 +8,10 @@
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { mintToken, type RunningServer } from '../../server';
+import type { RunningServer } from '../../server';
 import { FileCallHistory } from '../../server/history';
 import { WeChatSubscribeNotifier, formatWeChatTime } from '../../server/notify';
-import { TEST_SECRET, connectClient, establishCall, startTestServer } from '../helpers/server';
+import { closeClients, connectClient, establishCall, fetchCalls, startTestServer } from '../helpers/server';
 import { disposeParties, ended, inCall, names, party, phase } from '../helpers/session';
 import { startWeChatStandin, type WeChatStandin } from '../helpers/wechat-standin';
 import { eventually } from '../helpers/wait';
@@ -37,12 +37,10 @@ afterAll(async () => {
   await server.close();
   await wechat.close();
 });
-afterEach(disposeParties);
-
-async function calls(account: string, token = mintToken(TEST_SECRET, account), on = server) {
-  const res = await fetch(`${on.httpUrl}/api/calls`, { headers: { authorization: `Bearer ${token}` } });
-  return { status: res.status, body: (await res.json()) as { calls: Record<string, unknown>[] } };
-}
+afterEach(async () => {
+  await disposeParties();
+  closeClients();
+});
 
 const noticesTo = (account: string) => wechat.delivered().filter((m) => m.touser === `openid-${account}`);
 
@@ -63,18 +61,18 @@ describe('call history through signalling', () => {
     await b2.session.reject();
     await ended(a2, 'rejected');
 
-    const mine = await calls(alice);
+    const mine = await fetchCalls(server, alice);
     expect(mine.status).toBe(200);
-    expect(mine.body.calls.map((c) => [c.outcome, c.direction, c.peer, c.type])).toEqual([
+    expect(mine.calls.map((c) => [c.outcome, c.direction, c.peer, c.type])).toEqual([
       ['rejected', 'outgoing', bob, 1],
       ['completed', 'outgoing', bob, 2],
     ]);
-    const theirs = await calls(bob);
-    expect(theirs.body.calls.map((c) => [c.outcome, c.direction, c.peer])).toEqual([
+    const theirs = await fetchCalls(server, bob);
+    expect(theirs.calls.map((c) => [c.outcome, c.direction, c.peer])).toEqual([
       ['rejected', 'incoming', alice],
       ['completed', 'incoming', alice],
     ]);
-    expect((await calls(alice, 'forged')).status).toBe(401);
+    expect((await fetchCalls(server, alice, 'forged')).status).toBe(401);
   });
 
   it('sends the callee a subscribe message for a call nobody answered', async () => {
@@ -88,7 +86,10 @@ describe('call history through signalling', () => {
     const sent = wechat.delivered().filter((m) => m.touser === `openid-${bob}`);
     expect(sent).toHaveLength(1);
     expect(sent[0]).toMatchObject({ template_id: wechat.templateId, data: { thing1: { value: alice } } });
-    expect((await calls(bob)).body.calls[0]).toMatchObject({ outcome: 'missed', direction: 'incoming' });
+    expect((await fetchCalls(server, bob)).calls[0]).toMatchObject({
+      outcome: 'missed',
+      direction: 'incoming',
+    });
   });
 
   it('sends one notice for missed calls from the same caller in a row, and one for another caller', async () => {
@@ -109,7 +110,7 @@ describe('call history through signalling', () => {
     await eventually(() => noticesTo(bob).some((m) => m.data.thing1.value === carol), `carol's notice`);
     expect(noticesTo(bob).map((m) => m.data.thing1.value)).toEqual([alice, carol]);
     // Throttled notices, not records: bob's history lists all three.
-    const listed = (await calls(bob)).body.calls;
+    const { calls: listed } = await fetchCalls(server, bob);
     expect(listed.map((c) => [c.peer, c.outcome])).toEqual([
       [carol, 'missed'],
       [alice, 'missed'],
@@ -136,7 +137,7 @@ describe('a file call history through signalling', () => {
       await b.session.hangup();
       await ended(a, 'remote-hangup');
       // The record is written as the call ends on the server, which is before alice hears of it.
-      expect((await calls(alice, undefined, first)).body.calls).toHaveLength(1);
+      expect((await fetchCalls(first, alice)).calls).toHaveLength(1);
       await disposeParties();
     } finally {
       await first.close();
@@ -144,12 +145,12 @@ describe('a file call history through signalling', () => {
 
     const second = await startTestServer({ history: new FileCallHistory({ path: file }) });
     try {
-      const mine = await calls(alice, undefined, second);
-      expect(mine.body.calls).toEqual([
+      const mine = await fetchCalls(second, alice);
+      expect(mine.calls).toEqual([
         expect.objectContaining({ outcome: 'completed', direction: 'outgoing', peer: bob, type: 1 }),
       ]);
-      const theirs = await calls(bob, undefined, second);
-      expect(theirs.body.calls).toEqual([
+      const theirs = await fetchCalls(second, bob);
+      expect(theirs.calls).toEqual([
         expect.objectContaining({ outcome: 'completed', direction: 'incoming', peer: alice, endedBy: bob }),
       ]);
     } finally {
@@ -174,14 +175,14 @@ describe('a flood of canceled calls through signalling', () => {
         await m.hangup({ cid });
         await b.next('hangup');
       }
-      const listed = (await calls(bob, undefined, flooded)).body.calls;
+      const { calls: listed } = await fetchCalls(flooded, bob);
       expect(listed.filter((c) => c.peer === mallory).length).toBeLessThanOrEqual(5);
       expect(listed.filter((c) => c.peer === mallory).length).toBeGreaterThan(0); // control: the flood is listed
       expect(listed).toContainEqual(
         expect.objectContaining({ cid: real.cid, peer: alice, outcome: 'completed' }),
       );
-      for (const client of [a, b, m]) client.close();
     } finally {
+      closeClients();
       await flooded.close();
     }
   });

@@ -8,9 +8,26 @@
 import jwt from 'jsonwebtoken';
 import WebSocket from 'ws';
 import type { RunningServer } from '../../server';
-import { TEST_SECRET, connectClient, createClient, startTestServer } from '../helpers/server';
-import { rawSocket } from '../helpers/ws-socket';
+import {
+  TEST_SECRET,
+  closeClients,
+  connectClient,
+  createClient,
+  fetchCounts,
+  startTestServer,
+} from '../helpers/server';
+import { eventually, eventuallyValue } from '../helpers/wait';
+import {
+  closeOf,
+  closeSocket,
+  openSocket,
+  rawSocket,
+  tryOpenSocket,
+  type RawSocket,
+} from '../helpers/ws-socket';
 
+const METRICS_TOKEN = 'limits-metrics-token-0123456789';
+/** Shared by the tests that leave it as they found it; a test that fills a cap on purpose starts its own. */
 let server: RunningServer;
 beforeAll(async () => {
   server = await startTestServer({
@@ -18,21 +35,26 @@ beforeAll(async () => {
     requestBurst: 20,
     maxConnectionsPerIp: 4,
     maxDevicesPerAccount: 2,
+    metricsToken: METRICS_TOKEN,
   });
+});
+afterEach(async () => {
+  closeClients();
+  // The server sees a close a moment after the client does: wait until it counts none of this test's sockets,
+  // so the next test has the whole per-address cap (4 sockets, no more).
+  await eventually(
+    async () => (await fetchCounts(server, METRICS_TOKEN)).connections === 0,
+    'every socket of the test gone from the server',
+  );
 });
 afterAll(async () => {
   await server.close();
 });
 
 const token = (account: string) => jwt.sign({}, TEST_SECRET, { subject: account, expiresIn: 600 });
-const closeOf = (socket: WebSocket) =>
-  new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
 
-/** Frames until one matches, failing if the socket closes or nothing matches in time. */
-async function until(
-  raw: Awaited<ReturnType<typeof rawSocket>>,
-  match: (f: Record<string, unknown>) => boolean,
-) {
+/** Frames until one matches; fails if the socket closes first, or if no frame comes within 5 s. */
+async function until(raw: RawSocket, match: (f: Record<string, unknown>) => boolean) {
   for (;;) {
     const frame = await raw.next();
     if (match(frame)) return frame;
@@ -81,7 +103,7 @@ describe('frames are metered and capped before they are parsed', () => {
     // The first 19 fit in the bucket and are parsed (broken: 400 by seq); the rest are refused unread (429).
     expect(replies.filter((r) => r.code === 400).length).toBeGreaterThan(10);
     expect(replies.filter((r) => r.code === 429).map((r) => r.seq)).toContain(25);
-    raw.socket.close();
+    await closeSocket(raw.socket);
   });
 
   it('closes the socket (1009) for a frame over the 16 KB transport cap, and only that socket', async () => {
@@ -92,19 +114,32 @@ describe('frames are metered and capped before they are parsed', () => {
     expect(await closed).toBe(1009);
     // The same server still serves everyone else.
     await expect(other.call({ type: 2, callee: 'nobody-here' })).rejects.toMatchObject({ code: 404 });
-    other.close();
   });
 
-  it('fails an oversized request in the client at once, with 400 and without sending it', async () => {
-    const client = await connectClient(server, 'big-sender');
-    await expect(
-      client.call({ type: 2, callee: 'x', pushConfig: { custom: '界'.repeat(3000) } }),
-    ).rejects.toMatchObject({ code: 400, message: expect.stringContaining('exceeds') });
-    // Control: the same call with a custom that fits reaches the server (404: the callee is offline).
+  it('an oversized request fails at once with 400, answered unread by its seq', async () => {
+    const requestTimeout = 10_000;
+    const client = await connectClient(server, 'big-sender', { requestTimeout });
+    const started = Date.now();
+    // 9,000 bytes of custom: over the 8 KB parse cap, under the 16 KB transport cap, so the socket stays open.
+    const error = await client.call({ type: 2, callee: 'x', pushConfig: { custom: '界'.repeat(3000) } }).then(
+      () => new Error('an oversized request was accepted'),
+      (refusal: Error) => refusal,
+    );
+    // Refused unread: a parsed request would have been refused for its custom (over 1024 characters) instead.
+    expect(error).toMatchObject({
+      code: 400,
+      message: expect.stringMatching(/frame of \d+ bytes exceeds 8192/),
+    });
+    const bytes = Number(/frame of (\d+) bytes/.exec(error.message)?.[1]);
+    expect(bytes).toBeGreaterThan(9000);
+    expect(bytes).toBeLessThan(16 * 1024);
+    // Answered: the reply found the request by the seq the frame starts with. Unanswered, it would have failed
+    // with 408, and only once the timeout ran out.
+    expect(Date.now() - started).toBeLessThan(requestTimeout / 2);
+    // Control: the same call with a custom that fits is read (404: the callee is offline), on the same socket.
     await expect(client.call({ type: 2, callee: 'x', pushConfig: { custom: '界' } })).rejects.toMatchObject({
       code: 404,
     });
-    client.close();
   });
 });
 
@@ -112,13 +147,10 @@ describe('liveness', () => {
   it('closes a client that keeps sending frames but never answers a heartbeat ping', async () => {
     const quick = await startTestServer({ heartbeatMs: 300 });
     try {
-      const open = (autoPong: boolean) =>
-        new Promise<WebSocket>((resolve, reject) => {
-          const socket = new WebSocket(quick.url, { autoPong });
-          socket.once('open', () => resolve(socket));
-          socket.once('error', reject);
-        });
-      const [talker, listener] = await Promise.all([open(false), open(true)]);
+      const [talker, listener] = await Promise.all([
+        openSocket(quick.url, { autoPong: false }),
+        openSocket(quick.url, { autoPong: true }),
+      ]);
       let seq = 0;
       for (const [socket, account] of [
         [talker, 'live-talker'],
@@ -138,7 +170,7 @@ describe('liveness', () => {
       // Control: the listener, silent but answering pings, has been pinged past the talker's cut and is open.
       await new Promise<void>((resolve) => listener.on('ping', () => pingsToListener >= 4 && resolve()));
       expect(listener.readyState).toBe(WebSocket.OPEN);
-      listener.close();
+      await closeSocket(listener);
     } finally {
       await quick.close();
     }
@@ -146,40 +178,45 @@ describe('liveness', () => {
 });
 
 describe('connection caps', () => {
-  /** Opens a socket as if from `forwardedFor` behind a proxy; resolves the HTTP status when refused. */
-  const open = (url: string, forwardedFor?: string) =>
-    new Promise<WebSocket | number>((resolve, reject) => {
-      const socket = new WebSocket(url, forwardedFor ? { headers: { 'x-forwarded-for': forwardedFor } } : {});
-      socket.once('open', () => resolve(socket));
-      socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
-      socket.once('error', (error) => reject(error));
-    });
+  /** As if from `forwardedFor` behind a proxy: the socket, or the HTTP status when refused. */
+  const proxiedOpen = (url: string, forwardedFor: string) =>
+    tryOpenSocket(url, { headers: { 'x-forwarded-for': forwardedFor } });
+  const opened = (all: (WebSocket | number)[]) => all.filter((s): s is WebSocket => s instanceof WebSocket);
 
   it('refuses a connection over the per-address cap with 429, and takes one again once a slot frees', async () => {
-    const sockets = await Promise.all([1, 2, 3, 4].map(() => open(server.url)));
-    expect(sockets.every((s) => s instanceof WebSocket)).toBe(true);
-    expect(await open(server.url)).toBe(429);
-    const first = sockets[0] as WebSocket;
-    const gone = closeOf(first);
-    first.close();
-    await gone;
-    // The server counts the slot free once the socket's close reached it; retry until it has.
-    let again: WebSocket | number = 429;
-    for (let attempt = 0; attempt < 50 && again === 429; attempt++) again = await open(server.url);
-    expect(again).toBeInstanceOf(WebSocket);
-    for (const s of [...sockets.slice(1), again]) (s as WebSocket).close();
+    // Its own server: this test fills the cap on purpose, and no other test may meet it full.
+    const capped = await startTestServer({ maxConnectionsPerIp: 4 });
+    const sockets: (WebSocket | number)[] = [];
+    try {
+      sockets.push(...(await Promise.all([1, 2, 3, 4].map(() => tryOpenSocket(capped.url)))));
+      expect(sockets.every((s) => s instanceof WebSocket)).toBe(true);
+      expect(await tryOpenSocket(capped.url)).toBe(429);
+      await closeSocket(sockets.shift() as WebSocket);
+      // The server counts the slot free once the close reached it, a moment after the client saw it.
+      const again = await eventuallyValue(async () => {
+        const socket = await tryOpenSocket(capped.url);
+        return socket === 429 ? undefined : socket;
+      }, 'a connection once a slot freed');
+      sockets.push(again);
+      expect(again).toBeInstanceOf(WebSocket);
+    } finally {
+      await Promise.all(opened(sockets).map(closeSocket));
+      await capped.close();
+    }
   });
 
   it('behind a trusted proxy, counts the address the proxy appended, not what the client claims', async () => {
     const proxied = await startTestServer({ maxConnectionsPerIp: 2, trustProxy: true });
+    const sockets: (WebSocket | number)[] = [];
     try {
-      const a1 = await open(proxied.url, '10.0.0.1');
-      const a2 = await open(proxied.url, '6.6.6.6, 10.0.0.1'); // a forged first hop: still 10.0.0.1
-      expect(await open(proxied.url, '10.0.0.1')).toBe(429);
-      const b1 = await open(proxied.url, '10.0.0.2'); // control: another client behind the same proxy
+      sockets.push(await proxiedOpen(proxied.url, '10.0.0.1'));
+      sockets.push(await proxiedOpen(proxied.url, '6.6.6.6, 10.0.0.1')); // a forged first hop: still 10.0.0.1
+      expect(await proxiedOpen(proxied.url, '10.0.0.1')).toBe(429);
+      const b1 = await proxiedOpen(proxied.url, '10.0.0.2'); // control: another client behind the same proxy
+      sockets.push(b1);
       expect(b1).toBeInstanceOf(WebSocket);
-      for (const s of [a1, a2, b1]) (s as WebSocket).close();
     } finally {
+      await Promise.all(opened(sockets).map(closeSocket));
       await proxied.close();
     }
   });
@@ -191,20 +228,19 @@ describe('connection caps', () => {
     await expect(third.connect()).rejects.toMatchObject({ code: 429 });
     third.close();
     first.close();
-    let fourth = createClient(server, 'many-devices');
-    // The first device's close is processed by the server asynchronously: retry the login until it is.
-    for (let attempt = 0; ; attempt++) {
+    // The server sees the first device's close a moment later: log in again until it has.
+    const fourth = await eventuallyValue(async () => {
+      const device = createClient(server, 'many-devices');
       try {
-        await fourth.connect();
-        break;
+        await device.connect();
+        return device;
       } catch (error) {
-        fourth.close();
-        if ((error as { code?: number }).code !== 429 || attempt > 50) throw error;
-        fourth = createClient(server, 'many-devices');
+        device.close();
+        if ((error as { code?: number }).code !== 429) throw error;
+        return undefined;
       }
-    }
+    }, 'a login once the first device left');
     expect(fourth.isConnected).toBe(true);
-    second.close();
-    fourth.close();
+    expect(second.isConnected).toBe(true);
   });
 });

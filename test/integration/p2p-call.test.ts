@@ -8,16 +8,17 @@ import type { RunningServer } from '../../server';
 import { NetcallError } from '../../services/protocol';
 import {
   TEST_SECRET,
+  closeClients,
   connectClient,
   createClient,
   establishCall,
   startTestServer,
   type TestClient,
 } from '../helpers/server';
+import { names } from '../helpers/session';
 import { rawSocket } from '../helpers/ws-socket';
 
 let server: RunningServer;
-const clients: TestClient[] = [];
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -25,21 +26,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await server.close();
 });
-afterEach(() => {
-  for (const client of clients.splice(0)) client.close();
-});
+afterEach(closeClients);
 
-async function online(account: string): Promise<TestClient> {
-  const client = await connectClient(server, account);
-  clients.push(client);
-  return client;
-}
-
-let counter = 0;
-const names = (...prefixes: string[]) => {
-  counter++;
-  return prefixes.map((p) => `${p}${counter}`);
-};
+const online = (account: string): Promise<TestClient> => connectClient(server, account);
 
 describe('P2P video call on the open backend', () => {
   it('gives each side exactly its push URL and the peer play URL, and clears both on hangup', async () => {
@@ -257,7 +246,7 @@ describe('bad input gets a clear error and nothing is lost', () => {
     const forged = jwt.sign({}, 'not-the-secret', { subject: alice, expiresIn: 60 });
     const noExp = jwt.sign({}, TEST_SECRET, { subject: alice });
     for (const token of [expired, forged, noExp, 'garbage']) {
-      const client = createClient(server, alice, token);
+      const client = createClient(server, alice, { token });
       const attempt = client.connect();
       await expect(attempt).rejects.toBeInstanceOf(NetcallError);
       await expect(attempt).rejects.toMatchObject({ code: 401 });

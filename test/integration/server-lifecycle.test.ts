@@ -5,9 +5,13 @@
 import { createServer } from 'net';
 import { startServer } from '../../server';
 import { verifyToken } from '../../server/auth/tokens';
-import { Netcall } from '../../services/netcall';
-import { TEST_MEDIA_SECRET, TEST_SECRET, startTestServer } from '../helpers/server';
-import { wsConnectSocket } from '../helpers/ws-socket';
+import {
+  TEST_MEDIA_SECRET,
+  TEST_SECRET,
+  closeClients,
+  connectClient,
+  startTestServer,
+} from '../helpers/server';
 
 const portIsFree = (port: number) =>
   new Promise<boolean>((resolve) => {
@@ -47,7 +51,9 @@ describe('startServer', () => {
     try {
       await expect(startServer(base)).rejects.toThrow(/dev mode refuses to run with NODE_ENV=production/);
     } finally {
-      process.env.NODE_ENV = before;
+      // Assigning undefined would store the string "undefined".
+      if (before === undefined) delete process.env.NODE_ENV;
+      else process.env.NODE_ENV = before;
     }
   });
 
@@ -114,16 +120,10 @@ describe('startServer', () => {
       expect(res.status).toBe(200);
       const { token } = (await res.json()) as { token: string };
       expect(() => verifyToken(TEST_SECRET, token)).toThrow(); // a generated secret, not a fixed one
-      const client = new Netcall({
-        server: server.url,
-        account: 'alice',
-        token,
-        connectSocket: wsConnectSocket,
-      });
-      await client.connect();
+      const client = await connectClient(server, 'alice', { token });
       expect(client.isConnected).toBe(true);
-      client.close();
     } finally {
+      closeClients();
       await server.close();
     }
   });

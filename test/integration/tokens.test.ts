@@ -7,15 +7,14 @@
 import jwt from 'jsonwebtoken';
 import type { RunningServer } from '../../server';
 import { TokenVerifier, mintToken } from '../../server/auth/tokens';
-import { Netcall } from '../../services/netcall';
-import { TEST_SECRET, createClient, startTestServer } from '../helpers/server';
-import { record } from '../helpers/recorder';
-import { rawSocket, wsConnectSocket } from '../helpers/ws-socket';
+import { TEST_SECRET, closeClients, createClient, startTestServer } from '../helpers/server';
+import { closeOf, rawSocket } from '../helpers/ws-socket';
 
 let server: RunningServer;
 beforeAll(async () => {
   server = await startTestServer({ maxTokenLifetimeSeconds: 3600, tokenAudience: 'rtc', tokenIssuer: 'biz' });
 });
+afterEach(closeClients);
 afterAll(async () => {
   await server.close();
 });
@@ -26,10 +25,9 @@ const sign = (payload: object, options: jwt.SignOptions = {}) =>
 const good = (account: string, ttl = 600) => sign({}, { subject: account, expiresIn: ttl });
 
 async function refusal(account: string, token: string): Promise<{ code: number; message: string }> {
-  const client = createClient(server, account, token);
+  const client = createClient(server, account, { token });
   const error = await client.connect().then(
     () => {
-      client.close();
       throw new Error(`${account}: a bad token was accepted`);
     },
     (e: { code: number; message: string }) => e,
@@ -65,10 +63,9 @@ describe('what a token must be', () => {
       expect(error.message).not.toMatch(/rtc|biz/);
     }
     // Control: the same account with a token that meets every rule logs in.
-    const client = createClient(server, 'tok-a', good('tok-a', 3600));
+    const client = createClient(server, 'tok-a', { token: good('tok-a', 3600) });
     await client.connect();
     expect(client.isConnected).toBe(true);
-    client.close();
   });
 
   it('applies the default 30-day maximum when none is configured', () => {
@@ -80,21 +77,14 @@ describe('what a token must be', () => {
 
 describe('a session lives as long as its token', () => {
   it('ends at exp with 4401 (disconnect 401), ending its call; a renewed session goes on', async () => {
-    const exp = nowSeconds() + 3;
-    const token = (account: string) => sign({ exp }, { subject: account });
-    const make = (account: string) => {
-      const netcall = new Netcall({
-        server: server.url,
-        account,
-        token: token(account),
-        connectSocket: wsConnectSocket,
-        tokenWarning: 2000,
-      });
-      return Object.assign(netcall, record(netcall));
-    };
-    const lapsing = make('tok-lapsing');
-    const renewing = make('tok-renewing');
-    const peer = createClient(server, 'tok-peer', good('tok-peer'));
+    // exp 6 to 7 s ahead, the warning 3 to 4 s before it (4 s, or half the token's life if that is shorter):
+    // the setup before exp, and the three renewals after the warning, each fit with seconds to spare when loaded.
+    const exp = nowSeconds() + 7;
+    const expiring = (account: string) =>
+      createClient(server, account, { token: sign({ exp }, { subject: account }), tokenWarning: 4000 });
+    const lapsing = expiring('tok-lapsing');
+    const renewing = expiring('tok-renewing');
+    const peer = createClient(server, 'tok-peer', { token: good('tok-peer') });
     await peer.connect();
     await Promise.all([lapsing.connect(), renewing.connect()]);
     const { cid } = await lapsing.call({ type: 2, callee: 'tok-peer' });
@@ -102,44 +92,41 @@ describe('a session lives as long as its token', () => {
     await peer.response({ accepted: true, caller: 'tok-lapsing', type: 2, cid });
 
     // Both are warned ahead of exp; only one renews.
-    expect(await renewing.next('tokenWillExpire', 5000)).toEqual({ exp });
-    expect(await lapsing.next('tokenWillExpire', 5000)).toEqual({ exp });
+    expect(await renewing.next('tokenWillExpire', 8000)).toEqual({ exp });
+    expect(await lapsing.next('tokenWillExpire', 8000)).toEqual({ exp });
     await expect(renewing.renewToken(good('tok-peer'))).rejects.toMatchObject({ code: 403 });
     await expect(renewing.renewToken('garbage')).rejects.toMatchObject({ code: 401 });
     await renewing.renewToken(good('tok-renewing'));
 
-    expect(await lapsing.next('disconnect', 8000)).toMatchObject({ code: 401 });
+    expect(await lapsing.next('disconnect', 10_000)).toMatchObject({ code: 401 });
     expect(await peer.next('hangup')).toMatchObject({ cid, account: 'tok-lapsing' });
     // By now exp has passed for both: the renewed session still works.
     await expect(renewing.call({ type: 2, callee: 'tok-nobody' })).rejects.toMatchObject({ code: 404 });
     expect(renewing.isConnected).toBe(true);
     expect(renewing.seen('disconnect')).toEqual([]);
-    for (const c of [lapsing, renewing, peer]) c.close();
   });
 });
 
 describe('kick', () => {
   it('refuses the kicked account the token it holds, and accepts one minted after the kick', async () => {
     const held = good('tok-kicked');
-    const client = createClient(server, 'tok-kicked', held);
+    const client = createClient(server, 'tok-kicked', { token: held });
     await client.connect();
     expect(server.kick('tok-kicked')).toBe(1);
     expect(await client.next('kicked')).toMatchObject({ reason: expect.any(String) });
     expect(await refusal('tok-kicked', held)).toMatchObject({ message: expect.stringContaining('revoked') });
     // Another account's tokens are untouched by the kick.
-    const bystander = createClient(server, 'tok-bystander', good('tok-bystander'));
+    const bystander = createClient(server, 'tok-bystander', { token: good('tok-bystander') });
     await bystander.connect();
-    bystander.close();
     // A token issued after the kick (a later second) logs in again.
     const fresh = sign({ iat: nowSeconds() + 1 }, { subject: 'tok-kicked', expiresIn: 600 });
-    const back = createClient(server, 'tok-kicked', fresh);
+    const back = createClient(server, 'tok-kicked', { token: fresh });
     await back.connect();
     expect(back.isConnected).toBe(true);
-    back.close();
   });
 
   it('stops handling a kicked session at once, even frames it sends before it sees the close', async () => {
-    const callee = createClient(server, 'tok-k-callee', good('tok-k-callee'));
+    const callee = createClient(server, 'tok-k-callee', { token: good('tok-k-callee') });
     await callee.connect();
     const raw = await rawSocket(server.url);
     raw.sendText(JSON.stringify({ seq: 1, op: 'login', args: { token: good('tok-k-raw') } }));
@@ -148,7 +135,7 @@ describe('kick', () => {
     raw.sendText(JSON.stringify({ seq: 2, op: 'call', args: { type: 1, callee: 'tok-k-callee' } }));
     const first = (await raw.next()) as { data: { cid: string } };
     expect(await callee.next('beCalling')).toMatchObject({ caller: 'tok-k-raw', cid: first.data.cid });
-    const closed = new Promise<number>((resolve) => raw.socket.once('close', (code) => resolve(code)));
+    const closed = closeOf(raw.socket);
     // A reason longer than a close frame can carry, in a script where cutting by characters is not enough.
     server.kick('tok-k-raw', '账号在别处登录，已被服务器踢下线'.repeat(4));
     // Sent before this client has read its close frame: the server must not act on it.
@@ -158,6 +145,5 @@ describe('kick', () => {
     expect(await callee.next('hangup')).toMatchObject({ cid: first.data.cid });
     await expect(callee.call({ type: 1, callee: 'tok-nobody' })).rejects.toMatchObject({ code: 404 });
     expect(callee.seen('beCalling')).toHaveLength(1);
-    callee.close();
   });
 });
