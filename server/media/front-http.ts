@@ -4,18 +4,21 @@
  *
  * Owns: the only routes, `GET /live/<name>.flv?sign=<exp>-<md5>` and the WebSocket upgrade on the same path,
  * both play-only; the answers to everything else (404 unknown path, 405 other methods or a publishing
- * subprotocol, 400 malformed query or a request body, 403 bad/expired signature or a stream not authorised),
- * always with a short text body and `Connection: close`; the CORS policy (only a validly signed play gets
- * `Access-Control-Allow-Origin: *`: web players embed anywhere and the signature is the credential); and
- * bounded header and request times. It must never hand NMS a request it has not validated: node-media-server
- * 4.4.3 src/session/flv_session.js leaves a refused session half-built, and its close handler then throws.
+ * subprotocol, 400 malformed query or a request body, 403 bad/expired signature or a stream not authorised,
+ * 429 an address over its connection cap), always with a short text body and `Connection: close`; the CORS
+ * policy (only a validly signed play gets `Access-Control-Allow-Origin: *`: web players embed anywhere and the
+ * signature is the credential); one request per connection; and bounded header and request times. It must
+ * never hand NMS a request it has not validated: node-media-server 4.4.3 src/session/flv_session.js leaves a
+ * refused session half-built, and its close handler then throws.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { DropArgument, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Engine, Protocol } from './engine';
 import { FlvSession, NmsWebSocketServer, type FlvRequest, type NmsFlvSession } from './nms';
 import { APP, isStreamName, parseSignQuery, type StreamRequest } from './sign';
+import { describe, quote } from './values';
 
 const FLV_PATH = new RegExp(`^/${APP}/([^/]*)\\.flv$`);
 // Players send nothing after the handshake; a larger frame is an attempt at something else.
@@ -23,11 +26,15 @@ const MAX_WS_MESSAGE_BYTES = 64 * 1024;
 
 type Verdict = { ok: true; request: StreamRequest } | { ok: false; status: number; reason: string };
 
+const TOO_MANY: Verdict = { ok: false, status: 429, reason: 'too many connections from this address' };
+
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  408: 'Request Timeout',
+  429: 'Too Many Requests',
 };
 
 export function createHttpFront(engine: Engine): http.Server {
@@ -39,6 +46,24 @@ export function createHttpFront(engine: Engine): http.Server {
     // Node checks the two timeouts above only this often (default 30 s).
     connectionsCheckingInterval: Math.min(1000, timeout),
   });
+  // A player's response never ends, so a pipelined request behind it would start a session of its own.
+  server.maxRequestsPerSocket = 1;
+  server.maxConnections = engine.config.maxConnections;
+  // Decided per connection, answered on its request: a 429 needs the request to answer.
+  const overCap = new WeakSet<Duplex>();
+  // Connections whose response has started: a refusal's status line must not land inside a player's body.
+  const answered = new WeakSet<Duplex>();
+  server.on('connection', (socket: Socket) => {
+    if (!engine.admit(socket)) overCap.add(socket);
+  });
+  // At info: a client can cause one per connection attempt, and warn lines are never rate-limited.
+  server.on('drop', (data?: DropArgument) =>
+    engine.refused(
+      'http-flv',
+      `${data?.remoteAddress}:${data?.remotePort}`,
+      'the front is at maxConnections',
+    ),
+  );
   const wss = new NmsWebSocketServer({
     noServer: true,
     maxPayload: MAX_WS_MESSAGE_BYTES,
@@ -48,32 +73,40 @@ export function createHttpFront(engine: Engine): http.Server {
   });
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     try {
-      onRequest(engine, req, res);
+      answered.add(req.socket);
+      onRequest(engine, req, res, overCap.has(req.socket));
     } catch (error) {
-      engine.log('warn', 'http-flv request failed', { err: String(error) });
+      engine.log('warn', 'http-flv request failed', { err: describe(error) });
       req.socket.destroy();
     }
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => {});
     try {
-      onUpgrade(engine, wss, req, socket, head);
+      onUpgrade(engine, wss, req, socket, head, overCap.has(socket));
     } catch (error) {
-      engine.log('warn', 'ws-flv upgrade failed', { err: String(error) });
+      engine.log('warn', 'ws-flv upgrade failed', { err: describe(error) });
       socket.destroy();
     }
   });
+  // What `handleUpgrade` refuses itself (a missing or malformed key, version or extension header).
+  wss.on('wsClientError', (error: Error, socket: Duplex) => {
+    engine.refused('ws-flv', remote(socket), `bad upgrade: ${error.message}`);
+    socket.end(rawResponse(400, 'bad upgrade'));
+    setTimeout(() => socket.destroy(), 1000).unref();
+  });
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
-    const status = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const timedOut = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
     engine.refused(
       'http-flv',
       remote(socket),
-      `unparseable or slow request (${error.code ?? error.message})`,
+      `${timedOut ? 'slow' : 'unparseable'} request (${error.code ?? describe(error)})`,
     );
-    if (socket.writable && error.code !== 'ECONNRESET') socket.end(rawResponse(status, 'request refused'));
+    if (socket.writable && !answered.has(socket) && error.code !== 'ECONNRESET')
+      socket.end(rawResponse(timedOut ? 408 : 400, 'request refused'));
     socket.destroy();
   });
-  server.on('error', (error) => engine.log('warn', 'http listener error', { err: error.message }));
+  server.on('error', (error) => engine.log('warn', 'http listener error', { err: describe(error) }));
   return server;
 }
 
@@ -83,7 +116,7 @@ function classify(engine: Engine, req: IncomingMessage, protocol: Protocol): Ver
   const q = url.indexOf('?');
   const match = FLV_PATH.exec(q < 0 ? url : url.slice(0, q));
   if (!match || !isStreamName(match[1])) return { ok: false, status: 404, reason: 'unknown path' };
-  if (req.method !== 'GET') return { ok: false, status: 405, reason: `method ${req.method}` };
+  if (req.method !== 'GET') return { ok: false, status: 405, reason: `method ${quote(req.method)}` };
   if (protocol === 'ws-flv') {
     const offered = (req.headers['sec-websocket-protocol'] ?? '').toLowerCase().split(',');
     if (offered.some((p) => p.trim() === 'post' || p.trim() === 'publisher'))
@@ -101,8 +134,8 @@ function classify(engine: Engine, req: IncomingMessage, protocol: Protocol): Ver
   return { ok: true, request };
 }
 
-function onRequest(engine: Engine, req: IncomingMessage, res: ServerResponse): void {
-  const verdict = classify(engine, req, 'http-flv');
+function onRequest(engine: Engine, req: IncomingMessage, res: ServerResponse, overCap: boolean): void {
+  const verdict = overCap ? TOO_MANY : classify(engine, req, 'http-flv');
   if (!verdict.ok) {
     engine.refused('http-flv', remote(req.socket), verdict.reason, { status: verdict.status });
     const headers: http.OutgoingHttpHeaders = {
@@ -134,26 +167,21 @@ function onUpgrade(
   req: IncomingMessage,
   socket: Duplex,
   head: Buffer,
+  overCap: boolean,
 ): void {
-  let verdict = classify(engine, req, 'ws-flv');
+  let verdict = overCap ? TOO_MANY : classify(engine, req, 'ws-flv');
   if (verdict.ok && (req.headers.upgrade ?? '').toLowerCase() !== 'websocket')
-    verdict = { ok: false, status: 400, reason: `upgrade to ${req.headers.upgrade}` };
+    verdict = { ok: false, status: 400, reason: `upgrade to ${quote(req.headers.upgrade)}` };
   if (!verdict.ok) {
     engine.refused('ws-flv', remote(socket), verdict.reason, { status: verdict.status });
     socket.end(rawResponse(verdict.status, verdict.reason));
     setTimeout(() => socket.destroy(), 1000).unref();
     return;
   }
-  const { request } = verdict;
+  // Without a verifyClient option, ws 8 completes the upgrade (or refuses it) before handleUpgrade returns,
+  // so no revoke can come between the check above and the session.
   wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
     ws.on('error', () => {});
-    // handleUpgrade may complete later than the check above; a revoke in between must still win.
-    const denied = engine.checkPlay(request);
-    if (denied !== null) {
-      engine.refused('ws-flv', remote(socket), `play: ${denied}`);
-      ws.terminate();
-      return;
-    }
     startSession(engine, new FlvSession(req, ws), 'ws-flv');
   });
 }
@@ -170,17 +198,9 @@ function startSession(engine: Engine, session: NmsFlvSession, protocol: Protocol
     engine.refused(protocol, session.ip, 'player sent data', { stream: session.streamPath });
     engine.cut(session);
   };
-  const nmsOnClose = session.onClose;
-  session.onClose = () => {
-    try {
-      nmsOnClose();
-    } catch (error) {
-      engine.log('warn', 'flv session close failed', { err: String(error) });
-    }
-  };
-  session.run();
   engine.adopt(session, protocol);
-  engine.log('info', 'play accepted', { protocol, stream: session.streamPath });
+  session.run();
+  engine.log('info', 'play accepted', { protocol, ip: session.ip, stream: session.streamPath });
 }
 
 function remote(socket: Duplex): string {

@@ -6,15 +6,18 @@
  * authorised stream: a bad handshake version, malformed chunk headers and control messages, oversized
  * messages, media before a stream command, malformed or unexpected AMF commands (connect without app 'live'
  * and a parseable tcUrl; publish/play without a prior connect, a well-formed `<name>?sign=…`, a valid
- * signature and an authorised stream; a second stream command), and connections that take too long to ask.
- * Every refusal destroys that socket only. It must never let a throw from NMS's parser escape: node-media-
- * server 4.4.3 src/protocol/rtmp.js throws on several malformed inputs (new URL() in onConnect, .split on a
- * missing stream name, readUInt32BE on short control payloads), which would kill the worker.
+ * signature and an authorised stream; a second stream command; createStream beyond a few), connections that
+ * take too long to ask, peers that do not read their replies, publishers gone silent, and addresses over
+ * their connection cap. Every refusal destroys that socket only. It must never let a throw from NMS's parser
+ * escape: node-media-server 4.4.3 src/protocol/rtmp.js throws on several malformed inputs (new URL() in
+ * onConnect, .split on a missing stream name, readUInt32BE on short control payloads), which would kill the
+ * worker; and never let a client make NMS write replies without bound (it writes them unchecked).
  */
 import net from 'node:net';
-import type { Engine } from './engine';
-import { decodeAmf0Cmd, RtmpSession, type NmsRtmpParser, type NmsRtmpSession } from './nms';
+import { MAX_PLAYER_BACKLOG_BYTES, type Engine } from './engine';
+import { decodeAmf0Cmd, RtmpSession, type NmsRtmpSession } from './nms';
 import { APP, isStreamName, parseStreamRequest, streamPathOf } from './sign';
+import { describe, isRecord, quote } from './values';
 
 const RTMP_VERSION = 3;
 const TYPE_SET_CHUNK_SIZE = 1;
@@ -24,7 +27,6 @@ const TYPE_VIDEO = 9;
 const TYPE_FLEX_STREAM = 15;
 const TYPE_FLEX_MESSAGE = 17;
 const TYPE_DATA = 18;
-const CONTROL_TYPES = new Set([1, 2, 3, 5, 6]);
 const MEDIA_TYPES = new Set([TYPE_AUDIO, TYPE_VIDEO, TYPE_FLEX_STREAM, TYPE_DATA]);
 const MAX_CHUNK_SIZE = 0x7fffffff;
 
@@ -34,6 +36,17 @@ const MAX_MESSAGE_BYTES = 64 * 1024;
 const MAX_MEDIA_MESSAGE_BYTES = 4 * 1024 * 1024;
 /** ffmpeg, OBS and librtmp use fewer than 8; each one holds a reassembly buffer. */
 const MAX_CHUNK_STREAMS = 16;
+/** Clients send one; each one NMS answers, unchecked, so a loop of them would grow our output without end. */
+const MAX_CREATE_STREAMS = 4;
+/**
+ * Unsent replies a connection may leave before it asked for a stream: the handshake (3 KB), connect's and a
+ * few createStreams' answers fit many times over. After that, the player backlog cap applies.
+ */
+const MAX_REPLY_BACKLOG_BYTES = 64 * 1024;
+/** What NMS still needs once a stream runs; everything else is dropped (NMS ignores unknown commands too). */
+const AFTER_ACCEPT = new Set(['deleteStream', 'closeStream', 'FCUnpublish']);
+/** Idle time before the OS starts probing a publisher's connection for a peer that vanished without a FIN. */
+const KEEPALIVE_DELAY_MS = 10_000;
 
 /** Thrown from inside NMS's parser by our guards; caught by the session's onData wrapper. */
 class Refusal extends Error {
@@ -51,26 +64,41 @@ type Command = 'publish' | 'play';
 interface Guard {
   connected: boolean;
   command: Command | null;
+  createStreams: number;
   refused: boolean;
 }
 
 export function createRtmpFront(engine: Engine): net.Server {
   const server = net.createServer({ noDelay: true }, (socket) => accept(engine, socket));
-  server.on('error', (error) => engine.log('warn', 'rtmp listener error', { err: error.message }));
+  server.maxConnections = engine.config.maxConnections;
+  // At info: a client can cause one per connection attempt, and warn lines are never rate-limited.
+  server.on('drop', (data?: net.DropArgument) =>
+    engine.refused('rtmp', `${data?.remoteAddress}:${data?.remotePort}`, 'the front is at maxConnections'),
+  );
+  server.on('error', (error) => engine.log('warn', 'rtmp listener error', { err: describe(error) }));
   return server;
 }
 
 function accept(engine: Engine, socket: net.Socket): void {
   socket.on('error', () => {}); // a reset before NMS attaches its handler must not become uncaught
+  if (!engine.admit(socket)) {
+    engine.refused(
+      'rtmp',
+      `${socket.remoteAddress}:${socket.remotePort}`,
+      'too many connections from this address',
+    );
+    socket.destroy();
+    return;
+  }
   let session: NmsRtmpSession;
   try {
     session = new RtmpSession(socket);
   } catch (error) {
-    engine.log('warn', 'rtmp session construction failed', { err: String(error) });
+    engine.log('warn', 'rtmp session construction failed', { err: describe(error) });
     socket.destroy();
     return;
   }
-  const guard: Guard = { connected: false, command: null, refused: false };
+  const guard: Guard = { connected: false, command: null, createStreams: 0, refused: false };
   const refuse = (reason: string, stream = session.streamPath): void => {
     if (guard.refused) return;
     guard.refused = true;
@@ -84,7 +112,19 @@ function accept(engine: Engine, socket: net.Socket): void {
   );
   socket.once('close', () => clearTimeout(deadline));
 
-  guardParser(session.rtmp, guard, engine, socket, () => clearTimeout(deadline));
+  guardParser(session, guard, engine, (command) => {
+    clearTimeout(deadline);
+    if (command === 'publish') {
+      // A publisher that went silent is gone (a phone that changed networks leaves a half-open socket) and
+      // would hold the stream against its own reconnection: cut it. It sends media continuously and we send
+      // it nothing, so the socket's idle time is its silence.
+      socket.setKeepAlive(true, KEEPALIVE_DELAY_MS);
+      socket.setTimeout(engine.config.publishIdleTimeoutMs);
+      socket.once('timeout', () =>
+        refuse(`publisher sent nothing for ${engine.config.publishIdleTimeoutMs} ms`),
+      );
+    }
+  });
 
   const nmsOnData = session.onData;
   session.onData = (data) => {
@@ -93,38 +133,45 @@ function accept(engine: Engine, socket: net.Socket): void {
       if (session.rtmp.handshakeState === 0 && data.length > 0 && data[0] !== RTMP_VERSION)
         throw new Refusal(`handshake version ${data[0]} is not RTMP ${RTMP_VERSION}`);
       nmsOnData(data);
+      // NMS writes its replies to the socket without looking at backpressure.
+      const limit = guard.command === null ? MAX_REPLY_BACKLOG_BYTES : MAX_PLAYER_BACKLOG_BYTES;
+      if (socket.writableLength > limit)
+        throw new Refusal(`does not read its replies (${socket.writableLength} bytes unsent)`);
     } catch (error) {
       if (error instanceof Refusal) refuse(error.reason, error.stream ?? session.streamPath);
       else refuse(`protocol error: ${describe(error)}`);
     }
   };
-  const nmsOnClose = session.onClose;
-  session.onClose = () => {
-    try {
-      nmsOnClose();
-    } catch (error) {
-      engine.log('warn', 'rtmp session close failed', { err: describe(error) });
-    }
-  };
 
+  engine.adopt(session, 'rtmp');
   session.run();
   // After run(), which points the parser's packet callback at the broadcast: only the stream's registered
   // publisher reaches subscribers. NMS 4.4.3 would forward media from any session on the path (a player,
   // or a refused publisher whose socket is only half-closed).
+  let dropped = 0;
   session.rtmp.onPacketCallback = (packet) => {
     if (engine.mayForward(session)) session.onPacket(packet);
+    else dropped++;
   };
-  engine.adopt(session, 'rtmp');
+  socket.once('close', () => {
+    if (dropped > 0)
+      engine.log('info', 'media from a session that is not the publisher dropped', {
+        protocol: 'rtmp',
+        ip: session.ip,
+        stream: session.streamPath,
+        packets: dropped,
+      });
+  });
 }
 
-/** Installs the validating wrappers on one parser instance (the class stays untouched). */
+/** Installs the validating wrappers on one session's parser instance (the class stays untouched). */
 function guardParser(
-  rtmp: NmsRtmpParser,
+  session: NmsRtmpSession,
   guard: Guard,
   engine: Engine,
-  socket: net.Socket,
-  accepted: () => void,
+  accepted: (command: Command) => void,
 ): void {
+  const { rtmp, socket } = session;
   const nmsHeaderRead = rtmp.chunkMessageHeaderRead.bind(rtmp);
   rtmp.chunkMessageHeaderRead = () => {
     const packet = rtmp.parserPacket;
@@ -147,8 +194,8 @@ function guardParser(
 
   const nmsControl = rtmp.controlHandler.bind(rtmp);
   rtmp.controlHandler = () => {
+    // NMS calls this for the control types 1, 2, 3, 5 and 6 only.
     const { header, payload } = rtmp.parserPacket;
-    if (!CONTROL_TYPES.has(header.type)) return nmsControl();
     const expected = header.type === TYPE_PEER_BANDWIDTH ? 5 : 4;
     if (header.length !== expected)
       throw new Refusal(`control message ${header.type} of ${header.length} bytes (expected ${expected})`);
@@ -187,17 +234,20 @@ function guardParser(
         name === 'publish' ? engine.checkPublish(request.value) : engine.checkPlay(request.value);
       if (denied !== null) throw new Refusal(`${name}: ${denied}`, stream);
       guard.command = name;
-      accepted();
+      accepted(name);
       nmsInvoke();
-      // NMS refuses on its own by ending the socket (e.g. the stream already has a publisher); make that a
-      // real close and a logged refusal rather than a half-open connection it keeps parsing.
+      // NMS refuses on its own by ending the socket (the checks above should leave it no reason to); make
+      // that a real close and a logged refusal rather than a half-open connection it keeps parsing.
       if (socket.writableEnded || socket.destroyed)
-        throw new Refusal(`${name}: refused by node-media-server (stream busy?)`, stream);
-      engine.log('info', `${name} accepted`, { protocol: 'rtmp', stream });
+        throw new Refusal(`${name}: refused by node-media-server`, stream);
+      engine.log('info', `${name} accepted`, { protocol: 'rtmp', ip: session.ip, stream });
       return;
     } else if (typeof name !== 'string') {
       throw new Refusal('AMF command without a name');
+    } else if (name === 'createStream' && ++guard.createStreams > MAX_CREATE_STREAMS) {
+      throw new Refusal(`more than ${MAX_CREATE_STREAMS} createStream commands`);
     }
+    if (guard.command !== null && !AFTER_ACCEPT.has(name)) return;
     nmsInvoke();
   };
 }
@@ -213,7 +263,7 @@ function requestedPath(streamName: unknown): string | undefined {
 function checkConnect(command: Record<string, unknown>): void {
   const cmdObj = command.cmdObj;
   if (!isRecord(cmdObj)) throw new Refusal('connect without a command object');
-  if (cmdObj.app !== APP) throw new Refusal(`connect to app ${JSON.stringify(cmdObj.app)}`);
+  if (cmdObj.app !== APP) throw new Refusal(`connect to app ${quote(cmdObj.app)}`);
   if (typeof cmdObj.tcUrl !== 'string') throw new Refusal('connect without a tcUrl');
   try {
     new URL(cmdObj.tcUrl);
@@ -223,12 +273,4 @@ function checkConnect(command: Record<string, unknown>): void {
   if (cmdObj.objectEncoding != null && typeof cmdObj.objectEncoding !== 'number')
     throw new Refusal('connect with a non-numeric objectEncoding');
   if (typeof command.transId !== 'number') throw new Refusal('connect without a transaction id');
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

@@ -6,6 +6,8 @@
  * crash reporters can read), so a message must never be logged whole.
  */
 
+import { isRecord } from './values';
+
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 
 const LOG_LEVELS: readonly string[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
@@ -23,24 +25,31 @@ export interface WorkerConfig {
   logLevel: LogLevel | 'silent';
   /** How long a connection may take to ask for a stream (RTMP publish/play, HTTP headers). */
   requestTimeoutMs: number;
+  /** How long an accepted RTMP publisher may send nothing before it is cut (it frees the stream). */
+  publishIdleTimeoutMs: number;
+  /** Concurrent connections each front accepts. */
+  maxConnections: number;
+  /** Concurrent connections one address may hold, both fronts together. */
+  maxConnectionsPerIp: number;
   /** Only tests turn this off, to prove that the injection tests can fail. */
   packetGate: boolean;
+  /** Only tests turn this on: the worker then obeys `test-hang`, to prove that the heartbeat catches it. */
+  testHang: boolean;
 }
 
 export type ToWorker =
   | { type: 'start'; config: WorkerConfig; streams: string[] }
   | { type: 'authorize'; stream: string }
   | { type: 'revoke'; stream: string }
+  | { type: 'ping'; seq: number }
+  | { type: 'test-hang' }
   | { type: 'stop' };
 
 export type FromWorker =
   | { type: 'listening' }
   | { type: 'listen-failed'; code: string; message: string }
+  | { type: 'pong'; seq: number }
   | { type: 'log'; level: LogLevel; msg: string; fields?: Record<string, unknown> };
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function isLogLevel(value: unknown): value is LogLevel {
   return typeof value === 'string' && LOG_LEVELS.includes(value);
@@ -55,6 +64,10 @@ export function toWorkerLevel(level: string | undefined): LogLevel | 'silent' {
   return isLogLevel(level) ? level : 'silent';
 }
 
+function isPositive(value: unknown): value is number {
+  return typeof value === 'number' && value > 0;
+}
+
 function isWorkerConfig(value: unknown): value is WorkerConfig {
   if (!isRecord(value)) return false;
   return (
@@ -66,9 +79,12 @@ function isWorkerConfig(value: unknown): value is WorkerConfig {
     typeof value.playKey === 'string' &&
     value.playKey !== '' &&
     (value.logLevel === 'silent' || isLogLevel(value.logLevel)) &&
-    typeof value.requestTimeoutMs === 'number' &&
-    value.requestTimeoutMs > 0 &&
-    typeof value.packetGate === 'boolean'
+    isPositive(value.requestTimeoutMs) &&
+    isPositive(value.publishIdleTimeoutMs) &&
+    isPositive(value.maxConnections) &&
+    isPositive(value.maxConnectionsPerIp) &&
+    typeof value.packetGate === 'boolean' &&
+    typeof value.testHang === 'boolean'
   );
 }
 
@@ -84,6 +100,9 @@ export function isToWorker(value: unknown): value is ToWorker {
     case 'authorize':
     case 'revoke':
       return typeof value.stream === 'string';
+    case 'ping':
+      return Number.isInteger(value.seq);
+    case 'test-hang':
     case 'stop':
       return true;
     default:
@@ -98,6 +117,8 @@ export function isFromWorker(value: unknown): value is FromWorker {
       return true;
     case 'listen-failed':
       return typeof value.code === 'string' && typeof value.message === 'string';
+    case 'pong':
+      return Number.isInteger(value.seq);
     case 'log':
       return (
         isLogLevel(value.level) &&

@@ -18,7 +18,7 @@ export type NmsLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 
 /** One RTMP message being reassembled (node-media-server 4.4.3 src/protocol/rtmp.js RtmpPacket). */
 export interface NmsRtmpPacket {
-  header: { fmt: number; cid: number; timestamp: number; length: number; type: number; stream_id: number };
+  header: { length: number; type: number };
   /** Payload bytes received so far; > 0 while a message spans several chunks. */
   bytes: number;
   payload: Buffer;
@@ -32,16 +32,14 @@ export interface NmsRtmpParser {
   /** One entry per chunk stream id the peer has used. */
   inPackets: Map<number, unknown>;
   onPacketCallback: (packet: unknown) => void;
-  parserData(data: Buffer): string | null;
   chunkMessageHeaderRead(): number;
   controlHandler(): void;
   invokeHandler(): void;
 }
 
 export interface NmsBroadcast {
-  readonly streamPath: string;
   publisher: NmsSession | null;
-  subscribers: Map<string, NmsSession>;
+  /** Set while a dropped publisher's resume window runs. */
   _publishGraceTimer: ReturnType<typeof setTimeout> | null;
   _finishPublish: () => void;
 }
@@ -49,10 +47,6 @@ export interface NmsBroadcast {
 export interface NmsSession {
   readonly id: string;
   readonly ip: string;
-  readonly protocol: string;
-  isPublisher: boolean;
-  streamApp: string;
-  streamName: string;
   streamPath: string;
   broadcast?: NmsBroadcast;
   run: () => void;
@@ -86,7 +80,6 @@ export interface NmsContextShape {
 }
 
 export interface NmsLoggerShape {
-  level: string;
   log: (message: string, level?: NmsLevel) => void;
 }
 
@@ -134,9 +127,11 @@ export function assertNmsShape(): void {
   if (parser?.handshakeState !== 0) problems.push('Rtmp.handshakeState');
   if (!(parser?.inPackets instanceof Map)) problems.push('Rtmp.inPackets');
   if (typeof parser?.parserPacket?.header?.length !== 'number') problems.push('Rtmp.parserPacket');
-  for (const name of ['parserData', 'chunkMessageHeaderRead', 'controlHandler', 'invokeHandler'] as const)
+  for (const name of ['chunkMessageHeaderRead', 'controlHandler', 'invokeHandler'] as const)
     if (!fn(parser?.[name])) problems.push(`Rtmp.${name}`);
   if (!fn(rtmp.broadcast?._finishPublish)) problems.push('BroadcastServer._finishPublish');
+  if (rtmp.broadcast?.publisher !== null || rtmp.broadcast._publishGraceTimer !== null)
+    problems.push('BroadcastServer.publisher/_publishGraceTimer');
   const probe = '__nms_shape_probe__'; // '_' never starts one of our stream names (see sign.ts)
   const req = {
     socket: { remoteAddress: '', remotePort: 0 },

@@ -7,15 +7,23 @@
  * supervisor (which signs) and the worker (which verifies); must never touch NMS.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-
-/** NMS's SAFE_NAME_PATTERN for both app and stream name; anything else is dropped by NMS itself. */
-export const SAFE_NAME = /^[A-Za-z0-9_-]+$/;
+import { quote } from './values';
 
 /** The only app our URLs use. */
 export const APP = 'live';
 
 // Long ids would otherwise produce unbounded URLs; hashing keeps names short while staying collision-resistant.
 const MAX_NAME_LENGTH = 200;
+
+/**
+ * The one rule for a stream name, everywhere (issuing, authorising, the fronts): what `toStreamName` can
+ * produce and nothing longer. Within NMS's own SAFE_NAME_PATTERN, which the fronts check before NMS does.
+ */
+const STREAM_NAME = new RegExp(`^[A-Za-z0-9_-]{1,${MAX_NAME_LENGTH}}$`);
+
+export function isStreamName(name: string): boolean {
+  return STREAM_NAME.test(name);
+}
 
 function md5(text: string): string {
   return createHash('md5').update(text).digest('hex');
@@ -50,8 +58,10 @@ export function toStreamName(cid: string, uid: string): string {
 }
 
 export function assertSafeStream(stream: string): void {
-  if (!SAFE_NAME.test(stream)) {
-    throw new Error(`media: stream name ${JSON.stringify(stream)} is not [A-Za-z0-9_-]+ (use streamName())`);
+  if (!isStreamName(stream)) {
+    throw new Error(
+      `media: stream name ${quote(stream)} is not [A-Za-z0-9_-]{1,${MAX_NAME_LENGTH}} (use streamName())`,
+    );
   }
 }
 
@@ -74,8 +84,6 @@ export function verifySign(sign: unknown, streamPath: string, key: string, nowSe
   return timingSafeEqual(expected, Buffer.from(match[2], 'utf8'));
 }
 
-/** A stream name as the front accepts it: what `toStreamName` can produce, nothing longer. */
-const STREAM_NAME = new RegExp(`^[A-Za-z0-9_-]{1,${MAX_NAME_LENGTH}}$`);
 /** The whole query of an issued URL. Anything else (extra, repeated or encoded parameters) is malformed. */
 const SIGN_QUERY = /^sign=(\d{1,12}-[0-9a-f]{32})$/;
 
@@ -94,17 +102,14 @@ export function parseSignQuery(query: string): Parsed<string> {
     : { ok: false, error: 'query is not exactly sign=<exp>-<md5>' };
 }
 
-export function isStreamName(name: string): boolean {
-  return STREAM_NAME.test(name);
-}
-
 /** An RTMP publish/play stream argument: `<name>?sign=<exp>-<md5>`, exactly as our URLs carry it. */
 export function parseStreamRequest(nameAndQuery: unknown): Parsed<StreamRequest> {
   if (typeof nameAndQuery !== 'string') return { ok: false, error: 'stream name is not a string' };
   const q = nameAndQuery.indexOf('?');
   if (q < 0) return { ok: false, error: 'stream name carries no signature' };
   const name = nameAndQuery.slice(0, q);
-  if (!isStreamName(name)) return { ok: false, error: 'stream name is not [A-Za-z0-9_-]{1,200}' };
+  if (!isStreamName(name))
+    return { ok: false, error: `stream name is not [A-Za-z0-9_-]{1,${MAX_NAME_LENGTH}}` };
   const sign = parseSignQuery(nameAndQuery.slice(q + 1));
   return sign.ok ? { ok: true, value: { name, sign: sign.value } } : sign;
 }

@@ -4,18 +4,18 @@
  *
  * Owns: issuing signed URLs (it holds the keys), the authoritative set of authorised streams (told to the
  * worker over IPC and replayed to every fresh one), the ports (picked here when 0 is asked, kept across
- * restarts), restarting a worker that died (with backoff), health, and shutdown. It must never load NMS
- * itself, and never pass a secret through argv or env.
+ * restarts), a heartbeat that kills a worker whose event loop is stuck, restarting a worker that died (with
+ * backoff), health, and shutdown. It must never load NMS itself (worker-process.ts forks the process that
+ * does).
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import type { Logger } from 'pino';
-import { isFromWorker, toWorkerLevel, type FromWorker, type ToWorker, type WorkerConfig } from './ipc';
+import { toWorkerLevel, type FromWorker, type ToWorker, type WorkerConfig } from './ipc';
 import type { MediaHealth, MediaPlane, MediaStatus } from './plane';
 import { freePort } from './ports';
 import { assertSafeStream, derivePlayKey, makeSign, streamPathOf, toStreamName } from './sign';
+import { describe } from './values';
+import { forkWorker, isAddrInUse } from './worker-process';
 
 export interface MediaPlaneOptions {
   /** Listen address, default '127.0.0.1'. */
@@ -36,60 +36,51 @@ export interface MediaPlaneOptions {
   logger?: Logger;
   /** How long a media connection may take to ask for a stream (default 10 s). */
   requestTimeoutMs?: number;
-  /** Restart backoff: first delay, cap, and how long a worker must stay up to reset it. */
+  /**
+   * How long an accepted RTMP publisher may send nothing before it is cut (default 20 s): a publisher gone
+   * half-open would otherwise hold its stream, and its own reconnection would be refused.
+   */
+  publishIdleTimeoutMs?: number;
+  /** Concurrent connections each media port accepts (default 4096). */
+  maxConnections?: number;
+  /** Concurrent media connections one address (an IPv6 /64) may hold, both ports together (default 100). */
+  maxConnectionsPerIp?: number;
+  /**
+   * Restart backoff: the first delay (doubled after each restart, up to `maxMs`), and how long a worker must
+   * stay up for the next restart to wait `initialMs` again.
+   */
   restartBackoff?: { initialMs?: number; maxMs?: number; stableMs?: number };
+  /** The supervisor pings the worker this often; a worker silent for `timeoutMs` is killed and restarted. */
+  heartbeat?: { intervalMs?: number; timeoutMs?: number };
   /** Test-only: let every RTMP session's media through, to prove that the injection tests can fail. */
   testOnlyDisablePacketGate?: boolean;
+  /** Test-only: let `testOnlyHangWorker()` block the worker's event loop, to prove that the heartbeat works. */
+  testOnlyAllowHang?: boolean;
 }
 
 const DEFAULT_TTL_SECONDS = 2 * 60 * 60;
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
-// A ts-node worker is ready in ~0.5 s; a loaded 2-core machine can take many times that.
-const READY_TIMEOUT_MS = 30_000;
+const DEFAULT_PUBLISH_IDLE_TIMEOUT_MS = 20_000;
+const DEFAULT_MAX_CONNECTIONS = 4096;
+const DEFAULT_MAX_CONNECTIONS_PER_IP = 100;
+// A busy worker answers within milliseconds; seconds of silence is a stuck event loop, not load.
+const DEFAULT_HEARTBEAT_INTERVAL_MS = 5000;
+const DEFAULT_HEARTBEAT_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 3000;
-/** Picked ports still taken after this many attempts are given up for new ones. */
+/**
+ * Restarts that find picked ports taken this many times in a row give them up for new ones (issued URLs
+ * point at them, so they are worth a few tries). Operator-fixed ports are retried for as long as it takes.
+ */
 const SAME_PORT_ATTEMPTS = 3;
-const STDERR_TAIL = 4000;
-
-// `worker` with this file's own extension: a compiled build forks worker.js with plain node.
-const WORKER_EXT = path.extname(__filename);
-const WORKER_ENTRY = path.join(__dirname, `worker${WORKER_EXT}`);
-const WORKER_EXEC_ARGV =
-  WORKER_EXT === '.ts' ? ['-r', createRequire(__filename).resolve('ts-node/register/transpile-only')] : [];
-// The worker needs nothing from the environment but what runs Node and ts-node: in particular not the
-// NETCALL_* secrets an operator may have exported.
-const ENV_ALLOWED = /^(PATH|HOME|TMPDIR|TEMP|TMP|TZ|LANG|LC_[A-Z]+|NODE_ENV|TS_NODE_[A-Z_]+|SystemRoot)$/;
-
-function workerEnv(): NodeJS.ProcessEnv {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => ENV_ALLOWED.test(key)));
-  // ts-node looks for its tsconfig from the cwd when preloaded with -r; the server may run from anywhere.
-  if (WORKER_EXT === '.ts' && env.TS_NODE_PROJECT === undefined) {
-    const project = findUp(__dirname, 'tsconfig.json');
-    if (project) env.TS_NODE_PROJECT = project;
-  }
-  return env;
-}
-
-function findUp(dir: string, name: string): string | undefined {
-  for (let current = dir; ; current = path.dirname(current)) {
-    if (existsSync(path.join(current, name))) return path.join(current, name);
-    if (path.dirname(current) === current) return undefined;
-  }
-}
-
-class ListenError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
+/** At start-up no URL points anywhere yet: taken picked ports are repicked at once, this many times. */
+const START_ATTEMPTS = 3;
 interface Ports {
   rtmp: number;
   http: number;
 }
+
+// Only for testOnlyHangWorker(): the MediaPlane interface stays free of test hooks.
+const supervisors = new WeakMap<MediaPlane, Supervisor>();
 
 export async function startMediaPlane(options: MediaPlaneOptions): Promise<MediaPlane> {
   if (typeof options.secret !== 'string' || options.secret === '')
@@ -98,7 +89,17 @@ export async function startMediaPlane(options: MediaPlaneOptions): Promise<Media
   if (!(ttl >= 1)) throw new Error('media plane: `urlTtlSeconds` must be at least 1');
   const supervisor = new Supervisor(options, Math.floor(ttl));
   await supervisor.start();
-  return supervisor.plane();
+  const plane = supervisor.plane();
+  supervisors.set(plane, supervisor);
+  return plane;
+}
+
+/** Test-only: blocks the running worker's event loop, on a plane started with `testOnlyAllowHang`. */
+export function testOnlyHangWorker(plane: MediaPlane): void {
+  const supervisor = supervisors.get(plane);
+  if (!supervisor?.allowsHang())
+    throw new Error('testOnlyHangWorker: plane not started with testOnlyAllowHang');
+  supervisor.hang();
 }
 
 class Supervisor {
@@ -109,13 +110,19 @@ class Supervisor {
   private readonly authorised = new Set<string>();
   private readonly restartListeners: Array<() => void> = [];
   private readonly backoff: { initialMs: number; maxMs: number; stableMs: number };
+  private readonly heartbeat: { intervalMs: number; timeoutMs: number };
   private status: MediaStatus = 'starting';
   private restarts = 0;
   private ports: Ports = { rtmp: 0, http: 0 };
+  /** Launches in a row that found the ports taken. */
+  private portsTaken = 0;
   private child?: ChildProcess;
   private nextDelayMs: number;
   private restartTimer?: NodeJS.Timeout;
   private stableTimer?: NodeJS.Timeout;
+  private heartbeatTimer?: NodeJS.Timeout;
+  private pingSeq = 0;
+  private lastPong = 0;
   private closing?: Promise<void>;
   private minExp = 0;
   private maxIssuedExp = 0;
@@ -139,19 +146,30 @@ class Supervisor {
       stableMs: options.restartBackoff?.stableMs ?? 30_000,
     };
     this.nextDelayMs = this.backoff.initialMs;
+    this.heartbeat = {
+      intervalMs: options.heartbeat?.intervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
+      timeoutMs: options.heartbeat?.timeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS,
+    };
+  }
+
+  allowsHang(): boolean {
+    return this.options.testOnlyAllowHang === true;
+  }
+
+  hang(): void {
+    this.tell({ type: 'test-hang' });
   }
 
   async start(): Promise<void> {
     process.on('exit', this.killOnExit);
     try {
       for (let attempt = 1; ; attempt++) {
-        this.ports = await this.pickPorts(attempt > 1);
         try {
-          await this.launch();
+          await this.launchOnPorts(1);
           break;
         } catch (error) {
           // A picked port can be taken between picking and listening; fixed ports are the operator's call.
-          const retry = isAddrInUse(error) && this.picksPorts() && attempt < SAME_PORT_ATTEMPTS;
+          const retry = isAddrInUse(error) && this.picksPorts() && attempt < START_ATTEMPTS;
           if (!retry) throw error;
         }
       }
@@ -218,6 +236,22 @@ class Supervisor {
     return !this.options.rtmpPort || !this.options.httpPort;
   }
 
+  /**
+   * Picks ports and launches a worker on them: the ports it had, unless picked ones were found taken
+   * `repickAfter` times in a row.
+   */
+  private async launchOnPorts(repickAfter: number): Promise<void> {
+    this.ports = await this.pickPorts(this.picksPorts() && this.portsTaken >= repickAfter);
+    if (this.closing) throw new Error('media plane closed'); // no worker may be forked after close()
+    try {
+      await this.launch();
+      this.portsTaken = 0;
+    } catch (error) {
+      this.portsTaken = isAddrInUse(error) ? (this.portsTaken % repickAfter) + 1 : 0;
+      throw error;
+    }
+  }
+
   /** Operator-fixed ports always; picked ones are kept across restarts unless `repick`. */
   private async pickPorts(repick: boolean): Promise<Ports> {
     const keep = (fixed: number, current: number): number => fixed || (repick ? 0 : current);
@@ -232,79 +266,40 @@ class Supervisor {
     if (!child?.connected) return; // the next worker gets the whole set in `start`
     try {
       child.send(message, (error) => {
-        if (error) this.log?.debug({ err: error.message }, 'media worker did not take a message');
+        if (error) this.log?.debug({ err: describe(error) }, 'media worker did not take a message');
       });
     } catch (error) {
-      this.log?.debug({ err: String(error) }, 'media worker did not take a message');
+      this.log?.debug({ err: describe(error) }, 'media worker did not take a message');
     }
   }
 
   /** Forks a worker on `this.ports` and resolves once both listeners accept connections. */
   private launch(): Promise<void> {
-    const child = fork(WORKER_ENTRY, [], {
-      execArgv: WORKER_EXEC_ARGV,
-      env: workerEnv(),
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      serialization: 'json',
+    const config: WorkerConfig = {
+      bind: this.bind,
+      rtmpPort: this.ports.rtmp,
+      httpPort: this.ports.http,
+      publishKey: this.options.secret,
+      playKey: this.playKey,
+      logLevel: toWorkerLevel(this.options.logger?.level),
+      requestTimeoutMs: this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      publishIdleTimeoutMs: this.options.publishIdleTimeoutMs ?? DEFAULT_PUBLISH_IDLE_TIMEOUT_MS,
+      maxConnections: this.options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+      maxConnectionsPerIp: this.options.maxConnectionsPerIp ?? DEFAULT_MAX_CONNECTIONS_PER_IP,
+      packetGate: !this.options.testOnlyDisablePacketGate,
+      testHang: this.options.testOnlyAllowHang === true,
+    };
+    const { child, ready } = forkWorker(config, [...this.authorised], {
+      log: this.log,
+      onMessage: (message) => {
+        if (message.type === 'log') this.forwardLog(child, message);
+        else if (message.type === 'pong' && child === this.child)
+          this.lastPong = Math.max(this.lastPong, message.seq);
+      },
+      onExit: (code, signal) => this.onExit(child, code, signal),
     });
     this.child = child;
-    let stderr = '';
-    child.stdout?.on('data', (chunk: Buffer) =>
-      this.log?.debug({ pid: child.pid, out: chunk.toString('utf8').trimEnd() }, 'media worker stdout'),
-    );
-    child.stderr?.on('data', (chunk: Buffer) => {
-      const text = chunk.toString('utf8');
-      stderr = (stderr + text).slice(-STDERR_TAIL);
-      this.log?.warn({ pid: child.pid, err: text.trimEnd() }, 'media worker stderr');
-    });
-    child.on('error', (error) => this.log?.warn({ err: error.message }, 'media worker process error'));
-    child.on('message', (message: unknown) => {
-      if (isFromWorker(message) && message.type === 'log') this.forwardLog(child, message);
-    });
-
-    return new Promise<void>((resolve, reject) => {
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        child.off('message', onMessage);
-        child.off('exit', onEarlyExit);
-      };
-      const fail = (error: Error): void => {
-        cleanup();
-        child.kill('SIGKILL');
-        reject(error);
-      };
-      const timer = setTimeout(
-        () => fail(new Error(`media worker not ready after ${READY_TIMEOUT_MS} ms\n${stderr}`)),
-        READY_TIMEOUT_MS,
-      );
-      const onMessage = (message: unknown): void => {
-        if (!isFromWorker(message)) return;
-        if (message.type === 'listening') {
-          cleanup();
-          child.once('exit', (code, signal) => this.onExit(child, code, signal));
-          resolve();
-        } else if (message.type === 'listen-failed') {
-          fail(new ListenError(message.code, `media worker cannot listen: ${message.message}`));
-        }
-      };
-      const onEarlyExit = (code: number | null, signal: NodeJS.Signals | null): void => {
-        cleanup();
-        reject(new Error(`media worker exited before listening (code ${code}, signal ${signal})\n${stderr}`));
-      };
-      child.on('message', onMessage);
-      child.once('exit', onEarlyExit);
-      const config: WorkerConfig = {
-        bind: this.bind,
-        rtmpPort: this.ports.rtmp,
-        httpPort: this.ports.http,
-        publishKey: this.options.secret,
-        playKey: this.playKey,
-        logLevel: toWorkerLevel(this.options.logger?.level),
-        requestTimeoutMs: this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
-        packetGate: !this.options.testOnlyDisablePacketGate,
-      };
-      child.send({ type: 'start', config, streams: [...this.authorised] } satisfies ToWorker);
-    });
+    return ready;
   }
 
   private forwardLog(child: ChildProcess, message: Extract<FromWorker, { type: 'log' }>): void {
@@ -318,6 +313,36 @@ class Supervisor {
     clearTimeout(this.stableTimer);
     this.stableTimer = setTimeout(() => (this.nextDelayMs = this.backoff.initialMs), this.backoff.stableMs);
     this.stableTimer.unref();
+    this.startHeartbeat();
+  }
+
+  /**
+   * Pings the running worker every interval; one that leaves pings unanswered for `timeoutMs` is killed,
+   * and its exit takes the normal restart path. Counted in missed intervals rather than wall time, so a
+   * stall of our own event loop costs at most one interval, never a healthy worker.
+   */
+  private startHeartbeat(): void {
+    const child = this.child;
+    const { intervalMs, timeoutMs } = this.heartbeat;
+    let missed = 0;
+    this.pingSeq = 0;
+    this.lastPong = 0;
+    clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = setInterval(() => {
+      if (child !== this.child) return;
+      missed = this.lastPong < this.pingSeq ? missed + 1 : 0;
+      if (missed * intervalMs >= timeoutMs) {
+        clearInterval(this.heartbeatTimer);
+        this.log?.error(
+          { pid: child?.pid, silentMs: missed * intervalMs },
+          'media worker unresponsive; killing it',
+        );
+        child?.kill('SIGKILL');
+        return;
+      }
+      this.tell({ type: 'ping', seq: ++this.pingSeq });
+    }, intervalMs);
+    this.heartbeatTimer.unref();
   }
 
   private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
@@ -326,34 +351,29 @@ class Supervisor {
     this.status = 'restarting';
     this.restarts++;
     clearTimeout(this.stableTimer);
+    clearInterval(this.heartbeatTimer);
     this.log?.error(
       { pid: child.pid, code, signal, restarts: this.restarts },
       'media worker died; restarting',
     );
-    this.scheduleRestart(0);
+    this.scheduleRestart();
   }
 
-  /** `takenAttempts`: consecutive restarts that found the ports taken. */
-  private scheduleRestart(takenAttempts: number): void {
+  private scheduleRestart(): void {
     if (this.closing) return;
     const delay = this.nextDelayMs;
     this.nextDelayMs = Math.min(this.nextDelayMs * 2, this.backoff.maxMs);
-    this.restartTimer = setTimeout(() => void this.restart(takenAttempts), delay);
+    this.restartTimer = setTimeout(() => void this.restart(), delay);
   }
 
-  private async restart(takenAttempts: number): Promise<void> {
+  private async restart(): Promise<void> {
     try {
-      // Picked ports that stayed taken for a few attempts are given up for new ones (clients get fresh URLs
-      // through onRestart anyway); operator-fixed ones are retried for as long as it takes.
-      this.ports = await this.pickPorts(this.picksPorts() && takenAttempts >= SAME_PORT_ATTEMPTS);
-      if (this.closing) return; // closed while picking: no worker may be forked after close()
-      await this.launch();
+      // Clients get fresh URLs through onRestart, so ports that stay taken may be given up for new ones.
+      await this.launchOnPorts(SAME_PORT_ATTEMPTS);
     } catch (error) {
       if (this.closing) return;
-      const taken = isAddrInUse(error);
-      const attempts = taken ? (takenAttempts >= SAME_PORT_ATTEMPTS ? 1 : takenAttempts + 1) : 0;
-      this.log?.warn({ err: (error as Error).message, ports: this.ports }, 'media worker restart failed');
-      this.scheduleRestart(attempts);
+      this.log?.warn({ err: describe(error), ports: this.ports }, 'media worker restart failed');
+      this.scheduleRestart();
       return;
     }
     if (this.closing) return;
@@ -367,7 +387,7 @@ class Supervisor {
       try {
         listener();
       } catch (error) {
-        this.log?.error({ err: String(error) }, 'media onRestart listener failed');
+        this.log?.error({ err: describe(error) }, 'media onRestart listener failed');
       }
     }
   }
@@ -376,6 +396,7 @@ class Supervisor {
     this.status = 'stopped';
     clearTimeout(this.restartTimer);
     clearTimeout(this.stableTimer);
+    clearInterval(this.heartbeatTimer);
     const child = this.child;
     if (child && child.exitCode === null && child.signalCode === null) {
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -388,8 +409,4 @@ class Supervisor {
     process.off('exit', this.killOnExit);
     this.log?.info({ rtmpPort: this.ports.rtmp, httpPort: this.ports.http }, 'media closed');
   }
-}
-
-function isAddrInUse(error: unknown): boolean {
-  return error instanceof ListenError && error.code === 'EADDRINUSE';
 }

@@ -1,18 +1,17 @@
 /**
- * ffmpeg/ffprobe helpers for media tests and benchmarks: a test-pattern pusher that behaves like
- * `<live-pusher>` (H.264 baseline + AAC over RTMP), a frame-counting puller, and refusal detection.
+ * ffmpeg helpers for media tests and benchmarks: a test-pattern pusher that behaves like `<live-pusher>`
+ * (H.264 baseline + AAC over RTMP), a frame-counting puller, and refusal detection.
  *
- * Binaries come from the npm packages @ffmpeg-installer/ffmpeg and @ffprobe-installer/ffprobe, so no system
- * install is needed; without them every helper throws (media tests fail, never skip). Every spawned process
- * is tracked and can be SIGKILLed with `killAllFfmpeg()`, because an ffmpeg blocked on a network read ignores
- * one SIGTERM and players are never closed by NMS on their own.
+ * The binary comes from the npm package @ffmpeg-installer/ffmpeg, so no system install is needed; without it
+ * every helper throws (media tests fail, never skip). Every spawned process is tracked and can be SIGKILLed
+ * with `killAllFfmpeg()`, because an ffmpeg blocked on a network read ignores one SIGTERM and players are
+ * never closed by NMS on their own.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 
 export interface Binaries {
   ffmpeg: string;
-  ffprobe: string;
 }
 
 function resolveBinary(pkg: string): { path?: string; problem?: string } {
@@ -30,18 +29,14 @@ function resolveBinary(pkg: string): { path?: string; problem?: string } {
 let cached: Binaries | undefined;
 
 /**
- * The ffmpeg and ffprobe binaries. Throws when either is missing: media tests must fail, not skip, on a
- * machine where `npm install` did not deliver them.
+ * The ffmpeg binary. Throws when it is missing: media tests must fail, not skip, on a machine where
+ * `npm install` did not deliver it.
  */
 export function binaries(): Binaries {
   if (cached) return cached;
   const ffmpeg = resolveBinary('@ffmpeg-installer/ffmpeg');
-  const ffprobe = resolveBinary('@ffprobe-installer/ffprobe');
-  if (!ffmpeg.path || !ffprobe.path) {
-    const problems = [ffmpeg.problem, ffprobe.problem].filter(Boolean).join('; ');
-    throw new Error(`media tests need ffmpeg and ffprobe from npm (run npm install): ${problems}`);
-  }
-  cached = { ffmpeg: ffmpeg.path, ffprobe: ffprobe.path };
+  if (!ffmpeg.path) throw new Error(`media tests need ffmpeg from npm (run npm install): ${ffmpeg.problem}`);
+  cached = { ffmpeg: ffmpeg.path };
   return cached;
 }
 
@@ -53,7 +48,7 @@ function track(child: ChildProcess): ChildProcess {
   return child;
 }
 
-/** SIGKILLs every ffmpeg/ffprobe these helpers started that is still running (use in afterAll). */
+/** SIGKILLs every ffmpeg these helpers started that is still running (use in afterAll). */
 export function killAllFfmpeg(): void {
   for (const child of live) kill(child);
 }
@@ -158,8 +153,8 @@ export function pushTestPattern(url: string, options: PushOptions = {}): TestPus
  * NMS just drops the socket and ffmpeg fails ~0.5-1 s later), false if it is still running or exited cleanly.
  * Does not kill the process.
  */
-export function waitForRefusal(proc: ChildProcess | TestPusher, timeoutMs: number): Promise<boolean> {
-  const child = 'process' in proc && !('pid' in proc) ? proc.process : (proc as ChildProcess);
+export function waitForRefusal(pusher: TestPusher, timeoutMs: number): Promise<boolean> {
+  const child = pusher.process;
   const refused = (): boolean => child.exitCode !== null && child.exitCode !== 0;
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(refused());
   return new Promise((resolve) => {

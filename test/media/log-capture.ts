@@ -79,12 +79,16 @@ export class LogCapture {
     await this.waitFor(() => condition(), timeoutMs, what);
   }
 
-  /** The refusal the worker logged for the connection from local port `port`. */
-  refusalFrom(port: number, timeoutMs = 10000): Promise<LogLine> {
+  /**
+   * The refusal the worker logged for the connection from local port `port`, logged since `since` (a mark()
+   * taken before connecting: the OS reuses local ports, and an earlier connection's refusal must not match).
+   */
+  refusalFrom(port: number, since: number, timeoutMs = 10000): Promise<LogLine> {
     return this.waitFor(
       (l) => l.msg === 'media request refused' && l.ip === `127.0.0.1:${port}`,
       timeoutMs,
       `refusal for 127.0.0.1:${port}`,
+      since,
     );
   }
 

@@ -17,7 +17,7 @@ import {
 } from '../helpers/ffmpeg';
 import { connectClient, startTestServer, type TestClient } from '../helpers/server';
 import { LogCapture } from './log-capture';
-import { request } from './raw-clients';
+import { mediaUrl, request, streamOf } from './raw-clients';
 
 // Generous: two cores shared with other test runs.
 const REFUSAL_MS = 15000;
@@ -77,10 +77,10 @@ describe('media on the issued URLs', () => {
   });
 
   it('refuses a push without a valid signature, and a push to B stream with A URL', async () => {
-    const pushUrl = new URL(rosterA.pusher!.url.replace(/^rtmp:/, 'http:'));
+    const pushUrl = mediaUrl(rosterA.pusher!.url);
     const unsigned = `rtmp://${pushUrl.host}${pushUrl.pathname}`;
     const badSign = `${unsigned}?sign=${Math.floor(Date.now() / 1000) + 3600}-${'0'.repeat(32)}`;
-    const streamB = new URL(rosterB.pusher!.url.replace(/^rtmp:/, 'http:')).pathname;
+    const streamB = mediaUrl(rosterB.pusher!.url).pathname;
     const toBWithAsSign = `rtmp://${pushUrl.host}${streamB}${pushUrl.search}`;
     // B's play URL for A's stream carries a signature too: it must not work for publishing.
     const playAsPush = rosterB.players[0].url;
@@ -106,13 +106,13 @@ describe('media on the issued URLs', () => {
     // Control: the genuine URL publishes on the same stream (and keeps running for the hangup test below).
     const accepted = logs.mark();
     push(rosterA.pusher!.url);
-    await logs.accepted('publish', pushUrl.pathname.split('/')[2], { since: accepted });
+    await logs.accepted('publish', streamOf(pushUrl.href), { since: accepted });
   });
 
   it('revokes the call media on hangup: the push is cut, and neither its push nor the peer play URLs work', async () => {
     const pushUrl = rosterA.pusher!.url;
     const peer = rosterB.players.find((p) => p.account === 'alice')!;
-    const stream = new URL(pushUrl.replace(/^rtmp:/, 'http:')).pathname.split('/')[2];
+    const stream = streamOf(pushUrl);
     const running = pushers[pushers.length - 1]; // the accepted control push above
     // Positive control: B's play URLs for A play right up to the hangup.
     const players = [watchVideo(peer.url), watchVideo(peer.flvUrl!)];

@@ -117,8 +117,8 @@ export function chunk(type: number, payload: Buffer, options: ChunkOptions = {})
   return Buffer.concat(parts);
 }
 
-export function command(fields: Record<string, unknown>): Buffer {
-  return chunk(TYPE_INVOKE, encodeAmf0Cmd(fields));
+export function command(fields: Record<string, unknown>, options: ChunkOptions = {}): Buffer {
+  return chunk(TYPE_INVOKE, encodeAmf0Cmd(fields), options);
 }
 
 export function connectCommand(tcUrl?: unknown, app: unknown = 'live'): Buffer {
@@ -127,10 +127,55 @@ export function connectCommand(tcUrl?: unknown, app: unknown = 'live'): Buffer {
   return command({ cmd: 'connect', transId: 1, cmdObj });
 }
 
+/** An issued media URL as a URL object (rtmp:// parsed like http://, which Node's URL does not do itself). */
+export function mediaUrl(url: string): URL {
+  return new URL(url.replace(/^rtmp:/, 'http:'));
+}
+
+/** The `sign` of an issued media URL. */
+export function signOf(url: string): string {
+  const sign = mediaUrl(url).searchParams.get('sign');
+  if (!sign) throw new Error(`no sign in ${url}`);
+  return sign;
+}
+
+/** The stream name of an issued media URL (`/live/<name>` or `/live/<name>.flv`). */
+export function streamOf(url: string): string {
+  return mediaUrl(url)
+    .pathname.split('/')[2]
+    .replace(/\.flv$/, '');
+}
+
 export function u32(value: number): Buffer {
   const b = Buffer.alloc(4);
   b.writeUInt32BE(value);
   return b;
+}
+
+/** Resolves with `promise`, or rejects after `ms` saying what did not happen. */
+export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`not within ${ms} ms: ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Handshake, then connect to app 'live' as every RTMP client does, then `after`. */
+export async function connected(port: number, ...after: Buffer[]): Promise<RawRtmp> {
+  const conn = await openRaw(port);
+  await handshake(conn);
+  conn.send(Buffer.concat([connectCommand(`rtmp://127.0.0.1:${port}/live`), ...after]));
+  return conn;
+}
+
+export function createStream(transId: number): Buffer {
+  return command({ cmd: 'createStream', transId, cmdObj: null });
+}
+
+/** publish/play on message stream 1 (the one createStream answered), as clients send them. */
+export function streamCommand(cmd: 'publish' | 'play', streamName: string): Buffer {
+  return command({ cmd, transId: 0, cmdObj: null, streamName }, { streamId: 1 });
 }
 
 export interface HttpAnswer {
@@ -216,6 +261,36 @@ export function wsFlv(
   });
 }
 
+export interface OpenWsFlv {
+  ws: WebSocket;
+  /** Resolves when the connection closes, from either side. */
+  closed: Promise<void>;
+}
+
+/** A WS-FLV player that stays connected; resolves at its first message (the FLV header). */
+export function openWsFlv(url: string, timeoutMs = 10000): Promise<OpenWsFlv> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    const closed = new Promise<void>((done) => ws.once('close', () => done()));
+    const timer = setTimeout(() => {
+      ws.terminate();
+      reject(new Error(`no WS-FLV message from ${url} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    ws.once('message', () => {
+      clearTimeout(timer);
+      resolve({ ws, closed });
+    });
+    ws.once('unexpected-response', (_req, res) => {
+      clearTimeout(timer);
+      reject(new Error(`WS-FLV ${url} answered ${res.statusCode}`));
+    });
+    ws.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
+
 interface NmsRtmpClient {
   connect(url: string): Promise<void>;
   sendConnect(): Promise<unknown>;
@@ -223,6 +298,7 @@ interface NmsRtmpClient {
   sendPlay(streamName: string): Promise<unknown>;
   sendPacket(packet: { codec_type: number; flags: number }): void;
   disconnect(): void;
+  socket: net.Socket | null;
   onErrorCallback: (error: Error) => void;
   onCloseCallback: (hadError: boolean) => void;
 }
@@ -230,10 +306,14 @@ interface NmsRtmpClient {
 export interface Injector {
   /** Video packets sent so far. */
   videoPackets(): number;
-  /** Resolves once `count` video packets have been sent. */
-  sent(count: number): Promise<void>;
+  /** Resolves once `count` video packets have been sent; rejects if the connection closes or time runs out. */
+  sent(count: number, timeoutMs?: number): Promise<void>;
   closed(): boolean;
-  stop(): void;
+  /**
+   * Stops sending and ends the connection gracefully (so the worker reads every packet sent); resolves once
+   * it is closed.
+   */
+  stop(): Promise<void>;
 }
 
 /**
@@ -249,22 +329,28 @@ export async function injectAsPlayer(playRtmpUrl: string): Promise<Injector> {
     parserData(chunk: Buffer): string | null;
   };
   /* eslint-enable @typescript-eslint/no-require-imports */
-  const url = new URL(playRtmpUrl.replace(/^rtmp:/, 'http:'));
-  const stream = url.pathname.split('/')[2];
+  const url = mediaUrl(playRtmpUrl);
   const client = new RtmpClient();
   let closed = false;
+  let stopping = false;
   let video = 0;
   const waiters: Array<() => void> = [];
+  let onClosed: () => void = () => {};
+  const closedEvent = new Promise<void>((resolve) => (onClosed = resolve));
   client.onErrorCallback = () => {};
-  client.onCloseCallback = () => (closed = true);
+  client.onCloseCallback = () => {
+    closed = true;
+    onClosed();
+    for (const w of waiters.splice(0)) w();
+  };
   await client.connect(playRtmpUrl.split('?')[0]);
   await client.sendConnect();
   await client.sendCreateStream();
-  client.sendPlay(`${stream}${url.search}`).catch(() => {});
+  client.sendPlay(`${streamOf(playRtmpUrl)}${url.search}`).catch(() => {});
   const source = pushTestPattern('pipe:1');
   const flv = new Flv();
   flv.onPacketCallback = (packet) => {
-    if (closed) return;
+    if (closed || stopping) return;
     client.sendPacket(packet);
     if (packet.codec_type === TYPE_VIDEO) video++;
     for (const w of waiters.splice(0)) w();
@@ -272,15 +358,30 @@ export async function injectAsPlayer(playRtmpUrl: string): Promise<Injector> {
   source.process.stdout?.on('data', (data: Buffer) => flv.parserData(data));
   return {
     videoPackets: () => video,
-    sent: (count) =>
-      new Promise((resolve) => {
-        const check = (): void => (video >= count ? resolve() : void waiters.push(check));
+    sent: (count, timeoutMs = 20000) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`injector: ${video}/${count} video packets sent in ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+        const check = (): void => {
+          if (video >= count) resolve();
+          else if (closed) reject(new Error(`injector: closed after ${video}/${count} video packets`));
+          else return void waiters.push(check);
+          clearTimeout(timer);
+        };
         check();
       }),
     closed: () => closed,
-    stop() {
+    async stop() {
+      stopping = true;
       void source.stop();
-      client.disconnect();
+      if (client.socket) client.socket.end();
+      else client.disconnect();
+      // The worker answers the FIN with its own; if it does not, the socket is destroyed after a while.
+      const timer = setTimeout(() => client.disconnect(), 10000);
+      await closedEvent;
+      clearTimeout(timer);
     },
   };
 }

@@ -2,17 +2,21 @@
 /**
  * The media plane's isolation, checked on the real CLI process (what an operator runs): requests that used to
  * kill the whole server through node-media-server (HTTP-FLV and WS-FLV to an unsafe path, RTMP connect
- * without a tcUrl) are refused while signalling and both media ports keep answering; when the media child
- * process dies, the CLI keeps running, restarts it on the same ports, and /healthz says so; and a CLI killed
- * outright leaves no media worker behind.
+ * without a tcUrl) are refused by the same media worker (its pid and the restart count unchanged) while
+ * signalling and both media ports keep answering; when the media child process dies, the CLI keeps running,
+ * restarts it on the same ports, and /healthz says so; and a CLI killed outright leaves no media worker
+ * behind.
  */
 import { execFileSync } from 'node:child_process';
 import { runCli } from '../helpers/cli';
+import { eventually } from '../helpers/wait';
 import { connectCommand, handshake, openRaw, request, wsFlv } from '../media/raw-clients';
 
 // Generous: the CLI compiles with ts-node and forks its media worker on a 2-core machine shared with others.
 const READY_MS = 30000;
 const ANSWER_MS = 10000;
+// Unlocks the live counts on /healthz, mediaRestarts among them.
+const METRICS_TOKEN = 'media-isolation-metrics-token';
 const CLI_ARGS = [
   '--dev',
   '--port',
@@ -46,27 +50,15 @@ function alive(pid: number): boolean {
   }
 }
 
-async function pollUntil<T>(
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs: number,
-  what: string,
-) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 async function health(port: number): Promise<{ status: number; body: Record<string, unknown> }> {
-  const answer = await request(`http://127.0.0.1:${port}/healthz`);
+  const answer = await request(`http://127.0.0.1:${port}/healthz`, {
+    headers: { Authorization: `Bearer ${METRICS_TOKEN}` },
+  });
   return { status: answer.status, body: JSON.parse(answer.body.toString('utf8')) as Record<string, unknown> };
 }
 
 describe('the CLI with its media plane in a child process', () => {
-  const cli = runCli([...CLI_ARGS, '--log-level', 'silent']);
+  const cli = runCli([...CLI_ARGS, '--log-level', 'silent'], { NETCALL_METRICS_TOKEN: METRICS_TOKEN });
   let port: number;
   let rtmpPort: number;
   let httpPort: number;
@@ -94,7 +86,10 @@ describe('the CLI with its media plane in a child process', () => {
     rtmp.socket.destroy();
   }
 
-  it('survives the requests that used to kill it', async () => {
+  it('survives the requests that used to kill it, in the same media worker', async () => {
+    const [worker] = childPids(cli.child.pid!);
+    expect(worker).toEqual(expect.any(Number));
+    expect((await health(port)).body).toMatchObject({ media: 'up', mediaRestarts: 0 });
     const [flv, ws, rtmpMs] = await Promise.all([
       request(`http://127.0.0.1:${httpPort}/live/a!b.flv`),
       wsFlv(`ws://127.0.0.1:${httpPort}/live/a!b.flv`),
@@ -110,23 +105,24 @@ describe('the CLI with its media plane in a child process', () => {
     expect(rtmpMs).toBeLessThan(ANSWER_MS);
     await everythingAnswers();
     expect(cli.child.exitCode).toBeNull();
-    expect((await health(port)).body).toMatchObject({ status: 'ok', media: 'up' });
+    expect((await health(port)).body).toMatchObject({ status: 'ok', media: 'up', mediaRestarts: 0 });
+    expect(childPids(cli.child.pid!)).toEqual([worker]);
   }, 60000);
 
   it('keeps running when the media child dies, and brings media back on the same ports', async () => {
     const [worker] = childPids(cli.child.pid!);
     expect(worker).toEqual(expect.any(Number));
     process.kill(worker, 'SIGKILL');
-    const replacement = await pollUntil(
-      () => childPids(cli.child.pid!).find((pid) => pid !== worker && alive(pid)),
-      READY_MS,
+    let replacement: number | undefined;
+    await eventually(
+      () =>
+        (replacement = childPids(cli.child.pid!).find((pid) => pid !== worker && alive(pid))) !== undefined,
       'a new media worker',
-    );
-    await pollUntil(
-      async () => ((await health(port)).body.media === 'up' ? true : undefined),
       READY_MS,
-      'media up again',
+      50,
     );
+    await eventually(async () => (await health(port)).body.media === 'up', 'media up again', READY_MS, 50);
+    expect((await health(port)).body).toMatchObject({ mediaRestarts: 1 });
     expect(alive(worker)).toBe(false);
     expect(cli.child.exitCode).toBeNull();
     await everythingAnswers();
@@ -134,7 +130,7 @@ describe('the CLI with its media plane in a child process', () => {
     // A clean stop takes the worker with it.
     cli.child.kill('SIGTERM');
     expect(await cli.exited).toBe(0);
-    await pollUntil(() => (alive(replacement) ? undefined : true), ANSWER_MS, 'the worker to exit');
+    await eventually(() => !alive(replacement!), 'the worker to exit', ANSWER_MS, 50);
   }, 90000);
 
   it('takes the media child down with it when the CLI is killed outright', async () => {
@@ -146,7 +142,7 @@ describe('the CLI with its media plane in a child process', () => {
       other.child.kill('SIGKILL');
       await other.exited;
       // No supervisor is left to stop it: the worker notices the closed IPC channel and exits by itself.
-      await pollUntil(() => (alive(worker) ? undefined : true), ANSWER_MS, 'the orphaned worker to exit');
+      await eventually(() => !alive(worker), 'the orphaned worker to exit', ANSWER_MS, 50);
     } finally {
       if (other.child.exitCode === null && other.child.signalCode === null) other.child.kill('SIGKILL');
     }
