@@ -1,6 +1,6 @@
 /**
- * Who a connection is, for the per-address cap: the socket's peer, or the hop a trusted proxy appended; and the
- * key the cap counts by (an IPv6 client controls a whole /64, so it is counted as one).
+ * Who a connection is, for the per-address caps of signalling and media: the socket's peer, or the hop a
+ * trusted proxy appended; and the key a cap counts by (an IPv6 client controls a whole /64: counted as one).
  */
 import { isIPv4, isIPv6 } from 'net';
 import type { IncomingMessage } from 'http';

@@ -89,6 +89,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     httpPort: options.mediaHttpPort ?? 0,
     secret: mediaSecret,
     urlTtlSeconds: options.mediaUrlTtlSeconds,
+    // One setting for both planes: a client address opens at most this many signalling and media sockets each.
+    maxConnectionsPerIp: limits.maxConnectionsPerIp,
     logger: log,
   });
 

@@ -18,7 +18,7 @@ import {
   type Op,
   type RequestFrame,
 } from '../../services/protocol';
-import { addressKey, clientAddress } from './address';
+import { addressKey, clientAddress } from '../address';
 import { closeReason, dropConnection } from './calls';
 import { CloseCode, type SignalingContext } from './context';
 import { handlers, type Outcome } from './handlers';

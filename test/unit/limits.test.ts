@@ -2,7 +2,7 @@
  * The signalling limits' counters on a hand-driven clock: the token bucket's burst and refill, and the sliding
  * per-key window (calls per caller→callee pair per minute), including keys named like Object.prototype members.
  */
-import { addressKey } from '../../server/signaling/address';
+import { addressKey } from '../../server/address';
 import { SlidingCounter, TokenBucket } from '../../server/signaling/limits';
 
 describe('TokenBucket', () => {
