@@ -38,6 +38,8 @@ const NUMERIC_FLAGS = {
   'ring-timeout-ms': 'ringTimeoutMs',
   'max-ringing-per-caller': 'maxRingingPerCaller',
   'max-calls-per-pair-per-minute': 'maxCallsPerPairPerMinute',
+  'room-capacity': 'roomCapacity',
+  'room-idle-ms': 'roomIdleMs',
   'max-token-lifetime-seconds': 'maxTokenLifetimeSeconds',
   'media-url-ttl-seconds': 'mediaUrlTtlSeconds',
   'missed-call-notice-interval-ms': 'missedCallNoticeIntervalMs',

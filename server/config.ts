@@ -49,6 +49,10 @@ export interface ServerOptions {
   maxRingingPerCaller?: number;
   /** Calls from one account to the same callee per minute (default 10). */
   maxCallsPerPairPerMinute?: number;
+  /** Members a room or group call holds, the caller included (default 9; one more joining gets 104). */
+  roomCapacity?: number;
+  /** A created room nobody joins expires after this many ms, and its name is free again (default 10 min). */
+  roomIdleMs?: number;
   /** How long a call waits for a device whose socket dropped to reconnect (default 30 s; 0 ends at once). */
   callGraceMs?: number;
   /** Lifetime of tokens minted by dev login (default 24 h). */
@@ -93,6 +97,8 @@ const BOUNDS: Record<NumericOption, [min: number, max: number]> = {
   callGraceMs: [0, MAX_TIMER_MS],
   ringTimeoutMs: [1, MAX_TIMER_MS],
   missedCallNoticeIntervalMs: [0, MAX_TIMER_MS],
+  roomIdleMs: [1, MAX_TIMER_MS],
+  roomCapacity: [2, 1000],
   maxRequestsPerSecond: [1, Number.MAX_SAFE_INTEGER],
   requestBurst: [1, Number.MAX_SAFE_INTEGER],
   maxBufferedBytes: [1024, Number.MAX_SAFE_INTEGER],

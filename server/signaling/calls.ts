@@ -7,8 +7,12 @@ import { Code, type EndHint, type RtcUser, type SyncDoneEvent } from '../../serv
 import type { CallState, Member } from '../store/memory';
 import { CloseCode, type CallEnd, type SignalingContext } from './context';
 import type { Connection } from './hub';
+import { dropFromRooms, endAllRooms, refreshRoomMedia } from './rooms';
 
-export function userEntry(ctx: SignalingContext, member: Member, forSelf: boolean): RtcUser {
+/** Who is in an RTC session and what it pushes: a 1:1 call's member, or a room member in RTC. */
+export type RtcSource = Pick<Member, 'account' | 'uid' | 'mode' | 'stream'>;
+
+export function userEntry(ctx: SignalingContext, member: RtcSource, forSelf: boolean): RtcUser {
   if (forSelf)
     return {
       account: member.account,
@@ -21,16 +25,28 @@ export function userEntry(ctx: SignalingContext, member: Member, forSelf: boolea
 }
 
 /** The `syncDone` a member gets: its own push URL first, everyone else's play URLs after. */
-export function syncDoneFor(ctx: SignalingContext, call: CallState, member: Member): SyncDoneEvent {
+export function syncDone(
+  ctx: SignalingContext,
+  cid: string,
+  self: RtcSource,
+  others: RtcSource[],
+): SyncDoneEvent {
   return {
     code: Code.OK,
     errmsg: '',
-    cid: call.cid,
-    userlist: [
-      userEntry(ctx, member, true),
-      ...call.members.filter((m) => m !== member).map((m) => userEntry(ctx, m, false)),
-    ],
+    cid,
+    userlist: [userEntry(ctx, self, true), ...others.map((m) => userEntry(ctx, m, false))],
   };
+}
+
+/** The `syncDone` a 1:1 call's member gets. */
+export function syncDoneFor(ctx: SignalingContext, call: CallState, member: Member): SyncDoneEvent {
+  return syncDone(
+    ctx,
+    call.cid,
+    member,
+    call.members.filter((m) => m !== member),
+  );
 }
 
 export const memberOf = (call: CallState, account: string): Member | undefined =>
@@ -177,6 +193,7 @@ export function closeOnPurpose(ctx: SignalingContext, conn: Connection, code: nu
 /** Shutdown: every call ends for every party with reason `network`, before the sockets are told to go. */
 export function endAllCalls(ctx: SignalingContext): void {
   for (const call of ctx.store.allCalls()) endCallByServer(ctx, call, 'network');
+  endAllRooms(ctx);
 }
 
 /**
@@ -189,6 +206,7 @@ export function refreshMedia(ctx: SignalingContext): void {
       ctx.media.authorize(member.stream);
       ctx.hub.emit(member.connId, 'syncDone', syncDoneFor(ctx, call, member));
     }
+  refreshRoomMedia(ctx);
 }
 
 /**
@@ -216,6 +234,7 @@ export function dropConnection(ctx: SignalingContext, conn: Connection, clean: b
     ctx.orphans.set(key, timer);
     ctx.log.info({ cid, account, graceMs: ctx.graceMs }, 'device lost; call kept for its grace period');
   }
+  dropFromRooms(ctx, conn, clean);
   if (account) {
     ctx.store.removeDevice(account, conn.id);
     // A callee whose last device left cannot answer any more: end the calls still ringing for it.

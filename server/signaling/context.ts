@@ -32,8 +32,14 @@ export interface SignalingContext {
   graceMs: number;
   /** Pending grace timers by `${cid}/${account}`. */
   orphans: Map<string, ReturnType<typeof setTimeout>>;
-  /** Ring timeouts of unanswered calls, by cid. */
+  /** Ring timeouts: of unanswered 1:1 calls by cid, of group-call invitees by `${cid}/${account}`. */
   ringTimers: Map<string, ReturnType<typeof setTimeout>>;
+  /** Rooms created and not joined yet, by cid: they expire. */
+  roomTimers: Map<string, ReturnType<typeof setTimeout>>;
+  /** Members a room (or group call) holds. */
+  roomCapacity: number;
+  /** How long a created room waits for its first member before its name is given back. */
+  roomIdleMs: number;
   /** Calls placed per caller→callee pair in the last minute. */
   pairCalls: SlidingCounter;
   /** Told about every call that ends (history, notices); must not throw into signalling. */

@@ -3,16 +3,12 @@
  * delivers. A handler throws NetcallError to refuse, and the caller turns it into a reply with that code.
  * Nothing here is keyed by a plain object: accounts are user input.
  */
-import { randomBytes } from 'crypto';
 import {
   Code,
   NetcallError,
   type CallResult,
-  type EmptyResult,
   type LoginResult,
   type Op,
-  type RequestArgs,
-  type RequestResults,
   type StartRtcResult,
 } from '../../services/protocol';
 import type { CallState, Member } from '../store/memory';
@@ -28,30 +24,28 @@ import {
   syncDoneFor,
   userEntry,
 } from './calls';
+import { EMPTY, countCall, newCid, newUid, refuseIfBusy, requireLogin, type Handler } from './common';
 import { CloseCode, type SignalingContext } from './context';
 import type { Connection } from './hub';
 import { MAX_TIMER_MS } from './limits';
+import {
+  answerGroupCall,
+  controlInRoom,
+  createChannel,
+  findRoom,
+  hangupInRoom,
+  inviteToCall,
+  isRoom,
+  joinChannel,
+  leaveChannel,
+  placeGroupCall,
+  startRtcInRoom,
+} from './rooms';
 
 export { dropConnection, kickAccount } from './calls';
 export type { CallEnd, SignalingContext } from './context';
 
-type Handler<O extends Op> = (ctx: SignalingContext, conn: Connection, args: RequestArgs[O]) => Outcome<O>;
-
-/** The reply data, and what to deliver once the reply has gone out (so replies precede their events). */
-export interface Outcome<O extends Op> {
-  result: RequestResults[O];
-  after?: () => void;
-}
-
-let uidCounter = 100000;
-const newUid = () => String(++uidCounter);
-const newCid = () => randomBytes(8).toString('hex');
-const EMPTY: EmptyResult = {};
-
-function requireLogin(conn: Connection): string {
-  if (!conn.account) throw new NetcallError(Code.UNAUTHORIZED, 'login first');
-  return conn.account;
-}
+export type { Outcome } from './common';
 
 function findCall(ctx: SignalingContext, conn: Connection, cid: string | undefined): CallState {
   const id = cid ?? conn.currentCid;
@@ -137,27 +131,18 @@ const renewToken: Handler<'renewToken'> = (ctx, conn, { token }) => {
 
 const call: Handler<'call'> = (ctx, conn, args) => {
   const caller = requireLogin(conn);
-  if (args.callee === caller) throw new NetcallError(Code.BAD_REQUEST, 'cannot call yourself');
-  if (conn.currentCid && ctx.store.getCall(conn.currentCid))
-    throw new NetcallError(Code.CONFLICT, 'already in a call');
-  const calleeDevices = ctx.store.devicesOf(args.callee);
-  if (calleeDevices.length === 0)
-    throw new NetcallError(Code.NOT_FOUND, `callee "${args.callee}" is not online`);
-  if (ctx.store.ringingCallsBy(caller).length >= ctx.limits.maxRingingPerCaller)
-    throw new NetcallError(
-      Code.RATE_LIMITED,
-      `more than ${ctx.limits.maxRingingPerCaller} calls ringing at once`,
-    );
-  // Counted last, so refused attempts (offline, busy, over the ringing cap) do not use up the pair's quota.
-  if (!ctx.pairCalls.tryHit(`${caller}\n${args.callee}`, ctx.limits.maxCallsPerPairPerMinute, ctx.now()))
-    throw new NetcallError(
-      Code.RATE_LIMITED,
-      `more than ${ctx.limits.maxCallsPerPairPerMinute} calls to "${args.callee}" in a minute`,
-    );
+  // An array, even of one, is a group call (NetEase's team call): a room that can ring more in later.
+  if (Array.isArray(args.callee)) return placeGroupCall(ctx, conn, caller, { ...args, callee: args.callee });
+  const callee = args.callee;
+  if (callee === caller) throw new NetcallError(Code.BAD_REQUEST, 'cannot call yourself');
+  refuseIfBusy(ctx, conn);
+  const calleeDevices = ctx.store.devicesOf(callee);
+  if (calleeDevices.length === 0) throw new NetcallError(Code.NOT_FOUND, `callee "${callee}" is not online`);
+  countCall(ctx, caller, [callee]);
   const state: CallState = {
     cid: newCid(),
     caller,
-    callee: args.callee,
+    callee,
     type: args.type,
     custom: args.pushConfig?.custom,
     phase: 'ringing',
@@ -193,6 +178,8 @@ const call: Handler<'call'> = (ctx, conn, args) => {
 
 const response: Handler<'response'> = (ctx, conn, args) => {
   const account = requireLogin(conn);
+  const room = ctx.store.getRoom(args.cid);
+  if (room) return answerGroupCall(ctx, conn, room, account, args);
   const state = ctx.store.getCall(args.cid);
   if (!state) throw new NetcallError(Code.NOT_FOUND, `call ${args.cid} not found`);
   if (state.callee !== account) throw new NetcallError(Code.FORBIDDEN, 'not your call to answer');
@@ -209,6 +196,7 @@ const response: Handler<'response'> = (ctx, conn, args) => {
   };
   const sync = { timetag, cid: state.cid, type: state.type, accepted: args.accepted, fromClientType: 'web' };
   if (args.accepted) {
+    refuseIfBusy(ctx, conn);
     stopRingTimer(ctx, state.cid);
     state.phase = 'accepted';
     state.answeredAt = timetag;
@@ -235,6 +223,7 @@ const response: Handler<'response'> = (ctx, conn, args) => {
 
 const hangup: Handler<'hangup'> = (ctx, conn, { cid, reason }) => {
   const account = requireLogin(conn);
+  if (isRoom(ctx, conn, cid)) return hangupInRoom(ctx, conn, findRoom(ctx, conn, cid), account, reason);
   const state = findCall(ctx, conn, cid);
   const ringingCallee = state.phase === 'ringing' && account === state.callee;
   if (!claimIfOrphaned(ctx, state, conn) && !ringingCallee)
@@ -244,6 +233,7 @@ const hangup: Handler<'hangup'> = (ctx, conn, { cid, reason }) => {
 
 const startRtc: Handler<'startRtc'> = (ctx, conn, { mode, cid }) => {
   const account = requireLogin(conn);
+  if (isRoom(ctx, conn, cid)) return startRtcInRoom(ctx, conn, findRoom(ctx, conn, cid), mode);
   const state = findCall(ctx, conn, cid);
   if (!claimIfOrphaned(ctx, state, conn)) throw new NetcallError(Code.FORBIDDEN, 'not your call');
   if (state.phase !== 'accepted') throw new NetcallError(Code.CONFLICT, 'call is not answered yet');
@@ -270,6 +260,7 @@ const startRtc: Handler<'startRtc'> = (ctx, conn, { mode, cid }) => {
 
 const control: Handler<'control'> = (ctx, conn, { command, cid }) => {
   const account = requireLogin(conn);
+  if (isRoom(ctx, conn, cid)) return controlInRoom(ctx, conn, findRoom(ctx, conn, cid), command);
   const state = findCall(ctx, conn, cid);
   // A ringing callee may talk to the caller before answering: that is how NetEase's BUSY (9) travels.
   const ringingCallee = state.phase === 'ringing' && account === state.callee;
@@ -294,4 +285,8 @@ export const handlers: { [O in Op]: Handler<O> } = {
   startRtc,
   control,
   ping,
+  createChannel,
+  joinChannel,
+  leaveChannel,
+  inviteToCall,
 };

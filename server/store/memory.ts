@@ -35,12 +35,54 @@ export interface CallState {
   answeredAt?: number;
 }
 
+/** One member of a room: a device that joined (or answered a group call), in the RTC session once it pushes. */
+export interface RoomMember {
+  account: string;
+  uid: string;
+  connId: string;
+  /** Set by startRtc: what it pushes, and where. */
+  rtc: { mode: MediaMode; stream: string } | null;
+  joinedAt: number;
+}
+
+/** An account a group call rings (every device of it), not yet in. */
+export interface Invitee {
+  account: string;
+  /** Pre-assigned, so `accountUidMap` names everyone the call rings. */
+  uid: string;
+  invitedAt: number;
+}
+
+/**
+ * A room (NetEase's multi-person channel): created by name, joined by name. A group call is a room of its own
+ * (`kind: 'call'`), made by `call()` with several callees, joined only by answering its ring.
+ */
+export interface RoomState {
+  cid: string;
+  channelName: string;
+  custom: string;
+  kind: 'room' | 'call';
+  /** The group call's type; a plain room's members each choose theirs. */
+  type: CallType;
+  capacity: number;
+  createdBy: string;
+  createdAt: number;
+  members: RoomMember[];
+  /** Group calls only: accounts still ringing. */
+  invitees: Invitee[];
+}
+
 export class MemoryStore {
   private readonly devices = new Map<string, Set<string>>();
   private readonly calls = new Map<string, CallState>();
   private readonly callsByConn = new Map<string, Set<string>>();
   /** Calls still ringing: the caps and a lost callee ask about these on every call, so they are kept apart. */
   private readonly ringing = new Map<string, CallState>();
+  private readonly rooms = new Map<string, RoomState>();
+  private readonly roomsByName = new Map<string, string>();
+  /** cid → the connections of its members, and back: what a dropped connection was in. */
+  private readonly roomConns = new Map<string, Set<string>>();
+  private readonly roomsByConn = new Map<string, Set<string>>();
 
   addDevice(account: string, connId: string): void {
     let set = this.devices.get(account);
@@ -111,6 +153,66 @@ export class MemoryStore {
 
   forgetConn(connId: string): void {
     this.callsByConn.delete(connId);
+  }
+
+  /** Stores a room (new or changed), keeping its name taken and its members' connections indexed. */
+  putRoom(room: RoomState): void {
+    this.rooms.set(room.cid, room);
+    this.roomsByName.set(room.channelName, room.cid);
+    this.unlinkRoom(room.cid);
+    const conns = new Set(room.members.map((m) => m.connId));
+    this.roomConns.set(room.cid, conns);
+    for (const connId of conns) {
+      let set = this.roomsByConn.get(connId);
+      if (!set) this.roomsByConn.set(connId, (set = new Set()));
+      set.add(room.cid);
+    }
+  }
+
+  getRoom(cid: string): RoomState | undefined {
+    return this.rooms.get(cid);
+  }
+
+  roomByName(channelName: string): RoomState | undefined {
+    const cid = this.roomsByName.get(channelName);
+    return cid === undefined ? undefined : this.rooms.get(cid);
+  }
+
+  /** Forgets a room: its name is free again. Returns it, or undefined when it was already gone. */
+  deleteRoom(cid: string): RoomState | undefined {
+    const room = this.rooms.get(cid);
+    if (!room) return undefined;
+    this.rooms.delete(cid);
+    if (this.roomsByName.get(room.channelName) === cid) this.roomsByName.delete(room.channelName);
+    this.unlinkRoom(cid);
+    this.roomConns.delete(cid);
+    return room;
+  }
+
+  /** Rooms a connection is a member of. */
+  roomsOfConn(connId: string): string[] {
+    return [...(this.roomsByConn.get(connId) ?? [])];
+  }
+
+  /** Group calls ringing this account. */
+  invitingRoomsFor(account: string): RoomState[] {
+    return [...this.rooms.values()].filter((room) => room.invitees.some((i) => i.account === account));
+  }
+
+  allRooms(): RoomState[] {
+    return [...this.rooms.values()];
+  }
+
+  roomCount(): number {
+    return this.rooms.size;
+  }
+
+  private unlinkRoom(cid: string): void {
+    for (const connId of this.roomConns.get(cid) ?? []) {
+      const set = this.roomsByConn.get(connId);
+      set?.delete(cid);
+      if (set?.size === 0) this.roomsByConn.delete(connId);
+    }
   }
 
   private linkConn(connId: string, cid: string): void {

@@ -9,7 +9,13 @@ import {
   type CallArgs,
   type CallResult,
   type ControlArgs,
+  type CreateChannelArgs,
+  type CreateChannelResult,
   type HangupArgs,
+  type InviteToCallArgs,
+  type JoinChannelArgs,
+  type JoinChannelResult,
+  type LeaveChannelArgs,
   type LoginResult,
   type Op,
   type RequestArgs,
@@ -259,6 +265,33 @@ export class Netcall extends Emitter<NetcallEvents> implements NetcallLike {
     );
     this.rtc = { cid: result.cid, mode: options.mode };
     return result;
+  }
+
+  /** Creates a room by name (417 when the name is taken); join it with `joinChannel`. */
+  createChannel(options: CreateChannelArgs): Promise<CreateChannelResult> {
+    return this.request('createChannel', options);
+  }
+
+  /** Joins a room by name (404 none, 104 full, 409 already in a call or room); then `startRtc` to push. */
+  async joinChannel(options: JoinChannelArgs): Promise<JoinChannelResult> {
+    const result = await this.request('joinChannel', options);
+    this.cid = result.cid;
+    return result;
+  }
+
+  /** Leaves the current room (or `cid`); rejects (404) when not in one. */
+  async leaveChannel(options: LeaveChannelArgs = {}): Promise<void> {
+    const cid = options.cid ?? this.cid ?? undefined;
+    try {
+      await this.request('leaveChannel', cid === undefined ? {} : { cid });
+    } finally {
+      if (cid !== undefined) this.forget(cid);
+    }
+  }
+
+  /** Rings one more account into a running group call (our extension). */
+  async inviteToCall(options: InviteToCallArgs): Promise<void> {
+    await this.request('inviteToCall', options);
   }
 
   async control(options: ControlArgs): Promise<void> {

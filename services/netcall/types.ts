@@ -8,7 +8,13 @@ import type {
   CallArgs,
   CallResult,
   ControlArgs,
+  CreateChannelArgs,
+  CreateChannelResult,
   HangupArgs,
+  InviteToCallArgs,
+  JoinChannelArgs,
+  JoinChannelResult,
+  LeaveChannelArgs,
   ResponseArgs,
   ServerEvents,
   StartRtcArgs,
@@ -64,6 +70,10 @@ export interface NetcallLike {
   hangup(options?: HangupArgs): Promise<void>;
   startRtc(options: StartRtcArgs): Promise<StartRtcResult>;
   control(options: ControlArgs): Promise<void>;
+  createChannel(options: CreateChannelArgs): Promise<CreateChannelResult>;
+  joinChannel(options: JoinChannelArgs): Promise<JoinChannelResult>;
+  leaveChannel(options?: LeaveChannelArgs): Promise<void>;
+  inviteToCall(options: InviteToCallArgs): Promise<void>;
   on<K extends NetcallEventName>(name: K, listener: Listener<NetcallEvents[K]>): unknown;
   off<K extends NetcallEventName>(name: K, listener?: Listener<NetcallEvents[K]>): unknown;
 }

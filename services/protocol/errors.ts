@@ -5,6 +5,8 @@
 
 export const Code = {
   OK: 200,
+  /** NetEase: the room is full. */
+  ROOM_FULL: 104,
   BAD_REQUEST: 400,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,

@@ -16,6 +16,10 @@ export type MediaMode = 0 | 1 | 2 | 3;
 /** Largest request the server reads (a login with a 4 KB token fits); bigger ones are refused unparsed. */
 export const MAX_FRAME_BYTES = 8 * 1024;
 export const ACCOUNT_PATTERN = /^[A-Za-z0-9_.@-]{1,64}$/;
+/** Room names: what NetEase's demos use, and safe in URLs and logs. */
+export const CHANNEL_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+/** Callees of one group call (NetEase's team calls ring at most 8, with the caller 9: a full room). */
+export const MAX_GROUP_CALLEES = 8;
 
 export interface PushConfig {
   custom?: string;
@@ -26,7 +30,8 @@ export interface LoginArgs {
 }
 export interface CallArgs {
   type: CallType;
-  callee: string;
+  /** One account for a 1:1 call; several (as NetEase's team call) for a group call in a room of its own. */
+  callee: string | string[];
   forceKeepCalling?: boolean;
   pushConfig?: PushConfig;
 }
@@ -65,6 +70,35 @@ export type PingArgs = Record<string, never>;
 export interface RenewTokenArgs {
   token: string;
 }
+export interface CreateChannelArgs {
+  channelName: string;
+  /** Handed to everyone who joins. */
+  custom?: string;
+  /** NetEase's flag; accepted for compatibility, WebRTC has no meaning here. */
+  webrtcEnable?: boolean;
+}
+/** Interactive-live settings of a room (NetEase's names); the live features come with the live issue. */
+export interface SessionConfig {
+  rtmpUrl?: string;
+  rtmpRecord?: boolean;
+  splitMode?: number;
+  layout?: string;
+}
+export interface JoinChannelArgs {
+  channelName: string;
+  type: CallType;
+  liveEnable?: boolean;
+  sessionConfig?: SessionConfig;
+}
+export interface LeaveChannelArgs {
+  /** Defaults to the connection's current room. */
+  cid?: string;
+}
+/** Rings one more account into a running group call (our extension). */
+export interface InviteToCallArgs {
+  cid: string;
+  callee: string;
+}
 
 export interface RequestArgs {
   login: LoginArgs;
@@ -75,6 +109,10 @@ export interface RequestArgs {
   control: ControlArgs;
   ping: PingArgs;
   renewToken: RenewTokenArgs;
+  createChannel: CreateChannelArgs;
+  joinChannel: JoinChannelArgs;
+  leaveChannel: LeaveChannelArgs;
+  inviteToCall: InviteToCallArgs;
 }
 export type Op = keyof RequestArgs;
 
@@ -98,6 +136,20 @@ export interface StartRtcResult {
   cid: string;
 }
 export type EmptyResult = Record<string, never>;
+export interface CreateChannelResult {
+  channelName: string;
+  cid: string;
+  custom: string;
+}
+export interface JoinChannelResult {
+  channelName: string;
+  cid: string;
+  uid: string;
+  account: string;
+  custom: string;
+  /** Every member's uid, self included, as NetEase's `accountUidMap`. */
+  accountUidMap: Record<string, string>;
+}
 
 export interface RequestResults {
   login: LoginResult;
@@ -108,6 +160,10 @@ export interface RequestResults {
   control: EmptyResult;
   ping: EmptyResult;
   renewToken: RenewTokenResult;
+  createChannel: CreateChannelResult;
+  joinChannel: JoinChannelResult;
+  leaveChannel: EmptyResult;
+  inviteToCall: EmptyResult;
 }
 
 export interface RequestFrame<O extends Op = Op> {
@@ -138,6 +194,8 @@ export interface BeCallingEvent {
   type: CallType;
   cid: string;
   custom?: string;
+  /** A group call: everyone it rings, this callee included. Absent for a 1:1 call. */
+  callees?: string[];
 }
 export interface CallAnswerEvent {
   cid: string;
@@ -177,6 +235,19 @@ export interface ClientLeaveEvent {
   account: string;
   uid: string;
 }
+/** Someone joined my room (NetEase: one notice per account). `channelId` is NetEase's name for the cid. */
+export interface JoinChannelEvent {
+  account: string;
+  uid: string;
+  cid: string;
+  channelId: string;
+}
+/** Someone left my room; a `clientLeave` follows for a member that was in the RTC session. */
+export interface LeaveChannelEvent {
+  account: string;
+  cid: string;
+  channelId: string;
+}
 export interface KickedEvent {
   reason: string;
 }
@@ -195,6 +266,8 @@ export interface ServerEvents {
   syncDone: SyncDoneEvent;
   clientJoin: ClientJoinEvent;
   clientLeave: ClientLeaveEvent;
+  joinChannel: JoinChannelEvent;
+  leaveChannel: LeaveChannelEvent;
   kicked: KickedEvent;
   error: ErrorEvent;
 }

@@ -4,7 +4,15 @@
  * Must never throw: bad input becomes a `{ok:false, code, message}` the caller turns into an error frame.
  */
 import { Code } from './errors';
-import { ACCOUNT_PATTERN, END_HINTS, MAX_FRAME_BYTES, type Op, type RequestFrame } from './frames';
+import {
+  ACCOUNT_PATTERN,
+  CHANNEL_NAME_PATTERN,
+  END_HINTS,
+  MAX_FRAME_BYTES,
+  MAX_GROUP_CALLEES,
+  type Op,
+  type RequestFrame,
+} from './frames';
 
 export type ParseResult =
   { ok: true; frame: RequestFrame } | { ok: false; code: number; message: string; seq?: number };
@@ -41,13 +49,40 @@ const pushConfig: Rule = (v) => {
 };
 
 const CID = /^[A-Za-z0-9_-]{1,64}$/;
+const account = string(64, ACCOUNT_PATTERN);
+/** One callee, or up to MAX_GROUP_CALLEES different ones. */
+const callees: Rule = (v) => {
+  if (!Array.isArray(v)) return account(v);
+  if (v.length === 0 || v.length > MAX_GROUP_CALLEES)
+    return `must be an account or 1..${MAX_GROUP_CALLEES} accounts`;
+  for (const item of v) {
+    const problem = account(item);
+    if (problem) return `[] ${problem}`;
+  }
+  return new Set(v).size === v.length ? null : 'must not name an account twice';
+};
+const sessionConfig: Rule = (v) => {
+  if (!isObject(v)) return 'must be an object';
+  const rules: Record<string, Rule> = {
+    rtmpUrl: string(1024),
+    rtmpRecord: boolean,
+    splitMode: integer(0, 99),
+    layout: string(4096),
+  };
+  for (const key of Object.keys(v)) {
+    if (!Object.prototype.hasOwnProperty.call(rules, key)) return `has an unknown field ${quote(key)}`;
+    const problem = rules[key](v[key]);
+    if (problem) return `${key} ${problem}`;
+  }
+  return null;
+};
 
 /** Per op: field → [rule, required]. Unknown fields are refused so typos surface at once. */
 const SCHEMAS: Record<Op, Record<string, [Rule, boolean]>> = {
   login: { token: [string(4096), true] },
   call: {
     type: [oneOf(1, 2), true],
-    callee: [string(64, ACCOUNT_PATTERN), true],
+    callee: [callees, true],
     forceKeepCalling: [boolean, false],
     pushConfig: [pushConfig, false],
   },
@@ -63,6 +98,19 @@ const SCHEMAS: Record<Op, Record<string, [Rule, boolean]>> = {
   control: { command: [integer(1, 99), true], cid: [string(64, CID), false] },
   ping: {},
   renewToken: { token: [string(4096), true] },
+  createChannel: {
+    channelName: [string(64, CHANNEL_NAME_PATTERN), true],
+    custom: [string(1024), false],
+    webrtcEnable: [boolean, false],
+  },
+  joinChannel: {
+    channelName: [string(64, CHANNEL_NAME_PATTERN), true],
+    type: [oneOf(1, 2), true],
+    liveEnable: [boolean, false],
+    sessionConfig: [sessionConfig, false],
+  },
+  leaveChannel: { cid: [string(64, CID), false] },
+  inviteToCall: { cid: [string(64, CID), true], callee: [account, true] },
 };
 
 export function isOp(op: unknown): op is Op {

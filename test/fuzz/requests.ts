@@ -121,9 +121,9 @@ export function wellFormed({ secret, self, taken }: FuzzWorld): WellFormed {
       .tuple(
         ...Object.entries(SCHEMA[op]).map(([key, [kind, required]]) => {
           const value =
-            kind === 'account'
+            kind === 'account' || kind === 'callees'
               ? strangers
-              : validFor(kind as Exclude<typeof kind, 'token' | 'account'>, taken);
+              : validFor(kind as Exclude<typeof kind, 'token' | 'account' | 'callees'>, taken);
           const entry = value.map((v) => [key, v] as const);
           return required ? entry : fc.option(entry, { nil: undefined });
         }),
@@ -143,9 +143,35 @@ export function wellFormed({ secret, self, taken }: FuzzWorld): WellFormed {
         code: { guest: NOT_LOGGED_IN, member: toSelf ? 400 : 404 },
       };
     }),
-    ...(['response', 'hangup', 'startRtc', 'control'] as const).map((op) =>
+    ...(['response', 'hangup', 'startRtc', 'control', 'leaveChannel', 'inviteToCall'] as const).map((op) =>
       fields(op).map((args) => ({ op, args, code: { guest: NOT_LOGGED_IN, member: 404 } })),
     ),
+    // A group call to accounts nobody uses: not online (404), or 400 when it names the caller.
+    fc
+      .tuple(fc.uniqueArray(strangers, { minLength: 2, maxLength: 8 }), fc.boolean(), fields('call'))
+      .map(([callees, withSelf, args]) => ({
+        op: 'call' as const,
+        args: [
+          ...args.filter(([key]) => key !== 'callee'),
+          ['callee', withSelf ? [...callees.slice(1), self] : callees] as const,
+        ],
+        code: { guest: NOT_LOGGED_IN, member: withSelf ? 400 : 404 },
+      })),
+    // Joining a room nobody created: 404 (400 first when it asks for live, not served yet).
+    fields('joinChannel').map((args) => ({
+      op: 'joinChannel' as const,
+      args,
+      code: {
+        guest: NOT_LOGGED_IN,
+        member: args.some(([key, value]) => key === 'liveEnable' && value === true) ? 400 : 404,
+      },
+    })),
+    // Creating one would succeed (and change state): guests only.
+    fields('createChannel').map((args) => ({
+      op: 'createChannel' as const,
+      args,
+      code: { guest: NOT_LOGGED_IN },
+    })),
     // A plain ping succeeds once logged in: before login only.
     fc.constant<Shaped>({ op: 'ping', args: [], code: { guest: NOT_LOGGED_IN } }),
   );

@@ -5,11 +5,23 @@
  * The acceptance rules here restate the protocol for the generators only; the oracle never uses them.
  */
 import fc from 'fast-check';
-import { ACCOUNT_PATTERN, type Op } from '../../services/protocol';
+import { ACCOUNT_PATTERN, CHANNEL_NAME_PATTERN, MAX_GROUP_CALLEES, type Op } from '../../services/protocol';
 import { PROTOTYPE_NAMES } from '../helpers/accounts';
 
 type FieldKind =
-  'token' | 'account' | 'cid' | 'callType' | 'mode' | 'command' | 'boolean' | 'endHint' | 'pushConfig';
+  | 'token'
+  | 'account'
+  | 'callees'
+  | 'cid'
+  | 'callType'
+  | 'mode'
+  | 'command'
+  | 'boolean'
+  | 'endHint'
+  | 'pushConfig'
+  | 'channelName'
+  | 'custom'
+  | 'sessionConfig';
 
 /** Per op: field → [kind, required]. */
 export const SCHEMA: Record<Op, Record<string, [FieldKind, boolean]>> = {
@@ -17,7 +29,7 @@ export const SCHEMA: Record<Op, Record<string, [FieldKind, boolean]>> = {
   renewToken: { token: ['token', true] },
   call: {
     type: ['callType', true],
-    callee: ['account', true],
+    callee: ['callees', true],
     forceKeepCalling: ['boolean', false],
     pushConfig: ['pushConfig', false],
   },
@@ -32,6 +44,19 @@ export const SCHEMA: Record<Op, Record<string, [FieldKind, boolean]>> = {
   startRtc: { mode: ['mode', true], cid: ['cid', false] },
   control: { command: ['command', true], cid: ['cid', false] },
   ping: {},
+  createChannel: {
+    channelName: ['channelName', true],
+    custom: ['custom', false],
+    webrtcEnable: ['boolean', false],
+  },
+  joinChannel: {
+    channelName: ['channelName', true],
+    type: ['callType', true],
+    liveEnable: ['boolean', false],
+    sessionConfig: ['sessionConfig', false],
+  },
+  leaveChannel: { cid: ['cid', false] },
+  inviteToCall: { cid: ['cid', true], callee: ['account', true] },
 };
 export const OPS = Object.keys(SCHEMA) as Op[];
 
@@ -43,9 +68,32 @@ export const isPlainObject = (value: unknown): value is Record<string, unknown> 
 
 const matches = (pattern: RegExp) => (value: unknown) => typeof value === 'string' && pattern.test(value);
 
+const isAccount = matches(ACCOUNT_PATTERN);
+const SESSION_CONFIG: Record<string, (v: unknown) => boolean> = {
+  rtmpUrl: (v) => typeof v === 'string' && v.length >= 1 && v.length <= 1024,
+  rtmpRecord: (v) => typeof v === 'boolean',
+  splitMode: (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 99,
+  layout: (v) => typeof v === 'string' && v.length >= 1 && v.length <= 4096,
+};
+
 const ACCEPTS: Record<FieldKind, (value: unknown) => boolean> = {
   token: (v) => typeof v === 'string' && v.length >= 1 && v.length <= 4096,
-  account: matches(ACCOUNT_PATTERN),
+  account: isAccount,
+  callees: (v) =>
+    isAccount(v) ||
+    (Array.isArray(v) &&
+      v.length >= 1 &&
+      v.length <= MAX_GROUP_CALLEES &&
+      v.every(isAccount) &&
+      new Set(v).size === v.length),
+  channelName: matches(CHANNEL_NAME_PATTERN),
+  custom: (v) => typeof v === 'string' && v.length >= 1 && v.length <= 1024,
+  sessionConfig: (v) =>
+    isPlainObject(v) &&
+    Object.entries(v).every(
+      ([key, value]) =>
+        Object.prototype.hasOwnProperty.call(SESSION_CONFIG, key) && SESSION_CONFIG[key](value),
+    ),
   cid: matches(CID_PATTERN),
   callType: (v) => v === 1 || v === 2,
   mode: (v) => v === 0 || v === 1 || v === 2 || v === 3,
@@ -136,6 +184,25 @@ const NEAR_MISSES: Record<FieldKind, fc.Arbitrary<unknown>> = {
       .tuple(fc.integer({ min: 65, max: 3000 }), fc.constantFrom('a', '_', '.', '@', '-', '0'))
       .map(([n, c]) => c.repeat(n)),
   ),
+  callees: fc.oneof(
+    fc.constant([]),
+    fc.constant(Array.from({ length: MAX_GROUP_CALLEES + 1 }, (_, i) => `nobody-${i}`)),
+    fc.constant(['nobody-a', 'nobody-a']),
+    fc.array(around(badChar), { minLength: 1, maxLength: 3 }),
+  ),
+  channelName: fc.oneof(
+    fc.constant(''),
+    around(badChar),
+    around(fc.constantFrom('@', ' ', '/')),
+    longText(65, 3000),
+  ),
+  custom: fc.oneof(fc.constant(''), longText(1025, 3000)),
+  sessionConfig: fc.oneof(
+    scalar,
+    fc.array(scalar, { maxLength: 3 }),
+    fc.oneof(scalar, longText(1025, 3000)).map((rtmpUrl) => own([['rtmpUrl', rtmpUrl]])),
+    keyText.map((key) => own([[key, 1]])),
+  ),
   cid: fc.oneof(
     fc.constant(''),
     around(badChar),
@@ -185,8 +252,18 @@ export const nobody = (taken: Taken) =>
     .filter((account) => ACCEPTS.account(account) && !taken.accounts.has(account));
 
 /** Values the field accepts, other than accounts and tokens (whose meaning depends on who is online). */
-export function validFor(kind: Exclude<FieldKind, 'token' | 'account'>, taken: Taken): fc.Arbitrary<unknown> {
+export function validFor(
+  kind: Exclude<FieldKind, 'token' | 'account' | 'callees'>,
+  taken: Taken,
+): fc.Arbitrary<unknown> {
   switch (kind) {
+    case 'channelName':
+      // Names nobody created: the fuzzer never creates a room (that would succeed and change state).
+      return fc.stringMatching(/^fuzz-[A-Za-z0-9_.-]{1,40}$/).filter(matches(CHANNEL_NAME_PATTERN));
+    case 'custom':
+      return fc.string({ minLength: 1, maxLength: 1024 });
+    case 'sessionConfig':
+      return fc.constantFrom({}, { rtmpRecord: true }, { splitMode: 2, layout: 'grid' });
     case 'cid':
       return fc
         .oneof(

@@ -14,6 +14,8 @@ export const RECORDED: (keyof NetcallEvents)[] = [
   'syncDone',
   'clientJoin',
   'clientLeave',
+  'joinChannel',
+  'leaveChannel',
   'kicked',
   'tokenWillExpire',
   'willreconnect',

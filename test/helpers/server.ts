@@ -171,3 +171,11 @@ export async function fetchCounts(at: { httpUrl: string }, metricsToken: string)
   const res = await fetch(`${at.httpUrl}/healthz`, { headers: { authorization: `Bearer ${metricsToken}` } });
   return (await res.json()) as ServerCounts;
 }
+
+/**
+ * A round trip on `client`'s socket: the server answers in order, so once this resolves every event it sent
+ * the client before has arrived. What "nothing else arrives" waits for.
+ */
+export async function roundTrip(client: Netcall): Promise<void> {
+  await (client as unknown as { request(op: 'ping', args: object): Promise<unknown> }).request('ping', {});
+}

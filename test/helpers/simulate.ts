@@ -41,6 +41,21 @@ export class FakeNetcall extends Emitter<NetcallEvents> implements NetcallLike {
   async control(args: Parameters<NetcallLike['control']>[0]): Promise<void> {
     this.calls.push({ method: 'control', args });
   }
+  async createChannel(args: Parameters<NetcallLike['createChannel']>[0]) {
+    this.calls.push({ method: 'createChannel', args });
+    return { channelName: args.channelName, cid: this.startRtcResult.cid, custom: args.custom ?? '' };
+  }
+  async joinChannel(args: Parameters<NetcallLike['joinChannel']>[0]) {
+    this.calls.push({ method: 'joinChannel', args });
+    const { uid, account, cid } = this.startRtcResult;
+    return { channelName: args.channelName, cid, uid, account, custom: '', accountUidMap: { [account]: uid } };
+  }
+  async leaveChannel(args?: Parameters<NetcallLike['leaveChannel']>[0]): Promise<void> {
+    this.calls.push({ method: 'leaveChannel', args });
+  }
+  async inviteToCall(args: Parameters<NetcallLike['inviteToCall']>[0]): Promise<void> {
+    this.calls.push({ method: 'inviteToCall', args });
+  }
 
   syncDone(userlist: RtcUser[], cid = this.startRtcResult.cid): void {
     this.emit('syncDone', { code: 200, errmsg: '', cid, userlist });

@@ -1,0 +1,71 @@
+/**
+ * What every op handler shares: the handler and outcome shapes, ids, and the checks that come first (logged
+ * in, not already busy). No call or room logic here.
+ */
+import { randomBytes } from 'crypto';
+import {
+  Code,
+  NetcallError,
+  type EmptyResult,
+  type Op,
+  type RequestArgs,
+  type RequestResults,
+} from '../../services/protocol';
+import type { SignalingContext } from './context';
+import type { Connection } from './hub';
+
+export type Handler<O extends Op> = (
+  ctx: SignalingContext,
+  conn: Connection,
+  args: RequestArgs[O],
+) => Outcome<O>;
+
+/** The reply data, and what to deliver once the reply has gone out (so replies precede their events). */
+export interface Outcome<O extends Op> {
+  result: RequestResults[O];
+  after?: () => void;
+}
+
+export const EMPTY: EmptyResult = {};
+
+let uidCounter = 100000;
+/** NetEase's uids are numbers; ours are their decimal strings, unique per server process. */
+export const newUid = (): string => String(++uidCounter);
+export const newCid = (): string => randomBytes(8).toString('hex');
+
+export function requireLogin(conn: Connection): string {
+  if (!conn.account) throw new NetcallError(Code.UNAUTHORIZED, 'login first');
+  return conn.account;
+}
+
+/** A device takes part in one call or room at a time, as with NetEase's SDK. */
+export function refuseIfBusy(ctx: SignalingContext, conn: Connection): void {
+  const cid = conn.currentCid;
+  if (cid && (ctx.store.getCall(cid) || ctx.store.getRoom(cid)))
+    throw new NetcallError(Code.CONFLICT, 'already in a call or room');
+}
+
+/**
+ * The abuse caps every call counts against, 1:1 or group: calls ringing per caller, calls per caller→callee
+ * pair a minute. Called last, right before the call is placed, so refused attempts use up no quota.
+ */
+export function countCall(ctx: SignalingContext, caller: string, callees: string[]): void {
+  const ringing =
+    ctx.store.ringingCallsBy(caller).length +
+    ctx.store.allRooms().filter((r) => r.kind === 'call' && r.createdBy === caller && r.invitees.length > 0)
+      .length;
+  if (ringing >= ctx.limits.maxRingingPerCaller)
+    throw new NetcallError(
+      Code.RATE_LIMITED,
+      `more than ${ctx.limits.maxRingingPerCaller} calls ringing at once`,
+    );
+  const now = ctx.now();
+  const over = callees.find(
+    (callee) => !ctx.pairCalls.tryHit(`${caller}\n${callee}`, ctx.limits.maxCallsPerPairPerMinute, now),
+  );
+  if (over !== undefined)
+    throw new NetcallError(
+      Code.RATE_LIMITED,
+      `more than ${ctx.limits.maxCallsPerPairPerMinute} calls to "${over}" in a minute`,
+    );
+}
