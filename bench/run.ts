@@ -19,6 +19,7 @@ const BENCHMARKS: Record<string, () => Promise<BenchmarkModule>> = {
   'setdata-steady': () => import('./setdata-steady'),
   size: () => import('./size'),
   'call-setup': () => import('./call-setup'),
+  'room-join': () => import('./room-join'),
   'first-frame': () => import('./first-frame'),
 };
 
