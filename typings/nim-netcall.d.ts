@@ -103,14 +103,33 @@ export interface NimRtcIdentity {
 }
 export interface NimCreateChannelOptions {
   channelName: string;
+  /** SDK77 sends `custom || ''`. */
   custom?: string;
+  /** Ignored: SDK77's `createChannel` forces `webrtcEnable: true`. */
+  webrtcEnable?: boolean;
+}
+/**
+ * What `createChannel` resolves: NetEase's IM SDK resolves a command's promise with the options it sent
+ * (`getPacketObj`; SDK77's IM protocol keeps no content for `createChannel`), so the room's name and custom
+ * come back, never a channel id. The IM answer itself (9_13) carries only a `timetag`.
+ */
+export interface NimCreateChannelResult {
+  channelName: string;
+  custom: string;
+  webrtcEnable: boolean;
 }
 export interface NimJoinChannelOptions extends NimMediaOptions {
   channelName: string;
   mode: NimMode;
   role: NimRole;
+  /** Passed to the gateway login only; SDK77's IM `joinChannel` always asks with `liveEnable: 0`. */
   liveEnable?: 0 | 1;
 }
+/**
+ * `{accountUidMap, uid, cid, account}` built from the IM `joinChannel` answer (9_14: `channelId`,
+ * `accountUidMap`, `serverMap`, `custom`); `custom` only when non-empty. Resolved once `wx.connectSocket` to the
+ * gateway succeeds, before the login answer (`syncDone`) or a refusal (`kicked` + `disconnect`).
+ */
 export interface NimJoinChannelResult extends NimRtcIdentity {
   accountUidMap: Record<string, number>;
   custom?: string;
@@ -129,6 +148,8 @@ export interface NimStatus {
   endSessionTime: number;
   /** sic */
   lastSessionDuation: number;
+  /** `call()` with a callee array (SDK77 `_rtcStatus.isTeamCall`): a rejection then does not reset the call. */
+  isTeamCall?: boolean;
 }
 
 /** One `syncDone.userlist` item, after `_onSyncDone` renamed `accid` to `account`. */
@@ -167,9 +188,16 @@ export interface NimNetcallEventMap {
    * is the local clock). One P2P leave usually brings both, IM's first: a duplicate with another timetag.
    */
   hangup: { cid: number; timetag: number; account: string };
-  /** Dropped by the SDK when `cid` is not the current channel. */
+  /**
+   * Dropped by the SDK when `cid` is not the current channel (`_onNetcallControl`), which it reads as
+   * `isCaller ? imInfo.channelId : beCalledInfo.channelId`: in a room (`isCaller` false, the room in `imInfo`)
+   * every notice is dropped.
+   */
   control: { cid: number; command: number; account: string };
-  /** Team rooms: one event per account of IM `notifyJoin`. */
+  /**
+   * Rooms: one event per account of the IM `notifyJoin` packet's `accountUidMap` (`_onNotifyJoin`). SDK77 has
+   * no `leaveChannel` event: a member's leave reaches the others only as the gateway's `clientLeave`.
+   */
   joinChannel: { uid: number; account: string; cid: number };
   /**
    * Fires again after every gateway reconnect, with the URLs of the new login. `connectCount`: login attempts
@@ -182,11 +210,18 @@ export interface NimNetcallEventMap {
   /** `account` is always `undefined` (SDK77 reads it from the wrong object); use `accid` or `uid`. */
   clientUpdate: { uid: number; accid: string; cid: number; mode: NimMode; account: undefined };
   liveRoomClose: NimRawPacket<{ cid: number; reason: number | string }>;
-  /** Also fired for the gateway's `roomRefused`. Some builds pass the body fields at the top level. */
+  /**
+   * Also fired for the gateway's `roomRefused` (packet 25, `cmd: 'onRoomRefused'`; then `disconnect` 406). Some
+   * builds pass the body fields at the top level.
+   */
   kicked: NimRawPacket<{ cid: number; reason: number | string }> | { cid: number; reason: number | string };
   /** Attempts made since the last answered login: 0 for the first retry. */
   willreconnect: { count: number };
-  sendCommandOverTime: { cmd: string };
+  /**
+   * A gateway command (the login, a logout, a mode switch) got no answer within 10 s. SDK77's wsController
+   * re-emits it without the `{cmd}` its socket gave (`_onSendCommandOverTime`), so the payload is empty.
+   */
+  sendCommandOverTime: { cmd?: string } | undefined;
   /** `{code, desc: '登录失败'}` (login failed), or a wx socket error (`errMsg`) plus `connectCount`. */
   error: { code?: number | string; desc?: string; errMsg?: string; connectCount?: number };
   /** Codes are strings: '0' normal, '401' connectSocket failed, '403' max reconnects, '405' kicked, … */
@@ -214,9 +249,10 @@ export type NimRejection =
     };
 
 /**
- * Internals of SDK77 read by `NimNetcall` only to learn the cid of an outgoing call, which `call()` does not
- * resolve and `getStatus()` does not carry: the IM controller keeps the `initNetcall` response in
- * `imInfo` (caller) and the `beCalled` packet in `beCalledInfo` (callee); `startRtc` reads them from there.
+ * Internals of SDK77 read by `NimNetcall` only to learn what the events and results leave out: the cid of an
+ * outgoing call (`call()` does not resolve it, `getStatus()` does not carry it) and who a team call rings
+ * (`beCalling` has no list). The IM controller keeps the `initNetcall` response in `imInfo` (caller) and the
+ * `beCalled` packet, with the call's `accountUidMap`, in `beCalledInfo` (callee); `startRtc` reads them there.
  */
 export interface NimInternals {
   _imController?: {
@@ -237,10 +273,14 @@ export interface NimNetcallInstance extends NimNetcallConstants, NimInternals {
   /** Swallows IM errors (resolves); rejects a string when there is no command or channel. */
   control(options: NimControlOptions): Promise<void>;
   startRtc(options: NimStartRtcOptions): Promise<NimRtcIdentity>;
-  createChannel(options: NimCreateChannelOptions): Promise<unknown>;
-  /** Rejects `'已经在房间中了'` (already in the room) when a session exists. */
+  /** IM `createChannel`; a taken name rejects with the IM error 417. */
+  createChannel(options: NimCreateChannelOptions): Promise<NimCreateChannelResult>;
+  /**
+   * IM `joinChannel`, then the gateway login in MEETING scene (`syncDone` follows). Rejects `'已经在房间中了'`
+   * (already in the room) while `signalInited`: in a room, and also in or ringing for a call.
+   */
   joinChannel(options: NimJoinChannelOptions): Promise<NimJoinChannelResult>;
-  /** Rejects `'未处于房间中'` (not in a room) when there is no session. */
+  /** Gateway logout only (no IM command). Rejects `'未处于房间中'` (not in a room) when there is no session. */
   leaveChannel(): Promise<void>;
   /**
    * **Throws synchronously** when `mode` is not a number, and (a TypeError) when no media session is open;

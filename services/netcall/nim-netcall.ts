@@ -9,8 +9,41 @@
  * - repeated deliveries of one event dropped (the SDK can deliver twice, e.g. one P2P leave as two hangups);
  * - in P2P the peer's leave arrives as `hangup` only: a `clientLeave` for the peer is emitted first, so
  *   MediaRoster sees the same sequence as with our server;
- * - every rejection a `NetcallError` with a numeric code; `switchMode` never throws synchronously;
+ * - every rejection a `NetcallError` with a numeric code (nim-errors.ts); `switchMode` never throws
+ *   synchronously;
  * - `call()` resolves `{cid, accountUidMap}` although the SDK resolves only the bare account → uid map.
+ *
+ * Rooms, mapped onto SDK77 (our API → SDK77):
+ *
+ * - `createChannel({channelName, custom?})` → `createChannel({channelName, custom})` (SDK77 forces
+ *   `webrtcEnable: true`). It resolves the options it sent, never a channel id, so our result has `cid: ''`:
+ *   the room's cid comes with `joinChannel`. A taken name is IM error 417, passed through as 417.
+ * - `joinChannel({channelName, type, liveEnable?, sessionConfig?})` → `joinChannel({channelName, mode, role: 0,
+ *   liveEnable})`, mode 1 (audio) for type 1 and 0 (audio+video) for type 2; `sessionConfig.rtmpRecord` →
+ *   `rtmpRecord: 1`; `rtmpUrl`/`splitMode`/`layout` have no field in SDK77 and are refused (400). SDK77 joins
+ *   the room over IM and then logs in to the media gateway itself (MEETING scene), so this resolves once the
+ *   gateway answers that login: after the `syncDone` it produces (which the app gets as is), or rejects if the
+ *   gateway refuses the member (`roomRefused`: 104, room full) or the login fails. While in a call or a room,
+ *   409 (SDK77: `已经在房间中了`).
+ * - `startRtc({mode})` in a room → nothing (the join already started media): resolves the join's
+ *   `{uid, account, cid}`; a `mode` other than the join's → `switchMode(mode)`. No second `syncDone`.
+ * - `leaveChannel()` → `leaveChannel()` (gateway logout; `未处于房间中` → 404). `hangup()` in a room leaves it.
+ * - `control` in a room → `control({command, cid})`. SDK77 on the receiving side drops it (`_onNetcallControl`
+ *   reads the current channel from `beCalledInfo`, which a room never sets): NetEase's weixin peers never hear
+ *   room controls.
+ * - `inviteToCall` → refused (400): SDK77 rings only when a call is placed.
+ * - Events: IM `notifyJoin` → `joinChannel` with `channelId` (accounts already known are not announced
+ *   twice). SDK77 has no leave notice in rooms: a member's gateway `clientLeave` becomes `leaveChannel` then
+ *   `clientLeave`, once per account.
+ *
+ * Group calls: `call({callee: [accounts]})` → SDK77's team call (`call` with a callee array: IM `initNetcall`
+ * with every account, rung with one cid). `beCalling.callees` is read from the `beCalled` packet's
+ * `accountUidMap` (kept in the SDK's `beCalledInfo`); `callAccepted`/`callRejected` come per callee (a team
+ * call survives a rejection). A team call's media runs in the gateway's P2P scene, where SDK77 ends the whole
+ * call for every party as soon as anyone hangs up or leaves (`_onClientLeave` → `_invokeHangup` →
+ * `_onNotifyHangup`, which leaves the gateway): each party gets `leaveChannel` (for a party that had joined),
+ * `clientLeave` (if it was in media) and `hangup`, once. When every callee refused, the caller gets `hangup`
+ * and the SDK's call is hung up (SDK77 would keep it dialing).
  *
  * It never imports the SDK (the instance is injected, typed by typings/nim-netcall.d.ts), never touches `wx`
  * and keeps no UI state.
@@ -25,12 +58,21 @@ import type {
 import {
   Code,
   NetcallError,
+  validateArgs,
+  type BeCallingEvent,
   type CallArgs,
   type CallResult,
   type ControlArgs,
+  type CreateChannelArgs,
+  type CreateChannelResult,
   type HangupArgs,
+  type InviteToCallArgs,
+  type JoinChannelArgs,
+  type JoinChannelResult,
   type KickedEvent,
+  type LeaveChannelArgs,
   type MediaMode,
+  type Op,
   type ResponseArgs,
   type RtcUser,
   type StartRtcArgs,
@@ -39,7 +81,10 @@ import {
 } from '../protocol';
 import { defaultTimers, type Timers } from '../platform';
 import { Emitter } from './emitter';
+import { numericCode, toNetcallError } from './nim-errors';
 import type { NetcallEvents, NetcallLike } from './types';
+
+export { toNetcallError } from './nim-errors';
 
 export interface NimNetcallOptions {
   /** An instance from `NetcallWeixin.getInstance({nim})`. */
@@ -55,12 +100,6 @@ export interface NimNetcallOptions {
 export interface NimKickedEvent extends KickedEvent {
   cid: string;
 }
-/** Team rooms: someone joined the channel (IM `notifyJoin`), before their media arrives. */
-export interface JoinChannelEvent {
-  uid: string;
-  account: string;
-  cid: string;
-}
 /** `syncDone` plus the SDK's `connectCount` (login attempts this answer took: 1 when the first succeeded). */
 export interface NimSyncDoneEvent extends SyncDoneEvent {
   connectCount: number;
@@ -69,79 +108,17 @@ export interface NimSyncDoneEvent extends SyncDoneEvent {
 export interface NimNetcallEvents extends NetcallEvents {
   syncDone: NimSyncDoneEvent;
   kicked: NimKickedEvent;
-  joinChannel: JoinChannelEvent;
-}
-
-export interface JoinChannelResult extends StartRtcResult {
-  accountUidMap: Record<string, string>;
-  custom?: string;
 }
 
 const DEFAULT_DEDUPE_WINDOW_MS = 1000;
-/** Calls remembered as ended; a bound, since a long-lived instance sees many calls. */
+/** Calls remembered as ended or ringing; a bound, since a long-lived instance sees many calls. */
 const ENDED_MEMORY = 64;
 
-/**
- * IM / NRTC codes worth a name of our own. SDK77 passes IM errors through, so these are the codes of the error
- * table of NetEase's IM SDK (`NIM_Web_NIM_weixin` v7.7.0): 11001 对方离线, 通话不可送达 (callee offline; NetEase's
- * demo checks `error.event.code === 11001`), 9102 通道失效 (channel no longer valid), 9103 已经在其他端接听/拒绝过
- * 这通电话 (answered or rejected on another device), 414 参数错误 (bad parameter; in NRTC a mode mismatch); 600:
- * SDK77's NRTC `joinChannel`, a third party joined a two-person room.
- */
-const CODE_MAP: Record<number, number> = {
-  11001: Code.NOT_FOUND,
-  9102: Code.NOT_FOUND,
-  9103: Code.CONFLICT,
-  414: Code.BAD_REQUEST,
-  600: Code.CONFLICT,
-};
+/** `p2p`: a 1:1 call; `team`: SDK77's team call (a group call); `meeting`: a room joined by name. */
+type SessionKind = 'p2p' | 'team' | 'meeting';
 
-/** The SDK's plain-string rejections, by meaning (Chinese as SDK77 writes them, English for our own). */
-const MESSAGE_CODES: [RegExp, number][] = [
-  [/正在通话中|已经在房间中|正在房间中|already in (a call|session|the room)/i, Code.CONFLICT],
-  [/未处于房间中|不在房间中|not in a room/i, Code.NOT_FOUND],
-  [/入参|参数|无效|为空|密钥|param|invalid|must be/i, Code.BAD_REQUEST],
-  [/超时|time ?out/i, Code.TIMEOUT],
-];
-
-function numericCode(value: unknown): number | null {
-  const code = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-  return typeof code === 'number' && Number.isInteger(code) ? code : null;
-}
-
-/**
- * Turns whatever the SDK rejected or threw with into a `NetcallError`: NIM error objects keep their code when
- * it is HTTP-like (403, 404, 417…), known NIM codes are mapped, plain strings are classified by meaning,
- * anything else becomes 500.
- */
-export function toNetcallError(reason: unknown, context?: string): NetcallError {
-  if (reason instanceof NetcallError) return reason;
-  let message: string;
-  let raw: number | null = null;
-  if (typeof reason === 'string') message = reason;
-  else if (reason instanceof Error) {
-    message = reason.message;
-    raw = numericCode((reason as Error & { code?: unknown }).code);
-  } else if (typeof reason === 'object' && reason !== null) {
-    const object = reason as {
-      code?: unknown;
-      message?: unknown;
-      desc?: unknown;
-      errMsg?: unknown;
-      event?: { code?: unknown; message?: unknown };
-    };
-    raw = numericCode(object.code) ?? numericCode(object.event?.code);
-    // NetEase's IM SDK wraps a server error: the outer message is a generic 生成接口回调错误 (callback error).
-    const text = object.event?.message ?? object.message ?? object.desc ?? object.errMsg;
-    message = typeof text === 'string' ? text : raw !== null ? `NetEase error ${raw}` : 'unknown SDK error';
-  } else message = 'unknown SDK error';
-
-  let code: number | null = raw === null ? null : (CODE_MAP[raw] ?? (raw >= 400 && raw < 600 ? raw : null));
-  if (code === null) code = MESSAGE_CODES.find(([pattern]) => pattern.test(message))?.[1] ?? Code.INTERNAL;
-  // A NetEase code we mapped to one of ours stays in the message: it is what NetEase's docs and demos name.
-  if (raw !== null && raw !== code && !message.includes(String(raw))) message = `${message} (NetEase ${raw})`;
-  return new NetcallError(code, context ? `${context}: ${message}` : message);
-}
+/** The sessionConfig fields SDK77's `joinChannel` has no way to pass on. */
+const UNSUPPORTED_SESSION_CONFIG = ['rtmpUrl', 'splitMode', 'layout'] as const;
 
 /** The SDK sends channel ids as IM `long`s; a cid we handed out as a string goes back as a number. */
 function toSdkId(id: string | number): string | number {
@@ -177,7 +154,25 @@ function toRtcUser(item: Partial<NimRtcUser> & { accid?: string }): RtcUser {
   };
 }
 
+/** Our protocol's own argument rules, so both engines refuse the same input with the same 400. */
+function check(op: Op, args: unknown): void {
+  const problem = validateArgs(op, args);
+  if (problem) throw new NetcallError(Code.BAD_REQUEST, `${op}: ${problem}`);
+}
+
+/** Keeps at most ENDED_MEMORY entries, dropping the oldest. */
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > ENDED_MEMORY) map.delete(map.keys().next().value as string);
+}
+
 type SdkHandlers = { [K in NimNetcallEventName]?: (payload: NimNetcallEventMap[K]) => void };
+
+interface PendingJoin {
+  resolve(): void;
+  reject(error: NetcallError): void;
+}
 
 export class NimNetcall extends Emitter<NimNetcallEvents> implements NetcallLike {
   readonly account: string;
@@ -192,19 +187,48 @@ export class NimNetcall extends Emitter<NimNetcallEvents> implements NetcallLike
 
   private readonly timers: Timers;
   private readonly windowMs: number;
-  private sessionMode: 'p2p' | 'meeting' | null = null;
+  private sessionKind: SessionKind | null = null;
   private selfUid: string | null = null;
   /** The cid of the media session (startRtc / joinChannel), stamped onto `syncDone`, which has none. */
   private rtcCid: string | null = null;
   /** Peers in the media session, account → uid: what a P2P `hangup` must turn into a `clientLeave`. */
   private readonly peers = new Map<string, string>();
+  /**
+   * Other parties known to be in the room or team call, account → uid ('' while unknown): who a leave is
+   * announced for. Fed by the join result, notices, `callAccepted`, `syncDone` and `clientJoin`.
+   */
+  private readonly members = new Map<string, string>();
+  /** Room members announced with `joinChannel` or there before me: a repeated notice is not news. */
+  private readonly announced = new Map<string, string>();
+  /** Team call, caller side: callees still ringing. */
+  private readonly invited = new Set<string>();
+  /** Team call: every party's uid, as the call's `accountUidMap` has it. */
+  private teamUids: Record<string, string> = {};
+  /** The room joined: the media mode its gateway login used and the identity startRtc answers with. */
+  private room: { mode: MediaMode; identity: StartRtcResult } | null = null;
+  /** A join waiting for the gateway's answer to its login. */
+  private pendingJoin: PendingJoin | null = null;
+  /** Why the gateway refused the pending join (`kicked`); the join fails with it at the `disconnect` after. */
+  private joinRefusal: NetcallError | null = null;
+  /**
+   * Media events of a joined room held until the app calls `startRtc` (then released in order), so that an
+   * app sees what it sees on our server, where media starts with startRtc: nothing media before it.
+   */
+  private held: (() => void)[] | null = null;
+  /** The held events a release is scheduled for. */
+  private releasing: (() => void)[] | null = null;
+  /** Team calls ringing this device, cid → the call's account → uid map (from the SDK's `beCalledInfo`). */
+  private readonly ringing = new Map<string, Record<string, string>>();
   /** Bumped on each new media session and each reconnect, so a legitimate repeated `syncDone` is new. */
   private gatewayEpoch = 0;
   private readonly recent = new Map<string, number>();
   private lastControl: { key: string; at: number } | null = null;
   /** Set between `willreconnect` and the next good `syncDone`. */
   private reconnectAttempt: number | null = null;
+  /** `cid|account` of hangups already reported. */
   private readonly ended: string[] = [];
+  /** Sessions this instance has ended (the call is over for me: later leaves and hangups of it are not news). */
+  private readonly endedCids = new Map<string, true>();
   private readonly subscribed: NimNetcallEventName[] = [];
   private disposed = false;
 
@@ -236,8 +260,18 @@ export class NimNetcall extends Emitter<NimNetcallEvents> implements NetcallLike
     }
   }
 
+  /** A callee: a 1:1 call. An array: SDK77's team call, one cid ringing every callee. */
   async call(options: CallArgs): Promise<CallResult> {
-    const args: Parameters<NimNetcallInstance['call']>[0] = { type: options.type, callee: options.callee };
+    const list = Array.isArray(options.callee) ? options.callee : null;
+    if (list) {
+      check('call', options);
+      if (list.includes(this.account)) throw new NetcallError(Code.BAD_REQUEST, 'call: cannot call yourself');
+    }
+    // An array is a team call to SDK77 (`callee.constructor === Array`) and a group call on our server, even
+    // of one callee.
+    const team = list !== null;
+    const callee = list === null ? options.callee : [...list];
+    const args: Parameters<NimNetcallInstance['call']>[0] = { type: options.type, callee };
     if (options.forceKeepCalling !== undefined) args.forceKeepCalling = options.forceKeepCalling;
     if (options.pushConfig !== undefined) args.pushConfig = options.pushConfig;
     const result: unknown = await this.invoke('call', () => this.sdk.call(args));
@@ -259,8 +293,13 @@ export class NimNetcall extends Emitter<NimNetcallEvents> implements NetcallLike
           : 'call: the SDK resolved without an account → uid map',
       );
     }
-    this.startSession(cid, 'p2p');
-    return { cid, accountUidMap: uidMap(map) };
+    this.startSession(cid, team ? 'team' : 'p2p');
+    const accountUidMap = uidMap(map);
+    if (team) {
+      this.teamUids = accountUidMap;
+      for (const account of list!) this.invited.add(account);
+    }
+    return { cid, accountUidMap };
   }
 
   /** `options.reason` (our extension) has no field in NetEase's IM `calleeAck` and is not sent. */
@@ -274,17 +313,25 @@ export class NimNetcall extends Emitter<NimNetcallEvents> implements NetcallLike
         cid: toSdkId(cid),
       }),
     );
-    if (options.accepted) this.startSession(cid, 'p2p');
+    if (!options.accepted) return;
+    const team = this.ringing.get(cid);
+    this.startSession(cid, team ? 'team' : 'p2p');
+    if (team) {
+      this.teamUids = team;
+      // The caller is in its call from the start, as on our server.
+      this.members.set(options.caller, team[options.caller] ?? '');
+    }
   }
 
   /**
-   * Hangs up the current call. The SDK can hang up only that one, so another cid gets 404. `options.reason`
-   * (our extension) has no field in NetEase's IM hangup and is not sent.
+   * Hangs up the current call, or leaves the current room. The SDK can hang up only the current one, so
+   * another cid gets 404. `options.reason` (our extension) has no field in NetEase's IM hangup and is not sent.
    */
   async hangup(options: HangupArgs = {}): Promise<void> {
     const cid = options.cid === undefined ? this.cid : String(options.cid);
     if (cid !== null && this.cid !== null && cid !== this.cid)
       throw new NetcallError(Code.NOT_FOUND, `hangup: ${cid} is not the current call`);
+    if (this.sessionKind === 'meeting') return this.leaveChannel();
     try {
       await this.invoke('hangup', () => this.sdk.hangup());
     } finally {
@@ -292,10 +339,23 @@ export class NimNetcall extends Emitter<NimNetcallEvents> implements NetcallLike
     }
   }
 
+  /**
+   * Starts media for the current call. In a room, media started with the join (SDK77 logs in to the gateway
+   * itself): this resolves the join's identity, switching the mode first if `mode` differs from the join's.
+   */
   async startRtc(options: StartRtcArgs): Promise<StartRtcResult> {
     const cid = options.cid === undefined ? this.cid : String(options.cid);
     if (this.cid === null || cid !== this.cid)
       throw new NetcallError(Code.NOT_FOUND, `startRtc: ${cid ?? 'no call'} is not the current call`);
+    if (this.room) {
+      if (options.mode !== this.room.mode) {
+        await this.switchMode(options.mode);
+        if (this.room) this.room.mode = options.mode;
+      }
+      const identity = { ...this.room.identity };
+      this.releaseHeld();
+      return identity;
+    }
     // syncDone carries no cid; name it before the gateway can answer.
     this.openMedia(cid);
     const result = await this.invoke('startRtc', () => this.sdk.startRtc({ mode: options.mode }));
@@ -318,26 +378,114 @@ export class NimNetcall extends Emitter<NimNetcallEvents> implements NetcallLike
     await this.invoke('switchMode', () => this.sdk.switchMode(mode));
   }
 
-  async createChannel(options: { channelName: string; custom?: string }): Promise<void> {
-    await this.invoke('createChannel', () => this.sdk.createChannel(options));
+  /**
+   * Creates a room by name; 417 when the name is taken. `cid` is '': SDK77 resolves the options it sent
+   * (NetEase's IM SDK resolves a command with them; the IM answer holds only a timetag), and a room's cid is
+   * first known when someone joins it.
+   */
+  async createChannel(options: CreateChannelArgs): Promise<CreateChannelResult> {
+    check('createChannel', options);
+    const custom = options.custom ?? '';
+    await this.invoke('createChannel', () =>
+      this.sdk.createChannel({ channelName: options.channelName, custom }),
+    );
+    return { channelName: options.channelName, cid: '', custom };
   }
 
-  async joinChannel(options: NimJoinChannelOptions): Promise<JoinChannelResult> {
-    const result = await this.invoke('joinChannel', () => this.sdk.joinChannel(options));
+  /** Joins a room by name and, as SDK77 does, its media session: resolves once the gateway has answered. */
+  async joinChannel(options: JoinChannelArgs): Promise<JoinChannelResult> {
+    check('joinChannel', options);
+    const config = options.sessionConfig ?? {};
+    const unsupported = UNSUPPORTED_SESSION_CONFIG.filter((key) => config[key] !== undefined);
+    if (unsupported.length > 0)
+      throw new NetcallError(
+        Code.BAD_REQUEST,
+        `joinChannel: NetEase's weixin SDK cannot set sessionConfig.${unsupported.join(', sessionConfig.')}`,
+      );
+    if (this.cid !== null || this.pendingJoin)
+      throw new NetcallError(
+        Code.CONFLICT,
+        this.cid === null
+          ? 'joinChannel: another join is under way'
+          : `joinChannel: already in ${this.sessionKind === 'meeting' ? 'a room' : 'a call'} (${this.cid})`,
+      );
+    const mode: MediaMode = options.type === 1 ? 1 : 0;
+    const sdkOptions: NimJoinChannelOptions = {
+      channelName: options.channelName,
+      mode,
+      role: 0,
+      liveEnable: options.liveEnable ? 1 : 0,
+    };
+    if (config.rtmpRecord) sdkOptions.rtmpRecord = 1;
+    await this.clearStaleSignal();
+    // Set before the SDK call: nothing the gateway says about this login may come unheard.
+    const answered = new Promise<void>((resolve, reject) => (this.pendingJoin = { resolve, reject }));
+    answered.catch(() => undefined);
+    this.joinRefusal = null;
+    this.held = [];
+    let result;
+    try {
+      result = await this.invoke('joinChannel', () => this.sdk.joinChannel(sdkOptions));
+    } catch (error) {
+      this.pendingJoin = null;
+      this.held = null;
+      throw error;
+    }
+    const cid = idOf(result?.cid);
+    const held = this.held;
+    this.startSession(cid, 'meeting');
+    this.held = held;
     const identity = this.adoptIdentity(result);
-    this.startSession(identity.cid, 'meeting');
-    this.openMedia(identity.cid);
-    const joined: JoinChannelResult = { ...identity, accountUidMap: uidMap(result.accountUidMap) };
-    if (result.custom !== undefined) joined.custom = result.custom;
-    return joined;
+    this.openMedia(cid);
+    this.room = { mode, identity };
+    const accountUidMap = uidMap(result.accountUidMap);
+    for (const [account, uid] of Object.entries(accountUidMap))
+      if (account !== this.account) {
+        this.members.set(account, uid);
+        this.announced.set(account, uid);
+      }
+    try {
+      await answered;
+    } catch (error) {
+      this.endSession();
+      throw error;
+    }
+    return {
+      channelName: options.channelName,
+      cid,
+      uid: identity.uid,
+      account: identity.account,
+      custom: result.custom ?? '',
+      accountUidMap,
+    };
   }
 
-  async leaveChannel(): Promise<void> {
+  /**
+   * Leaves the current room (SDK77: gateway logout). In a group call this hangs up, which is how SDK77 leaves
+   * a team call. Not in a room: 404.
+   */
+  async leaveChannel(options: LeaveChannelArgs = {}): Promise<void> {
+    const cid = options.cid === undefined ? this.cid : String(options.cid);
+    if (cid !== this.cid || this.sessionKind === 'p2p')
+      throw new NetcallError(Code.NOT_FOUND, `leaveChannel: ${cid ?? 'no room'} is not the current room`);
+    if (this.sessionKind === 'team') return this.hangup();
+    const inRoom = this.cid !== null;
     try {
       await this.invoke('leaveChannel', () => this.sdk.leaveChannel());
     } finally {
       this.endSession();
     }
+    // SDK77 keeps `signalInited` after a ring that was never answered, and then "leaves" without a room.
+    if (!inRoom) throw new NetcallError(Code.NOT_FOUND, 'leaveChannel: not in a room');
+  }
+
+  /** Our extension; SDK77 rings only when a call is placed, so NetEase's engine cannot. */
+  async inviteToCall(options: InviteToCallArgs): Promise<void> {
+    throw new NetcallError(
+      Code.BAD_REQUEST,
+      `inviteToCall: NetEase's weixin SDK cannot ring "${String(options?.callee)}" into a running team call ` +
+        '(it rings only the callees of call())',
+    );
   }
 
   // ---------------------------------------------------------------------------------------------------
@@ -347,8 +495,15 @@ export class NimNetcall extends Emitter<NimNetcallEvents> implements NetcallLike
     beCalling: (raw) => {
       const cid = idOf(raw.cid);
       if (!this.fresh('beCalling', `${cid}|${raw.caller}`)) return;
-      const event: NetcallEvents['beCalling'] = { caller: String(raw.caller), type: raw.type, cid };
+      const event: BeCallingEvent = { caller: String(raw.caller), type: raw.type, cid };
       if (raw.custom !== undefined) event.custom = raw.custom;
+      // The packet cannot tell a team call of one callee from a 1:1 call: that one rings as 1:1.
+      const team = this.teamCallOf(cid);
+      const callees = team ? Object.keys(team).filter((account) => account !== event.caller) : [];
+      if (team && callees.length > 1) {
+        remember(this.ringing, cid, team);
+        event.callees = callees;
+      }
       this.emit('beCalling', event);
     },
     callAccepted: (raw) => this.answer('callAccepted', raw),
@@ -377,8 +532,20 @@ export class NimNetcall extends Emitter<NimNetcallEvents> implements NetcallLike
       this.emit('control', { cid, account: String(raw.account), command: Number(raw.command) });
     },
     joinChannel: (raw) => {
-      const event = { uid: idOf(raw.uid), account: String(raw.account), cid: idOf(raw.cid) };
-      if (this.fresh('joinChannel', `${event.cid}|${event.uid}`)) this.emit('joinChannel', event);
+      // IM `notifyJoin`, one event per account of its map, before their media arrives. Whether the map holds
+      // the joiner only or the whole room, a member already known (or I) is not announced again.
+      const cid = idOf(raw.cid);
+      const account = String(raw.account);
+      const uid = idOf(raw.uid);
+      if (account === this.account) return;
+      const current = cid === this.cid;
+      if (current && this.announced.get(account) === uid) return;
+      if (!this.fresh('joinChannel', `${cid}|${uid}`)) return;
+      if (current) {
+        this.announced.set(account, uid);
+        this.members.set(account, uid);
+      }
+      this.emit('joinChannel', { account, uid, cid, channelId: cid });
     },
     syncDone: (raw) => {
       const cid = this.rtcCid ?? this.cid ?? '';
@@ -386,33 +553,43 @@ export class NimNetcall extends Emitter<NimNetcallEvents> implements NetcallLike
       // Keyed by gateway epoch, not payload: a reconnect's syncDone may repeat the same list and count.
       if (!this.fresh('syncDone', `${cid}|${this.gatewayEpoch}|${connectCount}`)) return;
       const userlist = (raw.userlist ?? []).map(toRtcUser);
-      if (Number(raw.code) === Code.OK) {
+      const ok = Number(raw.code) === Code.OK;
+      if (ok) {
         this.peers.clear();
-        for (const user of userlist) if (!this.isSelf(user)) this.peers.set(user.account, user.uid);
+        for (const user of userlist)
+          if (!this.isSelf(user)) {
+            this.peers.set(user.account, user.uid);
+            if (this.sessionKind !== null) this.members.set(user.account, user.uid);
+          }
         // Our engine says `reconnected` before the fresh syncDone of a rejoined session; so do we.
         if (this.reconnectAttempt !== null) this.emit('reconnected', { count: this.reconnectAttempt });
         this.reconnectAttempt = null;
       }
-      this.emit('syncDone', {
-        code: Number(raw.code),
-        errmsg: raw.errmsg ?? '',
-        cid,
-        userlist,
-        connectCount,
-      });
+      const event = { code: Number(raw.code), errmsg: raw.errmsg ?? '', cid, userlist, connectCount };
+      this.emitMedia(() => this.emit('syncDone', event));
+      if (ok) this.settleJoin(null);
     },
     clientJoin: (raw) => {
       const user = toRtcUser(raw);
       const cid = idOf(raw.cid);
       if (!this.fresh('clientJoin', `${cid}|${user.uid}|${user.url}|${user.mode}`)) return;
-      if (!this.isSelf(user)) this.peers.set(user.account, user.uid);
-      this.emit('clientJoin', { ...user, cid });
+      if (!this.isSelf(user)) {
+        this.peers.set(user.account, user.uid);
+        if (cid === this.cid) this.members.set(user.account, user.uid);
+      }
+      this.emitMedia(() => this.emit('clientJoin', { ...user, cid }));
     },
     clientLeave: (raw) => {
       const event = { cid: idOf(raw.cid), account: String(raw.account), uid: idOf(raw.uid) };
       if (!this.fresh('clientLeave', `${event.cid}|${event.uid}`)) return;
       if (this.peers.get(event.account) === event.uid) this.peers.delete(event.account);
-      this.emit('clientLeave', event);
+      // SDK77 tells a room only this: the member's leave, announced first as our server does.
+      if (this.sessionKind === 'meeting' && event.cid === this.cid && event.account !== this.account) {
+        this.announced.delete(event.account);
+        if (this.members.delete(event.account))
+          this.emit('leaveChannel', { account: event.account, cid: event.cid, channelId: event.cid });
+      }
+      this.emitMedia(() => this.emit('clientLeave', event));
     },
     willreconnect: (raw) => {
       this.gatewayEpoch++;
@@ -422,8 +599,19 @@ export class NimNetcall extends Emitter<NimNetcallEvents> implements NetcallLike
     },
     kicked: (raw) => {
       const body = ('body' in raw && raw.body ? raw.body : raw) as { cid?: unknown; reason?: unknown };
-      const cid = idOf(body.cid);
-      this.emit('kicked', { cid, reason: idOf(body.reason) });
+      if (this.pendingJoin) {
+        // The gateway refused this login: the join fails, nothing was lost. SDK77 destroys the session right
+        // after (`destroy()` → `disconnect`) and the join fails then, so that that disconnect is its own.
+        const refused = (raw as { cmd?: unknown }).cmd === 'onRoomRefused';
+        this.joinRefusal = refused
+          ? new NetcallError(
+              Code.ROOM_FULL,
+              `joinChannel: the room refused this member (${idOf(body.reason)})`,
+            )
+          : new NetcallError(Code.FORBIDDEN, 'joinChannel: kicked by the media gateway while joining');
+        return;
+      }
+      this.emit('kicked', { cid: idOf(body.cid), reason: idOf(body.reason) });
     },
     disconnect: (raw) => {
       const code = Number(raw?.code);
@@ -432,12 +620,31 @@ export class NimNetcall extends Emitter<NimNetcallEvents> implements NetcallLike
       // `disconnect` means. Only abnormal closes are forwarded.
       if (code === 0) return;
       const event = { code: Number.isFinite(code) ? code : Code.INTERNAL, reason: raw?.desc ?? '' };
+      if (this.pendingJoin) {
+        // Refused (above), or a login that failed for good ('417' room destroyed, '403' out of retries, …).
+        this.settleJoin(
+          this.joinRefusal ??
+            new NetcallError(
+              event.code === 417 ? Code.NOT_FOUND : event.code,
+              `joinChannel: media login failed (${event.reason || event.code})`,
+            ),
+        );
+        return;
+      }
       // Only the media gateway is gone (IM still works), but the SDK has reset its call state with it: the
       // call is lost as surely as when our engine fails to rejoin after a reconnect.
       const lost = this.rtcCid ?? this.cid;
       this.endSession();
       if (lost !== null) this.emit('callLost', { cid: lost, code: event.code, message: event.reason });
       this.emit('disconnect', event);
+    },
+    sendCommandOverTime: () => {
+      // SDK77 drops which command it was; while a join waits, the only one in flight is its login.
+      if (!this.pendingJoin) return;
+      this.settleJoin(
+        new NetcallError(Code.TIMEOUT, 'joinChannel: the media gateway did not answer the login'),
+      );
+      this.invoke('leaveChannel', () => this.sdk.leaveChannel()).catch(() => undefined);
     },
     error: (raw) => {
       const code = numericCode(raw?.code);
@@ -451,8 +658,20 @@ export class NimNetcall extends Emitter<NimNetcallEvents> implements NetcallLike
   private answer(name: 'callAccepted' | 'callRejected', raw: NimNetcallEventMap['callAccepted']): void {
     const event = { cid: idOf(raw.cid), account: String(raw.account), type: raw.type };
     if (!this.fresh(name, `${event.cid}|${event.account}`)) return;
-    if (name === 'callRejected' && event.cid === this.cid) this.endSession();
+    const current = event.cid === this.cid;
+    const team = current && this.sessionKind === 'team';
+    if (team) {
+      this.invited.delete(event.account);
+      if (name === 'callAccepted') this.members.set(event.account, this.teamUids[event.account] ?? '');
+    } else if (current && name === 'callRejected') this.endSession();
     this.emit(name, event);
+    // SDK77 keeps a team call that every callee refused dialing (`_onNotifyCalleeAck` resets only when not
+    // `isTeamCall`); on our server the one left is told `hangup`. So here: hang up the SDK's call, and say so.
+    if (team && name === 'callRejected' && this.invited.size === 0 && this.members.size === 0) {
+      this.endSession();
+      this.invoke('hangup', () => this.sdk.hangup()).catch(() => undefined);
+      this.emit('hangup', { cid: event.cid, account: event.account, timetag: this.timers.now() });
+    }
   }
 
   private onHangup(raw: NimNetcallEventMap['hangup']): void {
@@ -462,16 +681,22 @@ export class NimNetcall extends Emitter<NimNetcallEvents> implements NetcallLike
     // IM (`notifyHangup`, stamped by the server) and from the gateway (`_onClientLeave` → `_invokeHangup`,
     // stamped with the local clock), usually in that order but not always. One party ends one call once.
     const key = `${cid}|${account}`;
-    if (this.ended.includes(key)) return;
+    if (this.ended.includes(key) || this.endedCids.has(cid)) return;
     this.ended.push(key);
     if (this.ended.length > ENDED_MEMORY) this.ended.shift();
 
+    const current = cid === this.cid;
     const uid = this.peers.get(account);
-    if (this.sessionMode === 'p2p' && cid === this.rtcCid && uid !== undefined && account !== this.account) {
+    const other = account !== this.account;
+    // SDK77 ends a team call for me at anyone's leave: announce the leaver as our server announces a member
+    // leaving a group call.
+    if (current && this.sessionKind === 'team' && other && this.members.has(account))
+      this.emit('leaveChannel', { account, cid, channelId: cid });
+    if (current && this.sessionKind !== 'meeting' && cid === this.rtcCid && uid !== undefined && other) {
       this.peers.delete(account);
       this.emit('clientLeave', { cid, account, uid });
     }
-    if (cid === this.cid) this.endSession();
+    if (current) this.endSession();
     this.emit('hangup', { cid, account, timetag: Number(raw.timetag) || this.timers.now() });
   }
 
@@ -519,14 +744,30 @@ export class NimNetcall extends Emitter<NimNetcallEvents> implements NetcallLike
     return found === undefined ? null : String(found);
   }
 
-  private startSession(cid: string, mode: 'p2p' | 'meeting'): void {
+  /**
+   * Who a team call rings: SDK77's `beCalling` has no list, but the `beCalled` packet it came from carries the
+   * call's `accountUidMap`, kept in `beCalledInfo` (written before the event is emitted, and only while not
+   * on a call, so it is read only when its channel is this cid).
+   */
+  private teamCallOf(cid: string): Record<string, string> | null {
+    const info = this.sdk._imController?._status?.beCalledInfo;
+    if (!info || idOf(info.channelId) !== cid || !isUidMap(info.accountUidMap)) return null;
+    return uidMap(info.accountUidMap);
+  }
+
+  private startSession(cid: string, kind: SessionKind): void {
     if (this.cid !== cid) {
       this.peers.clear();
+      this.members.clear();
+      this.announced.clear();
+      this.invited.clear();
+      this.teamUids = {};
+      this.room = null;
       this.rtcCid = null;
       this.selfUid = null;
     }
     this.cid = cid;
-    this.sessionMode = mode;
+    this.sessionKind = kind;
   }
 
   private openMedia(cid: string): void {
@@ -534,13 +775,67 @@ export class NimNetcall extends Emitter<NimNetcallEvents> implements NetcallLike
     this.rtcCid = cid;
   }
 
+  /**
+   * SDK77 sets `signalInited` when it is rung (`_onBeCalled`) and resets it only when a session ends: after a
+   * ring this device rejected, or that stopped before it answered, the flag stays and `joinChannel` refuses
+   * every room with 已经在房间中了. With no call or room of ours and nothing ringing, it is stale: the SDK's
+   * own `leaveChannel` resets its status.
+   */
+  private async clearStaleSignal(): Promise<void> {
+    let status;
+    try {
+      status = this.sdk.getStatus();
+    } catch {
+      return;
+    }
+    if (this.cid !== null || !status?.signalInited || status.calling || status.onTheCall) return;
+    await this.invoke('leaveChannel', () => this.sdk.leaveChannel()).catch(() => undefined);
+  }
+
+  /** Emits a media event now or, while a joined room waits for `startRtc`, once it comes. */
+  private emitMedia(emit: () => void): void {
+    if (this.held) this.held.push(emit);
+    else emit();
+  }
+
+  /** After startRtc's answer, as our server's syncDone follows its reply: the held media events, in order. */
+  private releaseHeld(): void {
+    const held = this.held;
+    if (!held || this.releasing === held) return;
+    this.releasing = held;
+    this.timers.setTimeout(() => {
+      // A leave, or a leave and another join, came first: those events are gone, or not yet due.
+      if (this.held !== held) return;
+      this.held = null;
+      for (const emit of held) emit();
+    }, 0);
+  }
+
+  /** Resolves (null) or rejects the join waiting for the gateway; a failed join leaves no session behind. */
+  private settleJoin(error: NetcallError | null): void {
+    const join = this.pendingJoin;
+    if (!join) return;
+    this.pendingJoin = null;
+    this.joinRefusal = null;
+    if (error === null) return join.resolve();
+    this.endSession();
+    join.reject(error);
+  }
+
   private endSession(): void {
+    if (this.cid !== null) remember(this.endedCids, this.cid, true);
     this.reconnectAttempt = null;
     this.cid = null;
     this.rtcCid = null;
     this.selfUid = null;
-    this.sessionMode = null;
+    this.sessionKind = null;
+    this.room = null;
+    this.held = null;
     this.peers.clear();
+    this.members.clear();
+    this.announced.clear();
+    this.invited.clear();
+    this.teamUids = {};
   }
 
   /** Runs an SDK method; a synchronous throw or any rejection becomes a `NetcallError`. */

@@ -1,7 +1,8 @@
 /** @jest-environment node */
 /**
  * One contract, two engines: whatever cloud is underneath, a `NetcallLike` rings, answers, starts media,
- * hangs up and fails the same way, with string ids and `NetcallError`s. It runs against
+ * hangs up, runs rooms and group calls, and fails the same way, with string ids and `NetcallError`s. It runs
+ * against
  *
  * - `Netcall` on the real server (in-process, port 0) over real WebSockets, and
  * - `NimNetcall` over the SDK stand-in (test/helpers/nim-standin.ts), NetEase's cloud being out of reach.
@@ -10,12 +11,13 @@
  */
 import type { RunningServer } from '../../server';
 import { MediaRoster } from '../../services/media';
-import type { NetcallLike } from '../../services/netcall';
+import type { Netcall, NetcallLike } from '../../services/netcall';
 import { NimNetcall, toNetcallError } from '../../services/netcall/nim-netcall';
 import { NetcallError } from '../../services/protocol';
 import { NimCloud, standinIdle, type NimStandin } from '../helpers/nim-standin';
-import { closeClients, connectClient, establishCall, startTestServer } from '../helpers/server';
+import { closeClients, connectClient, establishCall, roundTrip, startTestServer } from '../helpers/server';
 import { record, type Recorded } from '../helpers/recorder';
+import { cuttableSockets } from '../helpers/ws-socket';
 // Unique accounts per test: the server engine is shared by the whole suite.
 import { names } from '../helpers/session';
 import { eventually } from '../helpers/wait';
@@ -38,6 +40,25 @@ interface ContractEngine {
    * `clientJoin`s keep coming: only engines whose cloud can deliver them in that order have it.
    */
   holdSyncDone?(device: NetcallLike): () => void;
+  /**
+   * Members a room holds on this engine's cloud. 4 on both: 3 (the smallest interesting room) would refuse the
+   * 4-party group call below with 104, since a group call is a room of its own on our server.
+   */
+  roomCapacity: number;
+  /** Cuts `device` off for good, as a phone losing its network: our engine's socket, NetEase's media gateway. */
+  drop(device: NetcallLike): void;
+  /** Whether `createChannel` names the room's cid (ours), or it is '' until a join (NetEase's SDK gives none). */
+  createNamesCid: boolean;
+  /**
+   * What our server does and NetEase's weixin SDK (SDK77) cannot, so those cases are defined for our engine
+   * only: a group callee ringing out on its own (SDK77 has no ring timeout: its keepCalling repeats while the
+   * IM server lists callees as pending, and nothing reports a ring out); `control` in a room (SDK77's
+   * `_onNetcallControl` drops every room notice); a group call outliving a party's leave, and its members
+   * hearing `joinChannel` when a callee accepts (SDK77's team call runs in the gateway's P2P scene and ends for
+   * every party at anyone's leave; callees get no notice of each other); `inviteToCall` (SDK77 rings only the
+   * callees of `call()`). NimNetcall's side of each is pinned in test/unit/nim-rooms.test.ts.
+   */
+  ours?: { ringTimeoutMs: number };
 }
 
 const named = (order: Recorded['order'], ...events: string[]) =>
@@ -270,33 +291,401 @@ function describeContract(name: string, factory: () => ContractEngine): void {
       await expect(unknown).rejects.toBeInstanceOf(NetcallError);
       await expect(unknown).rejects.toMatchObject({ code: 404 });
     });
+
+    // ---- rooms ------------------------------------------------------------------------------------------
+
+    /**
+     * Joins `devices` one after another (so notices have a known order) and starts media on each, as an app
+     * does: join, then startRtc (on NetEase's engine the join already started it), then wait for syncDone.
+     */
+    async function fill(channelName: string, devices: Recorded[]) {
+      const joined = [];
+      for (const member of devices) {
+        const result = await member.netcall.joinChannel({ channelName, type: 2 });
+        const roster = new MediaRoster(member.netcall);
+        const self = await member.netcall.startRtc({ mode: 0 });
+        roster.setSelf(self);
+        const sync = await member.next('syncDone');
+        joined.push({ member, result, self, sync, roster });
+      }
+      return joined;
+    }
+
+    const settleAll = (...devices: Recorded[]) => Promise.all(devices.map((d) => engine.settle(d.netcall)));
+
+    it('creates a room once: 417 while its name is taken, free again once everyone has left', async () => {
+      const [alice, bob, room] = names('alice', 'bob', 'room');
+      const a = await device(alice);
+      const b = await device(bob);
+      const created = await a.netcall.createChannel({ channelName: room, custom: 'weekly' });
+      expect(created).toEqual({ channelName: room, cid: expect.any(String), custom: 'weekly' });
+      const taken = b.netcall.createChannel({ channelName: room });
+      await expect(taken).rejects.toBeInstanceOf(NetcallError);
+      await expect(taken).rejects.toMatchObject({ code: 417 });
+
+      const [ja] = await fill(room, [a, b]);
+      expect(ja.result).toMatchObject({ channelName: room, custom: 'weekly' });
+      expect(created.cid).toBe(engine.createNamesCid ? ja.result.cid : '');
+      await a.netcall.leaveChannel();
+      // bob is still in: still taken.
+      await expect(b.netcall.createChannel({ channelName: room })).rejects.toMatchObject({ code: 417 });
+      await b.netcall.leaveChannel();
+      await expect(a.netcall.createChannel({ channelName: room })).resolves.toMatchObject({
+        channelName: room,
+        custom: '',
+      });
+    });
+
+    it('joins by name: 404 for no such room, 409 while in a room or a call, 104 once the room is full', async () => {
+      const [room, ...accounts] = names('room', 'alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace');
+      const [a, b, c, d, e, f, g] = await Promise.all(accounts.map((account) => device(account)));
+      const unknown = a.netcall.joinChannel({ channelName: `no-${room}`, type: 2 });
+      await expect(unknown).rejects.toBeInstanceOf(NetcallError);
+      await expect(unknown).rejects.toMatchObject({ code: 404 });
+
+      await a.netcall.createChannel({ channelName: room });
+      const members = [a, b, c, d].slice(0, engine.roomCapacity);
+      expect(members).toHaveLength(engine.roomCapacity);
+      await fill(room, members);
+      const again = a.netcall.joinChannel({ channelName: room, type: 2 });
+      await expect(again).rejects.toBeInstanceOf(NetcallError);
+      await expect(again).rejects.toMatchObject({ code: 409 });
+      const full = e.netcall.joinChannel({ channelName: room, type: 2 });
+      await expect(full).rejects.toBeInstanceOf(NetcallError);
+      await expect(full).rejects.toMatchObject({ code: 104 });
+      // Refused, not broken: once a member leaves there is room for it.
+      await d.netcall.leaveChannel();
+      await expect(e.netcall.joinChannel({ channelName: room, type: 2 })).resolves.toMatchObject({
+        channelName: room,
+        account: e.account,
+      });
+
+      // A device in a 1:1 call is busy too.
+      const { cid } = await f.netcall.call({ type: 2, callee: g.account });
+      await g.next('beCalling');
+      await g.netcall.response({ accepted: true, caller: f.account, type: 2, cid });
+      await f.next('callAccepted');
+      await expect(f.netcall.joinChannel({ channelName: room, type: 2 })).rejects.toMatchObject({
+        code: 409,
+      });
+    });
+
+    it('gives each joiner a syncDone of every member in media, its own push URL, and tells the earlier ones clientJoin and one joinChannel each', async () => {
+      const [alice, bob, carol, room] = names('alice', 'bob', 'carol', 'room');
+      const [a, b, c] = [await device(alice), await device(bob), await device(carol)];
+      await a.netcall.createChannel({ channelName: room });
+      const [ja, jb, jc] = await fill(room, [a, b, c]);
+      const cid = ja.result.cid;
+      expect(typeof cid).toBe('string');
+      expect(cid).not.toBe('');
+      const uid = { [alice]: ja.result.uid, [bob]: jb.result.uid, [carol]: jc.result.uid };
+      expect(new Set(Object.values(uid)).size).toBe(3);
+
+      // Every member so far in accountUidMap, self included; the startRtc identity is the join's.
+      const known: string[] = [];
+      for (const joined of [ja, jb, jc]) {
+        const account = joined.member.account;
+        known.push(account);
+        expect(joined.result).toEqual({
+          channelName: room,
+          cid,
+          uid: uid[account],
+          account,
+          custom: '',
+          accountUidMap: Object.fromEntries(known.map((k) => [k, uid[k]])),
+        });
+        expect(joined.self).toEqual({ uid: uid[account], account, cid });
+        // syncDone: every member in media so far, own entry with a URL (the push URL), ids as strings.
+        expect(joined.sync).toMatchObject({ code: 200, cid });
+        expect(joined.sync.userlist.map((u) => [u.account, u.uid]).sort()).toEqual(
+          known.map((k) => [k, uid[k]]).sort(),
+        );
+        for (const user of joined.sync.userlist) expect(user.url).not.toBe('');
+      }
+
+      // The earlier members heard each later one join: clientJoin (media) and one joinChannel per account.
+      const notice = (account: string) => ({ account, uid: uid[account], cid, channelId: cid });
+      expect(await a.next('joinChannel')).toEqual(notice(bob));
+      expect(await a.next('joinChannel')).toEqual(notice(carol));
+      expect(await b.next('joinChannel')).toEqual(notice(carol));
+      await settleAll(a, b, c);
+      expect(a.seen('joinChannel')).toHaveLength(2);
+      expect(b.seen('joinChannel')).toHaveLength(1);
+      expect(c.seen('joinChannel')).toEqual([]);
+      expect(a.seen('clientJoin').map((j) => [j.account, j.uid, j.cid])).toEqual([
+        [bob, uid[bob], cid],
+        [carol, uid[carol], cid],
+      ]);
+      expect(b.seen('clientJoin').map((j) => j.account)).toEqual([carol]);
+      expect(c.seen('clientJoin')).toEqual([]);
+
+      // MediaRoster binds the same way as in a call: my push URL, everyone else's play URL.
+      for (const joined of [ja, jb, jc]) {
+        expect(joined.roster.pusher?.uid).toBe(joined.result.uid);
+        expect(joined.roster.players.map((p) => p.uid).sort()).toEqual(
+          Object.values(uid)
+            .filter((u) => u !== joined.result.uid)
+            .sort(),
+        );
+      }
+    });
+
+    it('on leaveChannel tells the others leaveChannel, then clientLeave, for the leaver; leaving again is 404', async () => {
+      const [alice, bob, carol, room] = names('alice', 'bob', 'carol', 'room');
+      const [a, b, c] = [await device(alice), await device(bob), await device(carol)];
+      await a.netcall.createChannel({ channelName: room });
+      const [ja, jb, jc] = await fill(room, [a, b, c]);
+      const cid = ja.result.cid;
+
+      await b.netcall.leaveChannel();
+      for (const [other, roster] of [
+        [a, ja.roster],
+        [c, jc.roster],
+      ] as const) {
+        expect(await other.next('leaveChannel')).toEqual({ account: bob, cid, channelId: cid });
+        expect(await other.next('clientLeave')).toEqual({ cid, account: bob, uid: jb.result.uid });
+        expect(named(other.order, 'leaveChannel', 'clientLeave')).toEqual(['leaveChannel', 'clientLeave']);
+        expect(roster.players.map((p) => p.account)).not.toContain(bob);
+        expect(roster.players).toHaveLength(1);
+      }
+      await settleAll(a, b, c);
+      expect([...a.seen('leaveChannel'), ...c.seen('leaveChannel')]).toHaveLength(2);
+      expect(b.seen('leaveChannel')).toEqual([]);
+      expect([...a.seen('hangup'), ...b.seen('hangup'), ...c.seen('hangup')]).toEqual([]);
+
+      const twice = b.netcall.leaveChannel();
+      await expect(twice).rejects.toBeInstanceOf(NetcallError);
+      await expect(twice).rejects.toMatchObject({ code: 404 });
+      // The room goes on: carol's leave reaches alice the same way.
+      await c.netcall.leaveChannel();
+      expect(await a.next('leaveChannel')).toEqual({ account: carol, cid, channelId: cid });
+      expect(await a.next('clientLeave')).toMatchObject({ account: carol, uid: jc.result.uid });
+    });
+
+    it('tells the others leaveChannel, then clientLeave, for a member whose network is gone', async () => {
+      const [alice, bob, carol, room] = names('alice', 'bob', 'carol', 'room');
+      const [a, b, c] = [await device(alice), await device(bob), await device(carol)];
+      await a.netcall.createChannel({ channelName: room });
+      const [ja, , jc] = await fill(room, [a, b, c]);
+      const cid = ja.result.cid;
+
+      engine.drop(c.netcall);
+      for (const other of [a, b]) {
+        expect(await other.next('leaveChannel')).toEqual({ account: carol, cid, channelId: cid });
+        expect(await other.next('clientLeave')).toEqual({ cid, account: carol, uid: jc.result.uid });
+        expect(named(other.order, 'leaveChannel', 'clientLeave')).toEqual(['leaveChannel', 'clientLeave']);
+      }
+      expect(ja.roster.players.map((p) => p.account)).toEqual([bob]);
+      // The two left go on: bob's leave still reaches alice.
+      await b.netcall.leaveChannel();
+      expect(await a.next('leaveChannel')).toMatchObject({ account: bob, cid });
+    });
+
+    if (engine.ours)
+      it('delivers control in a room to every other member, not back to the sender', async () => {
+        const [alice, bob, carol, room] = names('alice', 'bob', 'carol', 'room');
+        const [a, b, c] = [await device(alice), await device(bob), await device(carol)];
+        await a.netcall.createChannel({ channelName: room });
+        const [ja] = await fill(room, [a, b, c]);
+        await a.netcall.control({ command: 2 });
+        for (const other of [b, c])
+          expect(await other.next('control')).toEqual({ cid: ja.result.cid, account: alice, command: 2 });
+        await settleAll(a);
+        expect(a.seen('control')).toEqual([]);
+      });
+
+    // ---- group calls ------------------------------------------------------------------------------------
+
+    it('rings every callee of a group call with one cid; accepts and rejects reach the caller; it goes on with two, and the last hangup ends it', async () => {
+      const [alice, bob, carol, dave] = names('alice', 'bob', 'carol', 'dave');
+      const [a, b, c, d] = [await device(alice), await device(bob), await device(carol), await device(dave)];
+      const placed = await a.netcall.call({ type: 2, callee: [bob, carol, dave] });
+      const cid = placed.cid;
+      expect(Object.keys(placed.accountUidMap).sort()).toEqual([alice, bob, carol, dave].sort());
+      expect(new Set(Object.values(placed.accountUidMap)).size).toBe(4);
+      for (const callee of [b, c, d]) {
+        const ring = await callee.next('beCalling');
+        expect(ring).toMatchObject({ caller: alice, type: 2, cid });
+        expect([...(ring.callees ?? [])].sort()).toEqual([bob, carol, dave].sort());
+      }
+
+      await b.netcall.response({ accepted: true, caller: alice, type: 2, cid });
+      expect(await a.next('callAccepted')).toEqual({ cid, account: bob, type: 2 });
+      await c.netcall.response({ accepted: false, caller: alice, type: 2, cid });
+      expect(await a.next('callRejected')).toEqual({ cid, account: carol, type: 2 });
+      await d.netcall.response({ accepted: false, caller: alice, type: 2, cid });
+      expect(await a.next('callRejected')).toEqual({ cid, account: dave, type: 2 });
+
+      // Two parties remain: the call goes on, with media and controls.
+      const rosterA = new MediaRoster(a.netcall);
+      const rosterB = new MediaRoster(b.netcall);
+      const selfB = await b.netcall.startRtc({ mode: 0 });
+      rosterB.setSelf(selfB);
+      await b.next('syncDone');
+      const selfA = await a.netcall.startRtc({ mode: 0 });
+      rosterA.setSelf(selfA);
+      const syncA = await a.next('syncDone');
+      expect(selfA).toEqual({ uid: placed.accountUidMap[alice], account: alice, cid });
+      expect(selfB).toEqual({ uid: placed.accountUidMap[bob], account: bob, cid });
+      expect(syncA.userlist.map((u) => u.account).sort()).toEqual([alice, bob].sort());
+      expect(await b.next('clientJoin')).toMatchObject({ cid, account: alice, uid: selfA.uid });
+      expect(rosterA.players.map((p) => p.uid)).toEqual([selfB.uid]);
+      expect(rosterB.players.map((p) => p.uid)).toEqual([selfA.uid]);
+      await a.netcall.control({ command: 4 });
+      expect(await b.next('control')).toEqual({ cid, account: alice, command: 4 });
+      await settleAll(a, b);
+      expect([...a.seen('hangup'), ...b.seen('hangup')]).toEqual([]);
+
+      // The last two: the caller's hangup ends it for bob, who hears the leave as in a room, then the end.
+      await a.netcall.hangup();
+      expect(await b.next('hangup')).toMatchObject({ cid, account: alice });
+      expect(b.seen('leaveChannel')).toEqual([{ account: alice, cid, channelId: cid }]);
+      expect(b.seen('clientLeave')).toEqual([{ cid, account: alice, uid: selfA.uid }]);
+      expect(named(b.order, 'leaveChannel', 'clientLeave', 'hangup')).toEqual([
+        'leaveChannel',
+        'clientLeave',
+        'hangup',
+      ]);
+      expect(rosterB.players).toEqual([]);
+      await settleAll(a, b);
+      expect(a.seen('hangup')).toEqual([]);
+      expect(b.seen('hangup')).toHaveLength(1);
+      // Both are free again.
+      await expect(b.netcall.call({ type: 1, callee: alice })).resolves.toMatchObject({
+        cid: expect.any(String),
+      });
+    });
+
+    it('ends a group call that every callee refuses with a hangup for the caller, who is free again', async () => {
+      const [alice, bob, carol] = names('alice', 'bob', 'carol');
+      const [a, b, c] = [await device(alice), await device(bob), await device(carol)];
+      const { cid } = await a.netcall.call({ type: 2, callee: [bob, carol] });
+      await b.next('beCalling');
+      await c.next('beCalling');
+      await b.netcall.response({ accepted: false, caller: alice, type: 2, cid });
+      expect(await a.next('callRejected')).toEqual({ cid, account: bob, type: 2 });
+      await settleAll(a);
+      // carol still rings: not over yet.
+      expect(a.seen('hangup')).toEqual([]);
+      await c.netcall.response({ accepted: false, caller: alice, type: 2, cid });
+      expect(await a.next('callRejected')).toEqual({ cid, account: carol, type: 2 });
+      expect(await a.next('hangup')).toMatchObject({ cid, account: carol });
+      await expect(a.netcall.call({ type: 2, callee: bob })).resolves.toMatchObject({
+        cid: expect.any(String),
+      });
+    });
+
+    if (engine.ours) {
+      const { ringTimeoutMs } = engine.ours;
+
+      it('reports a group callee that lets it ring out to the caller (timeout), and the call goes on', async () => {
+        const [alice, bob, carol] = names('alice', 'bob', 'carol');
+        const [a, b, c] = [await device(alice), await device(bob), await device(carol)];
+        const { cid } = await a.netcall.call({ type: 2, callee: [bob, carol] });
+        await b.next('beCalling');
+        await c.next('beCalling');
+        await b.netcall.response({ accepted: true, caller: alice, type: 2, cid });
+        await a.next('callAccepted');
+        expect(await a.next('callRejected', ringTimeoutMs + 5000)).toEqual({
+          cid,
+          account: carol,
+          type: 2,
+          reason: 'timeout',
+        });
+        expect(await c.next('hangup')).toMatchObject({ cid, reason: 'timeout' });
+        await a.netcall.control({ command: 2, cid });
+        expect(await b.next('control')).toEqual({ cid, account: alice, command: 2 });
+      });
+
+      it('lets a group call outlive a leave: the members heard each accept as joinChannel, and hear the leave', async () => {
+        const [alice, bob, carol] = names('alice', 'bob', 'carol');
+        const [a, b, c] = [await device(alice), await device(bob), await device(carol)];
+        const placed = await a.netcall.call({ type: 2, callee: [bob, carol] });
+        const cid = placed.cid;
+        for (const callee of [b, c]) {
+          await callee.next('beCalling');
+          await callee.netcall.response({ accepted: true, caller: alice, type: 2, cid });
+          await a.next('callAccepted');
+        }
+        expect(await b.next('joinChannel')).toEqual({
+          account: carol,
+          uid: placed.accountUidMap[carol],
+          cid,
+          channelId: cid,
+        });
+        await c.netcall.hangup();
+        for (const other of [a, b])
+          expect(await other.next('leaveChannel')).toEqual({ account: carol, cid, channelId: cid });
+        await b.netcall.control({ command: 2, cid });
+        expect(await a.next('control')).toEqual({ cid, account: bob, command: 2 });
+        await settleAll(a, b);
+        expect([...a.seen('hangup'), ...b.seen('hangup')]).toEqual([]);
+      });
+
+      it('rings one more callee into a running group call with inviteToCall', async () => {
+        const [alice, bob, carol] = names('alice', 'bob', 'carol');
+        const [a, b, c] = [await device(alice), await device(bob), await device(carol)];
+        const { cid } = await a.netcall.call({ type: 2, callee: [bob] });
+        await b.next('beCalling');
+        await b.netcall.response({ accepted: true, caller: alice, type: 2, cid });
+        await a.next('callAccepted');
+        await b.netcall.inviteToCall({ cid, callee: carol });
+        expect(await c.next('beCalling')).toMatchObject({ caller: alice, cid });
+        await c.netcall.response({ accepted: true, caller: alice, type: 2, cid });
+        expect(await a.next('callAccepted')).toMatchObject({ cid, account: carol });
+        expect(await b.next('joinChannel')).toMatchObject({ cid, account: carol });
+      });
+    }
   });
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // The two engines
 
+/** Both clouds hold four members in a room (see `ContractEngine.roomCapacity`). */
+const ROOM_CAPACITY = 4;
+/** Short enough to wait for a group callee's ring-out, long enough for every other case to answer first. */
+const RING_TIMEOUT_MS = 2000;
+
 describeContract('Netcall on the open backend', () => {
   let server: RunningServer;
+  const cuts = new Map<NetcallLike, () => void>();
   return {
     start: async () => {
-      server = await startTestServer();
+      // A dropped member leaves after a short grace period, as it would after 30 s in production.
+      server = await startTestServer({
+        roomCapacity: ROOM_CAPACITY,
+        ringTimeoutMs: RING_TIMEOUT_MS,
+        callGraceMs: 100,
+      });
     },
     stop: () => server.close(),
-    online: (account) => connectClient(server, account),
-    reset: async () => closeClients(),
-    // The server answers on one socket in order: a reply means every event it sent before has arrived.
-    settle: async (device) => {
-      await (device as unknown as { request(op: 'ping', args: object): Promise<unknown> }).request(
-        'ping',
-        {},
-      );
+    online: async (account) => {
+      // A socket the test can cut like a lost network; no reconnect, so the cut is for good.
+      const sockets = cuttableSockets();
+      const client = await connectClient(server, account, {
+        connectSocket: sockets.connectSocket,
+        maxReconnects: 0,
+      });
+      cuts.set(client, sockets.cut);
+      return client;
     },
+    reset: async () => {
+      cuts.clear();
+      closeClients();
+    },
+    // The server answers on one socket in order: a reply means every event it sent before has arrived.
+    settle: (device) => roundTrip(device as Netcall),
+    roomCapacity: ROOM_CAPACITY,
+    drop: (device) => cuts.get(device)!(),
+    createNamesCid: true,
+    ours: { ringTimeoutMs: RING_TIMEOUT_MS },
   };
 });
 
 describeContract('NimNetcall over the NetEase SDK stand-in', () => {
-  let cloud = new NimCloud();
+  const newCloud = () => new NimCloud({ roomCapacity: ROOM_CAPACITY });
+  let cloud = newCloud();
   const open: NimNetcall[] = [];
   const sdks = new Map<NetcallLike, NimStandin>();
   return {
@@ -312,10 +701,13 @@ describeContract('NimNetcall over the NetEase SDK stand-in', () => {
     reset: async () => {
       for (const netcall of open.splice(0)) netcall.dispose();
       sdks.clear();
-      cloud = new NimCloud();
+      cloud = newCloud();
     },
     holdSyncDone: (device) => sdks.get(device)!.holdSyncDone(),
     settle: () => standinIdle(),
+    roomCapacity: ROOM_CAPACITY,
+    drop: (device) => sdks.get(device)!.simulateGatewayLoss(),
+    createNamesCid: false,
   };
 });
 
@@ -671,34 +1063,5 @@ describe('NimNetcall hides the SDK quirks', () => {
     });
     expect(toNetcallError(undefined)).toBeInstanceOf(NetcallError);
     expect(toNetcallError(7)).toMatchObject({ code: 500 });
-  });
-
-  it('joins a room: meeting clientLeave passes through as is, ids as strings', async () => {
-    const a = device('alice');
-    const b = device('bob');
-    await a.netcall.createChannel({ channelName: 'room-1' });
-    const joinedA = await a.netcall.joinChannel({ channelName: 'room-1', mode: 0, role: 0 });
-    expect(joinedA).toEqual({
-      uid: expect.any(String),
-      cid: expect.any(String),
-      account: 'alice',
-      accountUidMap: { alice: joinedA.uid },
-      custom: '',
-    });
-    await a.next('syncDone');
-    const announced = new Promise((resolve) => a.netcall.on('joinChannel', resolve));
-    const joinedB = await b.netcall.joinChannel({ channelName: 'room-1', mode: 0, role: 0 });
-    expect(await announced).toEqual({ uid: joinedB.uid, account: 'bob', cid: joinedA.cid });
-    expect(await a.next('clientJoin')).toMatchObject({ uid: joinedB.uid, account: 'bob', cid: joinedA.cid });
-    await expect(b.netcall.joinChannel({ channelName: 'room-1', mode: 0, role: 0 })).rejects.toMatchObject({
-      code: 409,
-    });
-    await expect(a.netcall.createChannel({ channelName: 'room-1' })).rejects.toMatchObject({ code: 417 });
-    await b.netcall.leaveChannel();
-    expect(await a.next('clientLeave')).toEqual({ uid: joinedB.uid, account: 'bob', cid: joinedA.cid });
-    await standinIdle();
-    // Stand-in: a meeting's leave is no hangup at the SDK either.
-    expect(raw(a, 'hangup')).toEqual([]);
-    expect(a.seen('hangup')).toEqual([]);
   });
 });

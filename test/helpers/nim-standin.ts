@@ -23,6 +23,15 @@
  *   `verifyOptions` thrown synchronously, or an IM error passed through untouched, which NetEase's IM SDK
  *   (`NIM_Web_NIM_weixin` v7.7.0, `processCallbackPromise`) wraps as `{message, callFunc, event: {code}}`
  *   with the codes of its error table (11001, 9102, 9103, 404, 417).
+ * - Team calls (`call` with a callee array, `isTeamCall`): one `initNetcall` rings every callee with the
+ *   call's whole `accountUidMap`; each answer reaches the caller (`_onNotifyCalleeAck`, which resets only a
+ *   1:1 call on a rejection); media runs in the gateway's P2P scene, so any party's leave reaches the others
+ *   as a hangup that tears their session down too (`_onNotifyHangup` → internal `leaveChannel`).
+ * - Rooms: `createChannel` (417 while the name is taken; resolves the options it sent, no channel id),
+ *   `joinChannel` (IM `joinChannel` → `accountUidMap` → gateway login in MEETING scene → `syncDone`; IM
+ *   `notifyJoin` to the members already there; 已经在房间中了 while `signalInited`), `leaveChannel` (gateway
+ *   logout only: the others hear `clientLeave`, SDK77 has no leave notice), and `control`, which the receiving
+ *   SDK drops in a room (`_onNetcallControl` compares with `beCalledInfo.channelId`).
  *
  * Instances talk through a `NimCloud`: one per test, holding accounts' devices, calls and rooms in memory.
  */
@@ -31,6 +40,7 @@ import type {
   NimCallResult,
   NimControlOptions,
   NimCreateChannelOptions,
+  NimCreateChannelResult,
   NimHandler,
   NimJoinChannelOptions,
   NimJoinChannelResult,
@@ -112,17 +122,23 @@ interface CloudCall {
   cid: number;
   type: 1 | 2;
   caller: NimStandin;
-  callee: string;
+  /** One account for a 1:1 call; every callee of a team call. */
+  callees: string[];
+  /** SDK77's team call: `call()` with a callee array. */
+  team: boolean;
   accountUidMap: Record<string, number>;
-  phase: 'ringing' | 'talking';
-  answeredBy: NimStandin | null;
+  /** Callees whose devices still ring. */
+  ringing: Set<string>;
+  /** Callees who answered, and the device that did. */
+  answered: Map<string, NimStandin>;
 }
 
 interface CloudRoom {
   name: string;
   cid: number;
   custom: string;
-  accountUidMap: Record<string, number>;
+  /** IM membership: who joined and has not left, with the uid the room gave it. */
+  members: Map<string, { uid: number; device: NimStandin }>;
 }
 
 /** What one delivery looked like, for tests that inspect the SDK side (numbers, duplicates, order). */
@@ -204,6 +220,18 @@ function emitterError(message: string, callFunc: string): Error {
   return Error({ message, callFunc } as unknown as string);
 }
 
+export interface NimCloudOptions {
+  /**
+   * Members a room's media session takes; one more logging in is refused with the gateway's `roomRefused`.
+   * Unset: no limit. SDK77 names no limit of its own; see `gatewayLogin` for why the refusal is modelled there.
+   */
+  roomCapacity?: number;
+}
+
+/**
+ * NetEase's cloud as the SDK sees it: the IM server (calls, team calls, rooms) and the media gateway. Where
+ * SDK77's code cannot say what the servers do, the choice made here is named as the stand-in's model.
+ */
 export class NimCloud {
   /** IM server clock is not the phone's: IM timetags differ from the SDK's local ones. */
   readonly serverClockOffsetMs = 37;
@@ -217,6 +245,8 @@ export class NimCloud {
   private readonly gateways = new Map<number, Set<NimStandin>>();
   /** IM notifications waiting while the IM server is slow (`holdIm`), in order. */
   private imQueue: (() => void)[] | null = null;
+
+  constructor(private readonly options: NimCloudOptions = {}) {}
 
   /** An IM-logged-in device of `account` with its netcall instance. */
   connect(account: string): NimStandin {
@@ -251,93 +281,162 @@ export class NimCloud {
     for (const notify of queue) notify();
   }
 
-  // ---- IM side -------------------------------------------------------------------------------------------
+  // ---- IM side: calls -----------------------------------------------------------------------------------
 
+  /**
+   * IM `initNetcall` with `accounts` (SDK77 sends `[callee]`, or the array of a team call). Every callee's
+   * devices get `beCalled` with the call's whole `accountUidMap`. The stand-in's model for a team call with
+   * a callee offline: refused with 11001, as a 1:1 call is (the IM server's rule is not in SDK77).
+   */
   initNetcall(
     from: NimStandin,
     type: 1 | 2,
-    callee: string,
+    accounts: string[],
+    team: boolean,
   ): Promise<{ channelId: number; accountUidMap: Record<string, number> }> {
-    const targets = this.devicesOf(callee);
-    if (targets.length === 0) return Promise.reject(imError(11001));
+    if (accounts.some((account) => this.devicesOf(account).length === 0))
+      return Promise.reject(imError(11001));
+    const accountUidMap: Record<string, number> = { [from.account]: this.nextUid++ };
+    for (const account of accounts) accountUidMap[account] = this.nextUid++;
     const call: CloudCall = {
       cid: this.nextCid++,
       type,
       caller: from,
-      callee,
-      accountUidMap: { [from.account]: this.nextUid++, [callee]: this.nextUid++ },
-      phase: 'ringing',
-      answeredBy: null,
+      callees: [...accounts],
+      team,
+      accountUidMap,
+      ringing: new Set(accounts),
+      answered: new Map(),
     };
     this.calls.set(call.cid, call);
-    for (const device of targets)
-      this.notify(() => device.imBeCalled(call.cid, from.account, type, { ...call.accountUidMap }));
-    return Promise.resolve({ channelId: call.cid, accountUidMap: { ...call.accountUidMap } });
+    for (const account of accounts)
+      for (const device of this.devicesOf(account))
+        this.notify(() => device.imBeCalled(call.cid, from.account, type, { ...accountUidMap }));
+    return Promise.resolve({ channelId: call.cid, accountUidMap: { ...accountUidMap } });
   }
 
   calleeAck(from: NimStandin, cid: number, accepted: boolean): Promise<void> {
     const call = this.calls.get(cid);
-    if (!call || call.callee !== from.account) return Promise.reject(imError(9102));
-    if (call.phase !== 'ringing') return Promise.reject(imError(9103));
-    const others = this.devicesOf(call.callee).filter((d) => d !== from);
+    if (!call || !call.callees.includes(from.account)) return Promise.reject(imError(9102));
+    if (!call.ringing.has(from.account)) return Promise.reject(imError(9103));
+    const others = this.devicesOf(from.account).filter((d) => d !== from);
     const timetag = String(this.serverNow());
-    if (accepted) {
-      call.phase = 'talking';
-      call.answeredBy = from;
-    } else this.calls.delete(cid);
+    call.ringing.delete(from.account);
+    if (accepted) call.answered.set(from.account, from);
+    // A 1:1 call refused is over; a team call, once nobody is left ringing or answered.
+    else if (!call.team || call.answered.size + call.ringing.size === 0) this.calls.delete(cid);
     this.notify(() => call.caller.imNotifyCalleeAck(cid, from.account, call.type, accepted));
     for (const device of others) this.notify(() => device.imCalleeAckSync(timetag, cid, call.type, accepted));
     return Promise.resolve();
   }
 
+  /**
+   * IM `hangup`: the call is over. 1:1: the other side hears it. Team call (the stand-in's model; SDK77 ends a
+   * team call at any party's notice anyway, see `imNotifyHangup`): every other party, devices still ringing
+   * included.
+   */
   hangup(from: NimStandin, cid: number): void {
     const call = this.calls.get(cid);
     if (!call) return;
     this.calls.delete(cid);
     const timetag = this.serverNow();
-    const targets =
-      from === call.caller
-        ? call.phase === 'ringing'
-          ? this.devicesOf(call.callee)
-          : [call.answeredBy!]
-        : [call.caller];
+    const ringingDevices = (except?: string) =>
+      [...call.ringing].filter((account) => account !== except).flatMap((account) => this.devicesOf(account));
+    let targets: NimStandin[];
+    if (!call.team)
+      targets = from === call.caller ? [...call.answered.values(), ...ringingDevices()] : [call.caller];
+    else
+      targets = [
+        ...(from === call.caller ? [] : [call.caller]),
+        ...[...call.answered.values()].filter((device) => device !== from),
+        ...ringingDevices(from.account),
+      ];
     for (const target of targets) this.notify(() => target.imNotifyHangup(cid, from.account, timetag));
   }
 
+  /**
+   * IM `netcallControl`, to the other parties of the call (the caller and those who answered, or the ringing
+   * devices of a 1:1 callee) or, the stand-in's model for a room, every other member; the receiving SDK decides
+   * whether it drops the notice.
+   */
   control(from: NimStandin, cid: number, command: number): void {
+    const room = [...this.rooms.values()].find((r) => r.cid === cid);
+    if (room) {
+      for (const member of room.members.values())
+        if (member.device !== from)
+          this.notify(() => member.device.imNotifyControl(cid, from.account, command));
+      return;
+    }
     const call = this.calls.get(cid);
     if (!call) return;
+    const answered = [...call.answered.values()];
     const targets =
       from === call.caller
-        ? call.answeredBy
-          ? [call.answeredBy]
-          : this.devicesOf(call.callee)
-        : [call.caller];
+        ? answered.length > 0 || call.team
+          ? answered
+          : this.devicesOf(call.callees[0])
+        : [call.caller, ...answered.filter((device) => device !== from)];
     for (const target of targets) this.notify(() => target.imNotifyControl(cid, from.account, command));
   }
 
-  createChannel(name: string, custom: string): Promise<unknown> {
-    const room = this.rooms.get(name);
-    if (room && (this.gateways.get(room.cid)?.size ?? 0) > 0) return Promise.reject(imError(417));
-    this.rooms.set(name, { name, cid: this.nextCid++, custom, accountUidMap: {} });
-    return Promise.resolve({ timetag: this.serverNow() });
+  // ---- IM side: rooms ----------------------------------------------------------------------------------
+
+  /**
+   * IM `createChannel`: a name is taken from creation until its last member leaves (NetEase's room docs), then
+   * 417 (NetEase's IM error table: 重复操作; NetEase's PC docs: 417 for a name in use). NetEase's IM SDK
+   * resolves the command with the options it sent (`getPacketObj`): no channel id.
+   */
+  createChannel(options: { channelName: string; custom: string; webrtcEnable: boolean }): Promise<{
+    channelName: string;
+    custom: string;
+    webrtcEnable: boolean;
+  }> {
+    if (this.rooms.has(options.channelName)) return Promise.reject(imError(417));
+    this.rooms.set(options.channelName, {
+      name: options.channelName,
+      cid: this.nextCid++,
+      custom: options.custom,
+      members: new Map(),
+    });
+    return Promise.resolve({ ...options });
   }
 
+  /**
+   * IM `joinChannel` (9_14: `channelId`, `accountUidMap`, `serverMap`, `custom`): the members already in the
+   * room hear `notifyJoin` with the joiner. No such room: the IM error table's 404 (the stand-in's model; the
+   * server's code for it is not in SDK77).
+   */
   joinRoom(
     from: NimStandin,
     name: string,
-  ): Promise<{ channelId: number; accountUidMap: Record<string, number>; custom: string }> {
+  ): Promise<{
+    channelId: number;
+    accountUidMap: Record<string, number>;
+    custom: string;
+    serverMap: string;
+  }> {
     const room = this.rooms.get(name);
     if (!room) return Promise.reject(imError(404));
-    room.accountUidMap[from.account] ??= this.nextUid++;
-    const members = this.gateways.get(room.cid) ?? new Set<NimStandin>();
-    const joined = { [from.account]: room.accountUidMap[from.account] };
-    for (const member of members) this.notify(() => member.imNotifyJoin(room.cid, joined));
+    const uid = this.nextUid++;
+    for (const member of room.members.values())
+      this.notify(() => member.device.imNotifyJoin(room.cid, { [from.account]: uid }));
+    room.members.set(from.account, { uid, device: from });
+    const accountUidMap: Record<string, number> = {};
+    for (const [account, member] of room.members) accountUidMap[account] = member.uid;
     return Promise.resolve({
       channelId: room.cid,
-      accountUidMap: { ...room.accountUidMap },
+      accountUidMap,
       custom: room.custom,
+      serverMap: JSON.stringify({ wechatapparray: ['standin.invalid'] }),
     });
+  }
+
+  /** A member is gone from the room (its gateway session ended); the last one gives the name back. */
+  private leaveRoom(from: NimStandin, cid: number): void {
+    const room = [...this.rooms.values()].find((r) => r.cid === cid);
+    if (!room || room.members.get(from.account)?.device !== from) return;
+    room.members.delete(from.account);
+    if (room.members.size === 0) this.rooms.delete(room.name);
   }
 
   // ---- media gateway side ----------------------------------------------------------------------------------
@@ -350,14 +449,25 @@ export class NimCloud {
     return `rtmp://standin.invalid/live/${publisher.cid}_${publisher.uid}?wsSecret=play-${viewer.login}`;
   }
 
-  /** Gateway login: membership starts now; a first login is announced to the others as `clientJoin`. */
-  gatewayLogin(from: NimStandin, gateway: Gateway): void {
-    gateway.login = this.nextLogin++;
+  /**
+   * Gateway login: membership starts now; a first login is announced to the others as `clientJoin`. Returns
+   * false when the gateway refuses it: a room (MEETING scene) already holding `roomCapacity` members. The
+   * stand-in's model of a full room: SDK77's only refusal of a member by the room is the gateway's
+   * `roomRefused` packet, and NetEase's PC docs report a channel over its member limit as a connect error
+   * (104), not as an IM one. The refused member's IM join stays announced: the others heard `notifyJoin`.
+   */
+  gatewayLogin(from: NimStandin, gateway: Gateway): boolean {
     const members = this.gateways.get(gateway.cid) ?? new Set<NimStandin>();
-    this.gateways.set(gateway.cid, members);
     const rejoin = members.has(from);
+    const capacity = this.options.roomCapacity;
+    if (!rejoin && gateway.scene === 1 && capacity !== undefined && members.size >= capacity) {
+      this.leaveRoom(from, gateway.cid);
+      return false;
+    }
+    gateway.login = this.nextLogin++;
+    this.gateways.set(gateway.cid, members);
     members.add(from);
-    if (rejoin) return;
+    if (rejoin) return true;
     for (const member of members) {
       const viewer = member.gatewaySession;
       if (member === from || !viewer) continue;
@@ -369,6 +479,7 @@ export class NimCloud {
         mode: gateway.mode,
       });
     }
+    return true;
   }
 
   /** The login answer's user list, as the gateway has it when it answers: own push URL, others' play URLs. */
@@ -381,9 +492,15 @@ export class NimCloud {
     });
   }
 
+  /**
+   * A member leaves the gateway (logout, or its socket timed out): the others hear `clientLeave`. In a room
+   * that is also its leave of the room (SDK77's `leaveChannel` sends no IM command).
+   */
   gatewayLogout(from: NimStandin, gateway: Gateway): void {
     const members = this.gateways.get(gateway.cid);
     if (!members?.delete(from)) return;
+    if (members.size === 0) this.gateways.delete(gateway.cid);
+    if (gateway.scene === 1) this.leaveRoom(from, gateway.cid);
     for (const member of members)
       member.gatewayClientLeave({ uid: gateway.uid, accid: from.account, cid: gateway.cid });
   }
@@ -462,6 +579,8 @@ export class NimStandin implements NimNetcallInstance {
   readonly uncaught: Error[] = [];
   /** The gateway session (after startRtc / joinChannel), null otherwise. */
   gatewaySession: Gateway | null = null;
+  /** Every `joinChannel` options object that reached the IM join, for tests of what the adapter asked. */
+  readonly joinOptions: NimJoinChannelOptions[] = [];
 
   private readonly handlers = new Map<NimNetcallEventName, (payload: never) => void>();
   private readonly onceHandlers = new Map<NimNetcallEventName, (payload: never) => void>();
@@ -532,6 +651,22 @@ export class NimStandin implements NimNetcallInstance {
   }
 
   /** The gateway kicks this instance (`kicked` with the raw packet), then the SDK destroys: `disconnect 405`. */
+  /**
+   * The gateway loses this instance for good (its network is gone): the gateway drops it, so the others hear
+   * `clientLeave` (in a room; `_invokeHangup` in P2P scene), and this SDK says `willreconnect {count: 0}`, then,
+   * once its retries (every 5 s, `reconnectMaxNum` 8) have all failed, `reconnectFailed` → `destroy()` →
+   * `disconnect` 403. The retries themselves are not replayed.
+   */
+  simulateGatewayLoss(): void {
+    const gateway = this.gatewaySession;
+    if (!gateway) throw new Error('simulateGatewayLoss: no gateway session');
+    this.gatewaySession = null;
+    this.cloud.gatewayLogout(this, gateway);
+    this.deliver('willreconnect', { count: 0 }, 'gateway');
+    this.resetStatus();
+    this.deliver('disconnect', { code: '403', desc: 'wx: maxceed reconnect times' }, 'gateway');
+  }
+
   simulateKick(reason = 1): void {
     const gateway = this.gatewaySession;
     if (!gateway) throw new Error('simulateKick: no gateway session');
@@ -542,14 +677,20 @@ export class NimStandin implements NimNetcallInstance {
 
   // ---- API ------------------------------------------------------------------------------------------------
 
+  /** A callee array is a team call (`isTeamCall`: `callee.constructor === Array`), whatever its length. */
   call(options: NimCallOptions): Promise<NimCallResult> {
     if (this.status.calling) return Promise.reject('呼叫失败: 当前正在通话中');
     verifyOptions(options, 'type callee');
-    // A limit of this stand-in, not SDK behaviour: team calls go unmodelled, so fail loudly.
-    if (Array.isArray(options.callee))
-      throw new Error('NimStandin: team calls (callee array) are not modelled');
-    Object.assign(this.status, { calling: true, isCaller: true, sessionMode: 0, signalInited: true });
-    return this.cloud.initNetcall(this, options.type, options.callee).then(
+    const team = Array.isArray(options.callee);
+    const accounts = Array.isArray(options.callee) ? options.callee : [options.callee];
+    Object.assign(this.status, {
+      calling: true,
+      isCaller: true,
+      isTeamCall: team,
+      sessionMode: 0,
+      signalInited: true,
+    });
+    return this.cloud.initNetcall(this, options.type, accounts, team).then(
       (info) => {
         this._imController._status.imInfo = { ...info, type: options.type, account: this.account };
         return { ...info.accountUidMap };
@@ -563,9 +704,11 @@ export class NimStandin implements NimNetcallInstance {
 
   response(options: NimResponseOptions): Promise<void> {
     verifyOptions(options, 'caller accepted type cid');
+    // `_imController.response` only updates the status: a rejection resets nothing, so `signalInited` (set by
+    // `_onBeCalled`) stays, and `joinChannel` then refuses with 已经在房间中了 until something resets it.
     return this.cloud.calleeAck(this, Number(options.cid), options.accepted).then(() => {
-      Object.assign(this.status, { calling: options.accepted, onTheCall: options.accepted, isCaller: false });
-      if (!options.accepted) this.resetStatus();
+      Object.assign(this.status, { calling: options.accepted, isCaller: false });
+      if (options.accepted) this.status.onTheCall = true;
     });
   }
 
@@ -606,18 +749,29 @@ export class NimStandin implements NimNetcallInstance {
     }));
   }
 
-  createChannel(options: NimCreateChannelOptions): Promise<unknown> {
+  createChannel(options: NimCreateChannelOptions): Promise<NimCreateChannelResult> {
     verifyOptions(options, 'channelName');
-    return this.cloud.createChannel(options.channelName, options.custom ?? '');
+    return this.cloud.createChannel({
+      channelName: options.channelName,
+      custom: options.custom || '',
+      webrtcEnable: true,
+    });
   }
 
+  /**
+   * `_getChannelInfo` (refused while `signalInited`), IM `joinChannel`, then the gateway login in MEETING
+   * scene; resolves `{accountUidMap, uid, cid, account, custom?}` once the socket is requested, before the
+   * login's answer: `syncDone`, or for a full room `roomRefused` (`kicked`, then `disconnect` 406).
+   */
   joinChannel(options: NimJoinChannelOptions): Promise<NimJoinChannelResult> {
     verifyOptions(options, 'channelName mode role');
+    this.status.role = options.role;
     if (this.status.signalInited) return Promise.reject('已经在房间中了');
     return this.cloud.joinRoom(this, options.channelName).then((room) => {
       const uid = room.accountUidMap[this.account];
-      Object.assign(this.status, { signalInited: true, sessionMode: 1, role: options.role });
+      Object.assign(this.status, { signalInited: true, sessionMode: 1 });
       this._imController._status.imInfo = { channelId: room.channelId, accountUidMap: room.accountUidMap };
+      this.joinOptions.push({ ...options });
       const gateway: Gateway = {
         cid: room.channelId,
         uid,
@@ -626,19 +780,24 @@ export class NimStandin implements NimNetcallInstance {
         login: 0,
         attempts: 0,
       };
-      return this.openGateway(gateway).then(() => ({
+      const joined: NimJoinChannelResult = {
         accountUidMap: room.accountUidMap,
         uid,
         cid: room.channelId,
         account: this.account,
-        custom: room.custom,
-      }));
+      };
+      if (room.custom) joined.custom = room.custom;
+      return this.openGateway(gateway).then(() => joined);
     });
   }
 
+  /** Gateway logout and a status reset; no IM command, so the room hears of it from the gateway only. */
   leaveChannel(): Promise<void> {
     if (!this.status.signalInited) return Promise.reject('未处于房间中');
     this.resetStatus();
+    // With no socket, `stopSignal` still goes through `_onClose` → `destroy`: the normal disconnect.
+    if (!this.gatewaySession)
+      this.deliver('disconnect', { code: '0', desc: 'wx: normally closed' }, 'gateway');
     this.closeGateway({ code: '0', desc: 'wx: normally closed' });
     return Promise.resolve();
   }
@@ -707,9 +866,10 @@ export class NimStandin implements NimNetcallInstance {
     this.deliverIm('beCalling', { caller, cid, type });
   }
 
+  /** `_onNotifyCalleeAck`: a rejection ends a 1:1 call (`_resetWhenHangup`), never a team call. */
   imNotifyCalleeAck(cid: number, account: string, type: 1 | 2, accepted: boolean): void {
     if (accepted) this.status.onTheCall = true;
-    else this.resetStatus();
+    else if (!this.status.isTeamCall) this.resetStatus();
     this.deliverIm(accepted ? 'callAccepted' : 'callRejected', { cid, account, type });
   }
 
@@ -793,7 +953,17 @@ export class NimStandin implements NimNetcallInstance {
     this.gatewaySession = gateway;
     // `startSignal` counts the attempt before logging in.
     gateway.attempts = 1;
-    this.cloud.gatewayLogin(this, gateway);
+    if (!this.cloud.gatewayLogin(this, gateway)) {
+      // The gateway's packet 25 (`onRoomRefused`): the main controller emits it as `kicked` and destroys.
+      later(() => {
+        if (this.gatewaySession !== gateway) return;
+        this.deliver('kicked', { cmd: 'onRoomRefused', body: { cid: gateway.cid, reason: 1 } }, 'gateway');
+        this.gatewaySession = null;
+        this.resetStatus();
+        this.deliver('disconnect', { code: '406', desc: 'wx: roomRefused' }, 'gateway');
+      });
+      return Promise.resolve();
+    }
     this.answerLogin(gateway);
     // SDK77 resolves once `wx.connectSocket` succeeds, before the login answer (syncDone) arrives.
     return Promise.resolve();
