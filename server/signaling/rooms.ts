@@ -115,11 +115,13 @@ function removeRoom(ctx: SignalingContext, room: RoomState, why: string): void {
 }
 
 /**
- * A group call ends when fewer than two parties are left (members plus accounts still ringing): whoever is
- * left hears `hangup` from `by`, every device still ringing stops.
+ * A group call ends when nobody is in it any more (a caller who gives up cancels it for everyone still
+ * ringing), or fewer than two parties are left (members plus accounts still ringing): whoever is left hears
+ * `hangup` from `by`, every device still ringing stops.
  */
 function endGroupCallIfOver(ctx: SignalingContext, room: RoomState, by: string, hint?: EndHint): void {
-  if (room.kind !== 'call' || room.members.length + room.invitees.length >= 2) return;
+  const over = room.members.length === 0 || room.members.length + room.invitees.length < 2;
+  if (room.kind !== 'call' || !over) return;
   const timetag = ctx.now();
   const members = [...room.members];
   const ringing = room.invitees.flatMap((i) => ctx.store.devicesOf(i.account));

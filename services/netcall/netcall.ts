@@ -76,6 +76,8 @@ export class Netcall extends Emitter<NetcallEvents> implements NetcallLike {
   private reconnectAttempts = 0;
   private reconnectTimer: unknown = null;
   private expiryTimer: unknown = null;
+  /** The call placed last rings several callees: one refusal does not end it. */
+  private group = false;
   /** The RTC session to rejoin after a reconnect. */
   private rtc: { cid: string; mode: StartRtcArgs['mode'] } | null = null;
 
@@ -232,6 +234,7 @@ export class Netcall extends Emitter<NetcallEvents> implements NetcallLike {
   async call(options: CallArgs): Promise<CallResult> {
     const result = await this.request('call', options);
     this.cid = result.cid;
+    this.group = Array.isArray(options.callee);
     return result;
   }
 
@@ -333,7 +336,9 @@ export class Netcall extends Emitter<NetcallEvents> implements NetcallLike {
       return;
     }
     const { event, data: payload } = frame;
-    if (event === 'hangup' || event === 'callRejected') this.forget((payload as { cid: string }).cid);
+    // One refusal ends a 1:1 call; a group call goes on while others are in it, until its `hangup`.
+    if (event === 'hangup' || (event === 'callRejected' && !this.group))
+      this.forget((payload as { cid: string }).cid);
     this.emit(event, payload as never);
   }
 

@@ -112,6 +112,20 @@ describe('group calls', () => {
     await expect(a.call({ type: 2, callee: bob })).resolves.toMatchObject({ cid: expect.any(String) });
   });
 
+  it('stops every callee ringing when the caller gives up before anyone answered', async () => {
+    const [alice, bob, carol] = fresh('alice', 'bob', 'carol');
+    const [a, b, c] = await online(alice, bob, carol);
+    const { cid } = await a.call({ type: 2, callee: [bob, carol] });
+    await Promise.all([b.next('beCalling'), c.next('beCalling')]);
+    await a.hangup();
+    expect(await b.next('hangup')).toMatchObject({ cid, account: alice });
+    expect(await c.next('hangup')).toMatchObject({ cid, account: alice });
+    // Nothing is left to answer.
+    await expect(b.response({ accepted: true, caller: alice, type: 2, cid })).rejects.toMatchObject({
+      code: 404,
+    });
+  });
+
   it('rings one more callee into a running call with inviteToCall', async () => {
     const [alice, bob, carol] = fresh('alice', 'bob', 'carol');
     const [a, b, c] = await online(alice, bob, carol);
