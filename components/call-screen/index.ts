@@ -8,6 +8,10 @@
  * are sent, in one setData. While in call only `duration` changes each second, so the tick costs one
  * `{timer: '01:23'}`. Labels are one shared object per language, sent once (and again on a `lang` change).
  *
+ * Layout comes from the screen (services/platform/lifecycle.ts, read once at attach): under the status bar and
+ * clear of WeChat's capsule when the page draws under them (`navigationStyle: custom`), as CSS custom
+ * properties in one `frame` style string. Controls are views, never buttons (see the WXSS).
+ *
  * Besides rendering it owns two presentation effects: the ringtone (while dialing or ringing) and keeping
  * the screen on (from ringing to the end). A voice call's earpiece default is the session's (`local`), not
  * decided here: the screen shows and toggles whatever the session says.
@@ -34,12 +38,20 @@ import { isWatching, netcallComponent, watchStore } from '../common/component';
 /** Everything the template reads. Flat and primitive except `t`, which is shared per language. */
 export interface CallScreenView {
   t: Readonly<CallLabels>;
+  /** CSS custom properties placing the screen under the status bar and beside the capsule. */
+  frame: string;
   phase: CallPhase;
   peer: string;
   initial: string;
   video: boolean;
+  /** Video fills the screen (a video call, from dialing on): text sits on scrims, the peer block is compact. */
+  stage: boolean;
+  /** The room is rendered (shown on stage, kept out of sight for voice). */
+  media: boolean;
   status: string;
   timer: string;
+  /** Under the end reason: how long the call lasted ("Duration 01:23"); '' if it never connected. */
+  ended: string;
   micOn: boolean;
   cameraOn: boolean;
   devicePosition: DevicePosition;
@@ -66,6 +78,7 @@ interface Private {
   ringing: boolean;
   lastView: Partial<CallScreenView>;
   screenOn: boolean;
+  frame: string;
 }
 
 const privates = new WeakMap<object, Private>();
@@ -80,6 +93,7 @@ function privateOf(instance: object): Private {
       ringing: false,
       lastView: {},
       screenOn: false,
+      frame: '',
     };
     privates.set(instance, state);
   }
@@ -98,25 +112,53 @@ function statusOf(snapshot: CallSnapshot, t: Readonly<CallLabels>): string {
     case 'connecting':
       return t.connecting;
     case 'ended':
-      return snapshot.reason ? t[`reason.${snapshot.reason}`] : t.callEnded;
+      return snapshot.reason ? t[`reason.${snapshot.reason}`] : '';
     default:
       return '';
   }
 }
 
+/**
+ * The frame's custom properties for these insets: where the screen's top is (below the status bar when
+ * the page draws under it), the row of the capsule (the compact header shares it, stopping short of the
+ * capsule), and where the room may place tiles (below that header).
+ */
+function frameOf(insets: lifecycle.ScreenInsets): string {
+  const top = insets.immersive ? insets.statusBar : 0;
+  const menu = insets.immersive ? insets.menu : null;
+  const headerTop = menu ? menu.top : top + 12;
+  const headerHeight = menu ? menu.height : 32;
+  const headerRight = menu ? insets.width - menu.left + 12 : 16;
+  // The header is the name line, then a 20 px timer line.
+  const roomTop = headerTop + headerHeight + 20 + 16;
+  return (
+    `--call-screen-top:${top}px;--call-screen-bar-top:${headerTop}px;` +
+    `--call-screen-bar-height:${headerHeight}px;--call-screen-bar-right:${headerRight}px;` +
+    `--netcall-room-top:${roomTop}px`
+  );
+}
+
 /** The display values for a snapshot in a language; pure, so the reaction can compare its output. */
-export function viewOf(snapshot: CallSnapshot, lang: string): CallScreenView {
+export function viewOf(snapshot: CallSnapshot, lang: string, frame = ''): CallScreenView {
   const t = labels(lang);
   const request = snapshot.switchRequest;
-  const denied = snapshot.phase === 'ended' && snapshot.reason === 'permission-denied';
+  const { phase } = snapshot;
+  const denied = phase === 'ended' && snapshot.reason === 'permission-denied';
+  const video = snapshot.type === 2;
+  const live = phase === 'connecting' || phase === 'in-call';
   return {
     t,
-    phase: snapshot.phase,
+    frame,
+    phase,
     peer: snapshot.peer,
     initial: snapshot.peer ? snapshot.peer.charAt(0).toUpperCase() : '',
-    video: snapshot.type === 2,
+    video,
+    stage: video && (live || phase === 'dialing'),
+    media: live || (video && phase === 'dialing'),
     status: statusOf(snapshot, t),
     timer: formatDuration(snapshot.duration),
+    ended:
+      phase === 'ended' && snapshot.duration > 0 ? `${t.duration} ${formatDuration(snapshot.duration)}` : '',
     micOn: snapshot.local.micOn,
     cameraOn: snapshot.local.cameraOn,
     devicePosition: snapshot.local.devicePosition,
@@ -127,7 +169,8 @@ export function viewOf(snapshot: CallSnapshot, lang: string): CallScreenView {
     peerBackground: snapshot.peerState.background,
     reconnecting: snapshot.reconnecting,
     switchAsk:
-      request && request.from === 'peer' ? (request.to === 2 ? t.peerAsksVideo : t.peerAsksAudio) : '',
+      // A peer only ever asks for video: going to voice needs no consent (NetEase's control 8).
+      request && request.from === 'peer' ? t.peerAsksVideo : '',
     switchPending: !!request && request.from === 'me',
     openSettings: denied,
     hint: denied ? (snapshot.deniedScope === 'scope.camera' ? t.deniedCamera : t.deniedRecord) : '',
@@ -174,6 +217,7 @@ netcallComponent({
   },
   lifetimes: {
     attached() {
+      privateOf(this).frame = frameOf(lifecycle.getScreenInsets());
       this.watchView();
       watchStore(
         this,
@@ -236,7 +280,7 @@ netcallComponent({
       watchStore(
         this,
         'view',
-        () => viewOf(sessionStore, lang),
+        () => viewOf(sessionStore, lang, privateOf(this).frame),
         (view) => this.render(view),
       );
     },
@@ -289,13 +333,33 @@ netcallComponent({
       );
     },
 
+    /** Every round control (the WXML `ctl` template) taps here with its key: `mute` runs `onMute`. */
+    onControl(event: WechatMiniprogram.BaseEvent) {
+      const key = String((event.currentTarget.dataset as { k?: string }).k);
+      const handler = (this as unknown as Record<string, unknown>)[
+        `on${key[0].toUpperCase()}${key.slice(1)}`
+      ];
+      if (typeof handler === 'function') handler.call(this);
+    },
     onAccept() {
-      this.triggerEvent('accept', { cid: sessionStore.cid });
+      this.triggerEvent('accept', { cid: sessionStore.cid, type: sessionStore.type });
       this.callSession('accept', (session) => session.accept());
+    },
+    /** A video call answered with the microphone only: no camera prompt, no camera. */
+    onVoice() {
+      this.triggerEvent('accept', { cid: sessionStore.cid, type: 1 });
+      this.callSession('accept', (session) => session.accept({ type: 1 }));
+    },
+    /** The ended screen's close button: the host decides where to go. */
+    onClose() {
+      this.triggerEvent('close', { reason: sessionStore.reason });
     },
     onReject() {
       this.triggerEvent('reject', { cid: sessionStore.cid });
       this.callSession('reject', (session) => session.reject());
+    },
+    onCancel() {
+      this.onHangup();
     },
     /** Cancel while dialing and hang up in call are the same request; the session tells the reasons apart. */
     onHangup() {
@@ -313,6 +377,8 @@ netcallComponent({
       this.callSession('camera', (session) => session.setCamera(cameraOn));
     },
     onFlip() {
+      // Shown disabled while the camera is off; a view takes the tap anyway.
+      if (!sessionStore.local.cameraOn) return;
       const devicePosition = sessionStore.local.devicePosition === 'front' ? 'back' : 'front';
       this.triggerEvent('flip', { devicePosition });
       this.callSession('flip', (session) => session.flipCamera());
@@ -323,6 +389,8 @@ netcallComponent({
       this.callSession('sound', (session) => session.setSoundMode(soundMode));
     },
     onSwitch() {
+      const request = sessionStore.switchRequest;
+      if (request) return; // shown disabled while a switch waits for an answer
       const to: CallType = sessionStore.type === 2 ? 1 : 2;
       this.triggerEvent('switch', { to });
       this.callSession('switch', (session) => session.requestSwitch(to));
@@ -349,22 +417,29 @@ netcallComponent({
 
     /** Status codes go out as they are and, with a session attached, to its media policy (restart, replay). */
     onRoomStateChange(event: WechatMiniprogram.CustomEvent) {
-      const detail = event.detail as { source?: unknown; uid?: unknown; code?: unknown };
-      this.triggerEvent('statechange', detail);
-      const { source, uid, code } = detail;
+      this.triggerEvent('statechange', event.detail);
+      this.toMediaPolicy(event.detail, 'code');
+    },
+    onRoomNetStatus(event: WechatMiniprogram.CustomEvent) {
+      this.triggerEvent('netstatus', event.detail);
+    },
+    /**
+     * `binderror` of an element: 10001/10002 (camera/microphone refused mid-call, WeChat's live-pusher
+     * binderror codes) go to the session's media policy like status codes, which runs the permission flow.
+     */
+    onRoomError(event: WechatMiniprogram.CustomEvent) {
+      this.triggerEvent('mediaerror', event.detail);
+      this.toMediaPolicy(event.detail, 'errCode');
+    },
+    toMediaPolicy(detail: Record<string, unknown>, field: 'code' | 'errCode') {
+      const { source, uid } = detail;
+      const code = detail[field];
       if ((source !== 'pusher' && source !== 'player') || typeof code !== 'number') return;
       this.callSession('media', (session) =>
         session.onMediaState
           ? session.onMediaState({ source, uid: String(uid ?? ''), code })
           : Promise.resolve(),
       );
-    },
-    onRoomNetStatus(event: WechatMiniprogram.CustomEvent) {
-      this.triggerEvent('netstatus', event.detail);
-    },
-    /** 10001/10002 (camera/microphone refused mid-call: WeChat's live-pusher binderror codes) arrive here for the page to act on. */
-    onRoomError(event: WechatMiniprogram.CustomEvent) {
-      this.triggerEvent('mediaerror', event.detail);
     },
   },
 });

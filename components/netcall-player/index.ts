@@ -10,8 +10,8 @@
  *
  * Either way it stops the stream when the URL goes (a media server need not end a player whose publisher
  * went: node-media-server keeps it waiting for a new one), replays on a new URL or on `replay()` (-2301, per
- * WeChat's live-player statechange codes), and forwards the element's events (netstatus throttled).
- * No call logic here.
+ * WeChat's live-player statechange codes), shows the `hint` its parent binds over the video (buffering,
+ * poor network, video paused), and forwards the element's events (netstatus throttled). No call logic here.
  */
 import { callStore } from '../../services/stores/call-store';
 import { createPlayerContext } from '../../services/platform/media';
@@ -34,6 +34,10 @@ netcallComponent({
     muted: { type: Boolean, value: false },
     soundMode: { type: String, value: 'speaker' },
     objectFit: { type: String, value: 'fillCrop' },
+    /** A TileHint shown over the video ('buffering', 'video-paused', …); '' for none. */
+    hint: { type: String, value: '' },
+    /** The label set (`labels(lang)` of services/i18n) for the hint. */
+    labels: { type: Object, value: {} },
   },
   observers: {
     uid() {

@@ -1,6 +1,7 @@
 /**
- * netcall-room: lays out my pusher and the remote players. 1:1 first: the first remote user fills the
- * room and my pusher floats as picture-in-picture; further users get small tiles.
+ * netcall-room: lays out my pusher and the remote players. The layout is a class (`layout`, today `pip`: the
+ * first remote user fills the room, my pusher floats as picture-in-picture, further users get small tiles)
+ * driven by each slot's `pos`, so another layout is another class, not another set of positions here.
  *
  * setData budget (one setData per remote join, payload independent of N: where every competitor measured re-sends its list): the room owns
  * every remote URL and hands it to its tile as a property, so a join is ONE setData on the room, the new
@@ -13,11 +14,14 @@
  * Events of the tiles come out as room events tagged with their source and uid.
  *
  * My media switches (mic, camera, side, sound route) are properties bound straight through the template to
- * the pusher and to every player: a toggle re-renders bindings, it never resends `players`. Recovery
- * (`restartPusher`, `replay(uid)`) is called by whoever runs the session's media policy (call-screen).
+ * the pusher and to every player: a toggle re-renders bindings, it never resends `players`. Each tile's hint
+ * (the session's `hints`, by uid) is one path per tile that changed (`players[1].hint`, `selfHint`), in one
+ * setData per change. Recovery (`restartPusher`, `replay(uid)`) is called by whoever runs the session's media
+ * policy (call-screen).
  */
 import { comparer } from 'mobx-miniprogram';
 import { callStore } from '../../services/stores/call-store';
+import { sessionStore } from '../../services/stores/session-store';
 import { netcallComponent, watchStore } from '../common/component';
 
 /** One remote user's place in the room. `uid` '' marks the slot of someone who left. */
@@ -28,6 +32,8 @@ interface Slot {
   src: string;
   /** Place in the layout among the shown users: 0 is the main (full-screen) one. */
   pos: number;
+  /** The tile's hint; only written (by path) once there is one, so a join does not carry it. */
+  hint?: string;
 }
 
 /** What the room calls on its children for recovery. */
@@ -50,11 +56,18 @@ netcallComponent({
     enableCamera: { type: Boolean, value: true },
     devicePosition: { type: String, value: 'front' },
     soundMode: { type: String, value: 'speaker' },
+    /** Show my camera before my push URL comes (a video call ringing out). */
+    preview: { type: Boolean, value: false },
+    /** The label set (`labels(lang)` of services/i18n) the tiles show their hints with. */
+    labels: { type: Object, value: {} },
+    /** The layout class: `pip` (1:1). */
+    layout: { type: String, value: 'pip' },
   },
   data: {
     players: [] as Slot[],
     /** How many slots are shown: decides full-screen or picture-in-picture for my pusher. */
     count: 0,
+    selfHint: '',
   },
   lifetimes: {
     attached() {
@@ -65,6 +78,12 @@ netcallComponent({
         (wanted) => this.showPlayers(wanted),
         // Store changes that leave uids and URLs alone (e.g. a mode flip) must not reach the room.
         { equals: comparer.structural },
+      );
+      watchStore(
+        this,
+        'hints',
+        () => sessionStore.hints,
+        (hints) => this.showHints(hints),
       );
     },
   },
@@ -101,12 +120,27 @@ netcallComponent({
         });
         return;
       }
+      const hints = sessionStore.hints;
       wanted.slice(kept.length).forEach((user, offset) => {
         const index = slots.length + offset;
         const slot: Slot = { key: index, uid: user.uid, src: user.src, pos: kept.length + offset };
+        if (hints[user.uid]) slot.hint = hints[user.uid];
         patch[`players[${index}]`] = slot;
       });
       if (this.data.count !== wanted.length) patch.count = wanted.length;
+      if (Object.keys(patch).length > 0) this.setData(patch);
+    },
+    /** Each tile whose hint differs from what it shows gets one path, all in one setData. */
+    showHints(hints: Readonly<Record<string, string>>) {
+      const patch: Record<string, unknown> = {};
+      const pusher = callStore.pusher;
+      const selfHint = (pusher && hints[pusher.uid]) || '';
+      if (selfHint !== this.data.selfHint) patch.selfHint = selfHint;
+      (this.data.players as Slot[]).forEach((slot, index) => {
+        if (!slot.uid) return;
+        const hint = hints[slot.uid] || '';
+        if (hint !== (slot.hint || '')) patch[`players[${index}].hint`] = hint;
+      });
       if (Object.keys(patch).length > 0) this.setData(patch);
     },
     restartPusher() {

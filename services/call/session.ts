@@ -21,7 +21,7 @@ import type {
   HangupEvent,
   MediaMode,
 } from '../protocol/frames';
-import { classifyMediaCode, type MediaAction, type MediaStateEvent } from './media-policy';
+import { MediaHealth, type MediaAction, type MediaStateEvent } from './media-policy';
 import type {
   CallPhase,
   CallRecord,
@@ -76,7 +76,7 @@ export interface CallSessionEvents {
   change: Partial<CallSnapshot>;
   callEnded: CallRecord;
   /** What a media element must do after a status code (restart, replay); URL refreshes are done here. */
-  mediaAction: { action: MediaAction; source: 'pusher' | 'player'; uid: string };
+  mediaAction: { action: 'restart' | 'replay'; source: 'pusher' | 'player'; uid: string };
 }
 
 const ACTIVE: readonly CallPhase[] = ['dialing', 'incoming', 'connecting', 'in-call'];
@@ -118,6 +118,7 @@ export function idleSnapshot(local?: LocalMedia): CallSnapshot {
     switchRequest: null,
     reconnecting: false,
     deniedScope: null,
+    hints: {},
   };
 }
 
@@ -136,7 +137,7 @@ export class CallSession extends Emitter<CallSessionEvents> {
   private inCallAt = 0;
   private rtcStarted = false;
   private pausedCamera = false;
-  private playerFailures = new Map<string, number>();
+  private readonly media: MediaHealth;
   private readonly unsubscribe: (() => void)[] = [];
 
   constructor(options: CallSessionOptions) {
@@ -145,6 +146,7 @@ export class CallSession extends Emitter<CallSessionEvents> {
     this.netcall = options.netcall;
     this.timers = options.timers ?? defaultTimers;
     this.roster = options.roster ?? new MediaRoster(options.netcall);
+    this.media = new MediaHealth(this.timers, (hints) => this.set({ hints }));
     this.listen('beCalling', (e) => this.onBeCalling(e));
     this.listen('callAccepted', (e) => this.onCallAccepted(e));
     this.listen('callRejected', (e) => this.onCallRejected(e));
@@ -156,7 +158,10 @@ export class CallSession extends Emitter<CallSessionEvents> {
     this.listen('reconnected', () => this.set({ reconnecting: false }));
     this.listen('callLost', (e) => e.cid === this.state.cid && this.isActive() && this.end('network'));
     this.listen('disconnect', () => this.isActive() && this.end('network'));
-    const onRoster = () => this.checkConnected();
+    const onRoster = (changes: Parameters<MediaHealth['rosterChanged']>[0]) => {
+      this.media.rosterChanged(changes);
+      this.checkConnected();
+    };
     this.roster.on('changes', onRoster);
     this.unsubscribe.push(() => this.roster.off('changes', onRoster));
   }
@@ -190,11 +195,16 @@ export class CallSession extends Emitter<CallSessionEvents> {
     this.ringTimer = this.timers.setTimeout(() => this.callerTimedOut(), this.options.callerTimeout);
   }
 
-  async accept(): Promise<void> {
+  /**
+   * Answers the ringing call. `{ type: 1 }` answers a video call as voice: only the microphone is asked for,
+   * my camera stays off, and the caller is told to switch (NetEase's control 8), as it would be mid-call.
+   */
+  async accept(options: { type?: CallType } = {}): Promise<void> {
     this.guard('accept');
     const { cid, peer, type } = this.state;
+    const asVoice = options.type === 1 && type === 2;
     this.clearRing();
-    if (!(await this.permitted(type))) {
+    if (!(await this.permitted(asVoice ? 1 : type))) {
       await this.netcall.response({ accepted: false, caller: peer, type, cid: cid! }).catch(() => undefined);
       return;
     }
@@ -202,6 +212,10 @@ export class CallSession extends Emitter<CallSessionEvents> {
     this.go('connecting');
     try {
       await this.netcall.response({ accepted: true, caller: peer, type, cid: cid! });
+      if (asVoice && this.state.type === 2) {
+        this.switchType(1);
+        await this.tell(Control.SWITCH_VIDEO_TO_AUDIO);
+      }
       await this.startRtc();
     } catch (error) {
       if (this.isActive() && this.state.cid === cid) this.fail(error);
@@ -310,25 +324,41 @@ export class CallSession extends Emitter<CallSessionEvents> {
   }
 
   /**
-   * A status code from netcall-pusher / netcall-player. Background codes run the background policy; a URL the
-   * server refused (3004, or a player failing again after a replay) is refreshed by rejoining the RTC session,
-   * which makes the server issue a fresh syncDone; element restarts are emitted as `mediaAction`.
+   * A status code (or `binderror` errCode) from netcall-pusher / netcall-player, classified by `media-policy`.
+   * The stream's tile hint lands in `hints`. Background codes run the background policy; a URL the server
+   * refused (3004, or a player failing again after a replay) is refreshed by rejoining the RTC session, which
+   * makes the server issue a fresh syncDone; element restarts are emitted as `mediaAction`. A microphone or
+   * encoder that cannot work ends the call with a reason the user understands, and a permission withdrawn
+   * mid-call ends it as 'permission-denied' so the screen can offer the settings page.
    */
   async onMediaState(event: MediaStateEvent): Promise<MediaAction> {
-    const failures = event.source === 'player' ? (this.playerFailures.get(event.uid) ?? 0) : 0;
-    const action = classifyMediaCode(event, failures);
-    if (action === 'background') this.appHidden();
-    if (action === 'camera-unavailable') {
-      this.setLocal({ cameraOn: false });
-      await this.tell(Control.SELF_CAMERA_INVALID).catch(() => undefined);
+    if (!this.isActive()) return 'none';
+    const action = this.media.handle(event);
+    switch (action) {
+      case 'background':
+        this.appHidden();
+        break;
+      case 'camera-unavailable':
+        this.setLocal({ cameraOn: false });
+        await this.tell(Control.SELF_CAMERA_INVALID).catch(() => undefined);
+        break;
+      case 'refresh-url':
+        if (this.rtcStarted) await this.startRtc();
+        break;
+      case 'restart':
+      case 'replay':
+        this.emit('mediaAction', { action, source: event.source, uid: event.uid });
+        break;
+      case 'microphone-failed':
+      case 'media-failed':
+        await this.endAndHangup(action, event.code);
+        break;
+      case 'permission-camera':
+      case 'permission-record':
+        this.set({ deniedScope: action === 'permission-camera' ? 'scope.camera' : 'scope.record' });
+        await this.endAndHangup('permission-denied');
+        break;
     }
-    if (action === 'replay') this.playerFailures.set(event.uid, failures + 1);
-    if (action === 'refresh-url') {
-      this.playerFailures.delete(event.uid);
-      if (this.rtcStarted && this.isActive()) await this.startRtc();
-    }
-    if (action === 'restart' || action === 'replay')
-      this.emit('mediaAction', { action, source: event.source, uid: event.uid });
     return action;
   }
 
@@ -495,6 +525,16 @@ export class CallSession extends Emitter<CallSessionEvents> {
     return false;
   }
 
+  /**
+   * Ends the call for a reason found here (not by the peer or the server), and tells the peer. Media codes
+   * come from elements that exist from dialing on (my preview) and never while ringing, so it is a hangup.
+   */
+  private async endAndHangup(reason: EndReason, errorCode?: number): Promise<void> {
+    const { cid } = this.state;
+    this.end(reason, errorCode);
+    if (cid) await this.netcall.hangup({ cid }).catch(() => undefined);
+  }
+
   private fail(error: unknown): void {
     this.end('error', error instanceof NetcallError ? error.code : Code.INTERNAL);
   }
@@ -508,6 +548,7 @@ export class CallSession extends Emitter<CallSessionEvents> {
     const { cid, peer, type, direction, duration } = this.state;
     this.rtcStarted = false;
     this.roster.clear();
+    this.media.reset();
     this.go('ended', { reason, reconnecting: false, switchRequest: null });
     const record: CallRecord = { cid, peer, type, direction: direction ?? 'outgoing', duration, reason };
     if (errorCode !== undefined) record.errorCode = errorCode;
@@ -518,7 +559,7 @@ export class CallSession extends Emitter<CallSessionEvents> {
     this.clearTimers();
     this.rtcStarted = false;
     this.pausedCamera = false;
-    this.playerFailures.clear();
+    this.media.reset();
     const fresh = idleSnapshot({
       ...this.state.local,
       micOn: true,

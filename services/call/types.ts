@@ -3,6 +3,7 @@
  * snapshot a store mirrors. Pure types: no behaviour here.
  */
 import type { CallType } from '../protocol';
+import type { TileHint } from './media-policy';
 
 export type CallPhase = 'idle' | 'dialing' | 'incoming' | 'connecting' | 'in-call' | 'ended';
 
@@ -19,6 +20,8 @@ export type EndReason =
   | 'network'
   | 'kicked'
   | 'permission-denied'
+  | 'microphone-failed'
+  | 'media-failed'
   | 'error';
 
 export const END_REASONS: readonly EndReason[] = [
@@ -33,6 +36,8 @@ export const END_REASONS: readonly EndReason[] = [
   'network',
   'kicked',
   'permission-denied',
+  'microphone-failed',
+  'media-failed',
   'error',
 ];
 
@@ -47,7 +52,7 @@ export interface CallRecord {
   /** Whole seconds spent in-call (0 if it never connected). */
   duration: number;
   reason: EndReason;
-  /** NetcallError code when reason is 'error'. */
+  /** NetcallError code when reason is 'error'; the element's status code for 'microphone-failed' / 'media-failed'. */
   errorCode?: number;
 }
 
@@ -90,4 +95,9 @@ export interface CallSnapshot {
   reconnecting: boolean;
   /** Which scope was refused when reason is 'permission-denied' (so the UI can offer openSetting). */
   deniedScope: 'scope.camera' | 'scope.record' | null;
+  /**
+   * What each stream's tile shows over its video, by uid (mine included): poor network, the engine
+   * reconnecting, buffering, the publisher gone. Absent: nothing wrong. Replaced whole on every change.
+   */
+  hints: Readonly<Record<string, TileHint>>;
 }

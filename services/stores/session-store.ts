@@ -17,6 +17,7 @@ import type {
   SoundMode,
   SwitchRequest,
 } from '../call/types';
+import type { TileHint } from '../call/media-policy';
 import type { CallType } from '../protocol';
 
 /** CallSession's `mediaAction`: a media element must be restarted (pusher) or replayed (player `uid`). */
@@ -41,7 +42,8 @@ export interface CallSessionLike {
   off(name: 'mediaAction', listener: (event: MediaActionEvent) => void): unknown;
   snapshot(): CallSnapshot;
   call(callee: string, type: CallType): Promise<unknown>;
-  accept(): Promise<unknown>;
+  /** `{ type: 1 }` answers a video call as voice. */
+  accept(options?: { type?: CallType }): Promise<unknown>;
   reject(): Promise<unknown>;
   hangup(): Promise<unknown>;
   setMic(on: boolean): Promise<unknown>;
@@ -70,6 +72,7 @@ export class SessionStore implements CallSnapshot {
   switchRequest: SwitchRequest = null;
   reconnecting = false;
   deniedScope: 'scope.camera' | 'scope.record' | null = null;
+  hints: Readonly<Record<string, TileHint>> = {};
 
   constructor() {
     const idle = idleSnapshot();
@@ -89,6 +92,7 @@ export class SessionStore implements CallSnapshot {
       switchRequest: observable.ref,
       reconnecting: observable,
       deniedScope: observable,
+      hints: observable.ref,
       sessionLoaded: action,
       applySessionChange: action,
       reset: action,

@@ -29,6 +29,7 @@ import {
 
 const EVENTS = [
   'accept',
+  'close',
   'reject',
   'hangup',
   'mute',
@@ -162,32 +163,43 @@ describe('call-screen: what each phase shows', () => {
     {
       title: 'dialing',
       change: { phase: 'dialing', peer: 'bob', type: 2, direction: 'outgoing' },
-      buttons: ['btn--cancel'],
+      buttons: ['ctl--cancel', 'ctl--camera', 'ctl--flip'],
     },
-    { title: 'incoming video', change: incomingVideo, buttons: ['btn--reject', 'btn--accept'] },
+    {
+      title: 'dialing voice',
+      change: { phase: 'dialing', peer: 'bob', type: 1, direction: 'outgoing' },
+      buttons: ['ctl--cancel', 'ctl--mute', 'ctl--sound'],
+    },
+    { title: 'incoming video', change: incomingVideo, buttons: ['ctl--reject', 'ctl--accept', 'ctl--voice'] },
     {
       title: 'incoming voice',
       change: { ...incomingVideo, type: 1 },
-      buttons: ['btn--reject', 'btn--accept'],
+      buttons: ['ctl--reject', 'ctl--accept'],
     },
-    { title: 'connecting', change: { phase: 'connecting', peer: 'bob' }, buttons: ['btn--hangup'] },
+    {
+      title: 'connecting',
+      change: { phase: 'connecting', peer: 'bob' },
+      buttons: ['ctl--hangup', 'ctl--camera', 'ctl--flip'],
+    },
     {
       title: 'in a video call',
       change: inCall({ duration: 83 }),
-      buttons: ['ctl--mute', 'ctl--sound', 'ctl--camera', 'ctl--flip', 'ctl--switch', 'btn--hangup'],
+      buttons: ['ctl--mute', 'ctl--sound', 'ctl--camera', 'ctl--flip', 'ctl--switch', 'ctl--hangup'],
     },
     {
       title: 'in a voice call',
       change: inCall({ type: 1, local: { ...idleSnapshot().local, soundMode: 'ear' } }),
-      buttons: ['ctl--mute', 'ctl--sound', 'ctl--switch', 'btn--hangup'],
+      buttons: ['ctl--mute', 'ctl--sound', 'ctl--switch', 'ctl--hangup'],
     },
   ];
   const ALL = [
-    'btn--cancel',
-    'btn--reject',
-    'btn--accept',
-    'btn--hangup',
-    'btn--settings',
+    'ctl--cancel',
+    'ctl--reject',
+    'ctl--accept',
+    'ctl--voice',
+    'ctl--hangup',
+    'pill-button--settings',
+    'ctl--close',
     'ctl--mute',
     'ctl--sound',
     'ctl--camera',
@@ -195,19 +207,23 @@ describe('call-screen: what each phase shows', () => {
     'ctl--switch',
   ];
   const expectedText: Record<string, Record<'en' | 'zh-CN', string[]>> = {
-    dialing: { en: ['bob', 'Calling…', 'Cancel'], 'zh-CN': ['bob', '正在呼叫…', '取消'] },
-    'incoming video': {
-      en: ['bob', 'Incoming video call', 'Decline', 'Accept'],
-      'zh-CN': ['bob', '邀请你视频通话', '拒绝', '接听'],
+    dialing: {
+      en: ['bob', 'Calling…', 'Cancel', 'Camera', 'Flip'],
+      'zh-CN': ['bob', '正在呼叫…', '取消', '摄像头', '翻转'],
     },
-    'incoming voice': { en: ['Incoming voice call'], 'zh-CN': ['邀请你语音通话'] },
+    'dialing voice': { en: ['Calling…', 'Mic', 'Speaker'], 'zh-CN': ['正在呼叫…', '麦克风', '扬声器'] },
+    'incoming video': {
+      en: ['bob', 'Incoming video call', 'Video call', 'Decline', 'Accept', 'Answer as voice'],
+      'zh-CN': ['bob', '邀请你视频通话', '视频通话', '拒绝', '接听', '语音接听'],
+    },
+    'incoming voice': { en: ['Incoming voice call', 'Voice call'], 'zh-CN': ['邀请你语音通话', '语音通话'] },
     connecting: { en: ['Connecting…', 'Hang up'], 'zh-CN': ['正在连接…', '挂断'] },
     'in a video call': {
-      en: ['01:23', 'Mute', 'Earpiece', 'Camera off', 'Flip', 'Switch to voice', 'Hang up'],
-      'zh-CN': ['01:23', '静音', '听筒', '关闭摄像头', '翻转', '切到语音', '挂断'],
+      en: ['01:23', 'Mic', 'Camera', 'Speaker', 'Flip', 'Voice call', 'Hang up'],
+      'zh-CN': ['01:23', '麦克风', '摄像头', '扬声器', '翻转', '切到语音', '挂断'],
     },
     'in a voice call': {
-      en: ['bob', '00:00', 'Speaker', 'Switch to video'],
+      en: ['bob', '00:00', 'Speaker', 'Video call'],
       'zh-CN': ['bob', '00:00', '扬声器', '切到视频'],
     },
   };
@@ -249,7 +265,8 @@ describe('call-screen: what each phase shows', () => {
       expect(text()).toContain(labels('en')[`reason.${reason}`]);
       await setLang('zh-CN');
       expect(text()).toContain(labels('zh-CN')[`reason.${reason}`]);
-      expect(ALL.filter((name) => button(name))).toEqual([]);
+      // Nothing to do but close.
+      expect(ALL.filter((name) => button(name))).toEqual(['ctl--close']);
     });
   }
 
@@ -261,28 +278,31 @@ describe('call-screen: what each phase shows', () => {
 
   it('shows the peer state notices, the reconnecting banner and switch prompts', async () => {
     await show(inCall());
-    expect(text()).not.toContain('muted their mic');
+    expect(text()).not.toContain('Their mic is off');
     await show({
       peerState: { micOn: false, cameraOn: false, cameraUnavailable: false, background: true },
       reconnecting: true,
     });
-    expect(text()).toContain('The other party muted their mic');
-    expect(text()).toContain('The other party turned their camera off');
-    expect(text()).toContain('The other party left the app');
-    expect(screen().querySelector('.call-screen__banner')!.dom!.textContent).toBe('Reconnecting…');
+    expect(text()).toContain('Their mic is off');
+    expect(text()).toContain('Their camera is off');
+    expect(text()).toContain('They left the app for now');
+    expect(screen().querySelector('.call-screen__pill--warning')!.dom!.textContent).toBe('Reconnecting…');
 
     await show({ peerState: { micOn: true, cameraOn: false, cameraUnavailable: true, background: false } });
-    expect(text()).toContain("The other party's camera is unavailable");
-    expect(text()).not.toContain('turned their camera off');
+    expect(text()).toContain('Their camera is unavailable');
+    expect(text()).not.toContain('Their camera is off');
 
     await setLang('zh-CN');
-    await show({ switchRequest: { from: 'peer', to: 1 }, reconnecting: false });
-    expect(text()).toContain('对方请求切换为语音通话');
-    expect(screen().querySelector('.call-screen__banner')).toBeFalsy();
+    await show({ switchRequest: { from: 'peer', to: 2 }, reconnecting: false });
+    expect(text()).toContain('对方请求切换为视频通话');
+    expect(screen().querySelector('.call-screen__pill--warning')).toBeFalsy();
 
     await show({ switchRequest: { from: 'me', to: 1 } });
     expect(screen().querySelector('.call-screen__prompt')).toBeFalsy();
-    expect(button('ctl--switch')!.dom!.textContent).toBe('等待对方回应…');
+    expect(text()).toContain('等待对方回应…');
+    // The button keeps its name and shows it cannot be pressed again.
+    expect(button('ctl--switch')!.dom!.textContent).toBe('切到语音');
+    expect(button('ctl--switch')!.dom!.className).toContain('call-screen__ctl--off');
   });
 });
 
@@ -292,18 +312,18 @@ describe('call-screen: controls', () => {
   it('emits its events and, with an attached session, calls the session', async () => {
     attach();
     await show(incomingVideo);
-    await tap('btn--accept');
+    await tap('ctl--accept');
     await show(inCall());
     await tap('ctl--mute');
     await tap('ctl--camera');
     await tap('ctl--flip');
     await tap('ctl--sound');
     await tap('ctl--switch');
-    await tap('btn--hangup');
+    await tap('ctl--hangup');
     await simulate.sleep(0);
 
     expect(heard).toEqual([
-      { name: 'accept', detail: { cid: 'c1' } },
+      { name: 'accept', detail: { cid: 'c1', type: 2 } },
       { name: 'mute', detail: { micOn: false } },
       { name: 'camera', detail: { cameraOn: false } },
       { name: 'flip', detail: { devicePosition: 'back' } },
@@ -323,13 +343,13 @@ describe('call-screen: controls', () => {
   it('cancels a dialing call with hangup, rejects an incoming one, answers a switch request', async () => {
     attach();
     await show({ phase: 'dialing', cid: 'c1', peer: 'bob', direction: 'outgoing' });
-    await tap('btn--cancel');
+    await tap('ctl--cancel');
     await show({ ...incomingVideo, cid: 'c2' });
-    await tap('btn--reject');
+    await tap('ctl--reject');
     await show(inCall({ switchRequest: { from: 'peer', to: 2 }, type: 1 }));
-    expect(text()).toContain('The other party wants to switch to video');
-    await tap('btn--agree');
-    await tap('btn--refuse');
+    expect(text()).toContain('They want to switch to video');
+    await tap('pill-button--agree');
+    await tap('pill-button--refuse');
     await simulate.sleep(0);
     expect(heard.map((event) => event.name)).toEqual(['hangup', 'reject', 'switchreply', 'switchreply']);
     expect(heard[1].detail).toEqual({ cid: 'c2' });
@@ -381,11 +401,134 @@ describe('call-screen: controls', () => {
     room.triggerEvent('statechange', { source: 'pusher', uid: '1', code: -1307 });
     room.triggerEvent('error', { source: 'pusher', uid: '1', errCode: 10001 });
     await simulate.sleep(0);
-    expect(session.onMediaState).toHaveBeenCalledWith({ source: 'pusher', uid: '1', code: -1307 });
+    // binderror's errCode goes to the same policy: 10001 runs the permission flow there.
+    expect(session.onMediaState.mock.calls).toEqual([
+      [{ source: 'pusher', uid: '1', code: -1307 }],
+      [{ source: 'pusher', uid: '1', code: 10001 }],
+    ]);
     expect(heard).toEqual([
       { name: 'statechange', detail: { source: 'pusher', uid: '1', code: -1307 } },
       { name: 'mediaerror', detail: { source: 'pusher', uid: '1', errCode: 10001 } },
     ]);
+  });
+});
+
+describe('call-screen: the call at WeChat’s standard', () => {
+  const attach = () => (screen().instance as unknown as Api).attachSession(session);
+  const local = () => idleSnapshot().local;
+
+  it('answers a video call as voice, and plainly with Accept', async () => {
+    attach();
+    await show(incomingVideo);
+    await tap('ctl--voice');
+    expect(heard).toEqual([{ name: 'accept', detail: { cid: 'c1', type: 1 } }]);
+    expect(session.accept).toHaveBeenCalledWith({ type: 1 });
+    await tap('ctl--accept');
+    expect(session.accept.mock.calls[1]).toEqual([]);
+    // Voice calls have nothing to downgrade.
+    await show({ type: 1 });
+    expect(button('ctl--voice')).toBeFalsy();
+  });
+
+  it('shows how long an ended call lasted, and no duration for one that never connected', async () => {
+    await show({ ...inCall(), phase: 'ended', reason: 'remote-hangup', duration: 312 });
+    expect(text()).toContain('The other party hung up');
+    expect(text()).toContain('Duration 05:12');
+    await setLang('zh-CN');
+    expect(text()).toContain('通话时长 05:12');
+    await show({ duration: 0, reason: 'caller-timeout' });
+    expect(text()).not.toContain('通话时长');
+  });
+
+  it('emits close from the ended screen', async () => {
+    await show({ ...inCall(), phase: 'ended', reason: 'rejected' });
+    await tap('ctl--close');
+    expect(heard).toEqual([{ name: 'close', detail: { reason: 'rejected' } }]);
+  });
+
+  it('keeps each toggle’s label and shows its state by fill and icon', async () => {
+    await show(inCall({ local: { ...local(), soundMode: 'speaker' } }));
+    const mute = () => button('ctl--mute')!;
+    const icon = (name: string) => button(name)!.dom!.querySelector('[class*="netcall-icon--"]')!.className;
+    expect(mute().dom!.className).not.toContain('call-screen__ctl--on');
+    expect(icon('ctl--mute')).toMatch(/netcall-icon--mic\s*$/);
+    expect(button('ctl--sound')!.dom!.className).toContain('call-screen__ctl--on');
+
+    await show({ local: { ...local(), micOn: false, cameraOn: false, soundMode: 'ear' } });
+    expect(mute().dom!.className).toContain('call-screen__ctl--on');
+    expect(icon('ctl--mute')).toContain('netcall-icon--mic-off');
+    expect(icon('ctl--camera')).toContain('netcall-icon--video-off');
+    expect(button('ctl--sound')!.dom!.className).not.toContain('call-screen__ctl--on');
+    expect(mute().dom!.textContent).toBe('Mic');
+    expect(button('ctl--camera')!.dom!.textContent).toBe('Camera');
+    expect(button('ctl--sound')!.dom!.textContent).toBe('Speaker');
+  });
+
+  it('shows a disabled control as such and ignores its taps', async () => {
+    attach();
+    await show(inCall({ local: { ...local(), cameraOn: false } }));
+    expect(button('ctl--flip')!.dom!.className).toContain('call-screen__ctl--off');
+    await tap('ctl--flip');
+    await show({ switchRequest: { from: 'me', to: 1 } });
+    await tap('ctl--switch');
+    expect(heard).toEqual([]);
+    expect(session.flipCamera).not.toHaveBeenCalled();
+    expect(session.requestSwitch).not.toHaveBeenCalled();
+
+    await show({ switchRequest: null, local: { ...local(), cameraOn: true } });
+    expect(button('ctl--flip')!.dom!.className).not.toContain('call-screen__ctl--off');
+    await tap('ctl--flip');
+    await tap('ctl--switch');
+    expect(heard.map((event) => event.name)).toEqual(['flip', 'switch']);
+  });
+
+  it('shows my camera while a video call rings out, and not for a voice call', async () => {
+    const preview = jest.fn();
+    jest
+      .spyOn(wx, 'createLivePusherContext')
+      .mockReturnValue({ startPreview: preview, stopPreview: jest.fn() } as never);
+    await show({ phase: 'dialing', peer: 'bob', type: 1, direction: 'outgoing' });
+    expect(pusherAttrs(host)).toEqual([]);
+    await show({ type: 2 });
+    await simulate.sleep(0);
+    expect(pusherAttrs(host)).toEqual([expect.objectContaining({ url: '', enableCamera: true })]);
+    expect(preview).toHaveBeenCalledTimes(1);
+  });
+
+  it('shows the peer’s picture where their camera is off, only in a video call', async () => {
+    await show(inCall());
+    expect(screen().querySelector('.call-screen__away')).toBeFalsy();
+    await show({ peerState: { micOn: true, cameraOn: false, cameraUnavailable: false, background: false } });
+    expect(screen().querySelector('.call-screen__away .call-screen__avatar')!.dom!.textContent).toBe('B');
+    await show({ type: 1 });
+    expect(screen().querySelector('.call-screen__away')).toBeFalsy();
+  });
+
+  it('places itself under the status bar and beside the capsule when the page draws under them', async () => {
+    const immersive: lifecycle.ScreenInsets = {
+      width: 375,
+      statusBar: 44,
+      menu: { top: 48, bottom: 80, left: 281, right: 368, width: 87, height: 32 },
+      immersive: true,
+    };
+    const insets = jest.spyOn(lifecycle, 'getScreenInsets').mockReturnValue(immersive);
+    host.detach();
+    host = renderHost(hostId);
+    await show(inCall());
+    const style = () => screen().querySelector('.call-screen')!.dom!.getAttribute('style');
+    expect(style()).toBe(
+      '--call-screen-top:44px;--call-screen-bar-top:48px;--call-screen-bar-height:32px;' +
+        '--call-screen-bar-right:106px;--netcall-room-top:116px',
+    );
+    // Under WeChat's own navigation bar: nothing to avoid up there.
+    insets.mockReturnValue({ ...immersive, immersive: false });
+    host.detach();
+    host = renderHost(hostId);
+    await show({ duration: 1 });
+    expect(style()).toBe(
+      '--call-screen-top:0px;--call-screen-bar-top:12px;--call-screen-bar-height:32px;' +
+        '--call-screen-bar-right:16px;--netcall-room-top:80px',
+    );
   });
 });
 
@@ -463,6 +606,22 @@ describe('call-screen: media of the room', () => {
     expect(roomCalls).toEqual([]);
   });
 
+  it("shows each tile's hint over its video, one room setData per change, by path", async () => {
+    await inCallWithMedia();
+    const roomCalls = setDataOf(screen().querySelector('.call-screen__room')!);
+    await show({ hints: { '1': 'poor-network', '3': 'buffering' } });
+    expect(roomCalls).toEqual([{ selfHint: 'poor-network', 'players[1].hint': 'buffering' }]);
+    expect(text()).toContain('Poor network');
+    expect(text()).toContain('Loading…');
+    await show({ hints: { '3': 'video-paused' } });
+    expect(roomCalls.slice(1)).toEqual([{ selfHint: '', 'players[1].hint': 'video-paused' }]);
+    expect(text()).not.toContain('Poor network');
+    expect(text()).toContain('Video paused');
+    await show({ hints: {} });
+    expect(text()).not.toContain('Video paused');
+    expect(roomCalls).toHaveLength(3);
+  });
+
   it("runs the attached session's mediaAction on the room: restart my pusher, replay the named player", async () => {
     const pusherCalls: string[] = [];
     jest.spyOn(wx, 'createLivePusherContext').mockReturnValue({
@@ -496,7 +655,8 @@ describe('call-screen: media of the room', () => {
     const api = screen().instance as unknown as Api;
     api.attachSession(session);
     expect(session.listenerCount('mediaAction')).toBe(1);
-    await show({ phase: 'dialing', peer: 'bob', direction: 'outgoing' });
+    // A voice call ringing out: no room (a video one shows my camera in its room).
+    await show({ phase: 'dialing', peer: 'bob', direction: 'outgoing', type: 1 });
     session.emit('mediaAction', { action: 'restart', source: 'pusher', uid: '1' });
     expect(createPusher).not.toHaveBeenCalled();
 
@@ -623,7 +783,7 @@ describe('call-screen: permission denied', () => {
     });
     expect(text()).toContain('No access to the camera or microphone');
     expect(text()).toContain('Allow the camera in Settings');
-    await tap('btn--settings');
+    await tap('pill-button--settings');
     expect(open).toHaveBeenCalledWith(2);
     expect(heard).toEqual([{ name: 'opensetting', detail: { granted: true } }]);
     expect(session.retryPermissions).toHaveBeenCalledTimes(1);
@@ -635,12 +795,12 @@ describe('call-screen: permission denied', () => {
     await setLang('zh-CN');
     await show({ phase: 'ended', reason: 'permission-denied', deniedScope: 'scope.record', type: 1 });
     expect(text()).toContain('请在设置中允许使用麦克风');
-    expect(button('btn--settings')!.dom!.textContent).toBe('去设置');
-    await tap('btn--settings');
+    expect(button('pill-button--settings')!.dom!.textContent).toBe('去设置');
+    await tap('pill-button--settings');
     await simulate.sleep(0);
     expect(heard).toEqual([{ name: 'opensetting', detail: { granted: false } }]);
     expect(session.retryPermissions).not.toHaveBeenCalled();
-    expect(button('btn--settings')).toBeTruthy();
+    expect(button('pill-button--settings')).toBeTruthy();
   });
 });
 

@@ -158,7 +158,7 @@ const streamOf = (url: string) => new URL(url).pathname;
 
 /** Taps a call-screen button, as the user would; simulate delivers taps on a timer. */
 async function tap(side: Side, button: string): Promise<void> {
-  const element = side.host.querySelector('#screen')!.querySelector(`.call-screen__btn--${button}`);
+  const element = side.host.querySelector('#screen')!.querySelector(`.call-screen__ctl--${button}`);
   if (!element) throw new Error(`${side.account}: no ${button} button on screen`);
   element.dispatchEvent('tap');
   await simulate.sleep(0);

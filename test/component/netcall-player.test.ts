@@ -1,6 +1,7 @@
 import { runInAction } from 'mobx-miniprogram';
 import { MediaRoster } from '../../services/media';
 import { callStore, bindRosterToStore } from '../../services/stores';
+import { labels } from '../../services/i18n';
 import {
   FakeNetcall,
   countSetData,
@@ -17,8 +18,9 @@ import {
 // Load once per file (miniprogram-simulate#25: a second load renders nothing).
 const hostId = defineHost({
   usingComponents: { 'netcall-player': loadComponent('netcall-player') },
-  template: '<netcall-player id="tile" uid="{{uid}}" sound-mode="{{sound}}" />',
-  data: { uid: '2', sound: 'speaker' },
+  template:
+    '<netcall-player id="tile" uid="{{uid}}" sound-mode="{{sound}}" hint="{{hint}}" labels="{{labels}}" />',
+  data: { uid: '2', sound: 'speaker', hint: '', labels: labels('en') },
 });
 
 const push1 = rtcUser('1', 'alice', 'rtmp://media/live/c1_1?sign=push');
@@ -172,5 +174,27 @@ describe('netcall-player', () => {
       { name: 'netstatus', detail: { info: { at: 50_000 } } },
       { name: 'netstatus', detail: { info: { at: 51_000 } } },
     ]);
+  });
+});
+
+describe('netcall-player: hints over the video', () => {
+  const text = () => (tile().dom!.textContent ?? '').replace(/\s+/g, ' ').trim();
+
+  it('shows the hint its parent binds, a spinner while loading, nothing without one', async () => {
+    netcall.syncDone([push1, bob]);
+    await simulate.sleep(0);
+    expect(text()).toBe('');
+    host.setData({ hint: 'buffering' });
+    await simulate.sleep(0);
+    expect(text()).toBe('Loading…');
+    expect(tile().dom!.querySelector('[class*="netcall-tile__spinner"]')).toBeTruthy();
+    host.setData({ hint: 'video-paused', labels: labels('zh-CN') });
+    await simulate.sleep(0);
+    expect(text()).toBe('视频已暂停');
+    expect(tile().dom!.querySelector('[class*="netcall-tile__spinner"]')).toBeFalsy();
+    host.setData({ hint: '' });
+    await simulate.sleep(0);
+    expect(text()).toBe('');
+    expect(playerAttrs(host)[0].src).toBe(bob.url);
   });
 });

@@ -1,6 +1,7 @@
 import { runInAction } from 'mobx-miniprogram';
 import { MediaRoster } from '../../services/media';
 import { callStore, bindRosterToStore } from '../../services/stores';
+import { labels } from '../../services/i18n';
 import {
   FakeNetcall,
   countSetData,
@@ -19,8 +20,8 @@ const hostId = defineHost({
   usingComponents: { 'netcall-pusher': loadComponent('netcall-pusher') },
   // The parent binds my media switches (netcall-room does, from sessionStore.local).
   template:
-    '<netcall-pusher id="pusher" enable-mic="{{mic}}" enable-camera="{{camera}}" device-position="{{side}}" />',
-  data: { mic: true, camera: true, side: 'front' },
+    '<netcall-pusher id="pusher" enable-mic="{{mic}}" enable-camera="{{camera}}" device-position="{{side}}" preview="{{preview}}" hint="{{hint}}" labels="{{labels}}" />',
+  data: { mic: true, camera: true, side: 'front', preview: false, hint: '', labels: labels('en') },
 });
 
 const push1 = rtcUser('1', 'alice', 'rtmp://media/live/c1_1?sign=push1');
@@ -205,5 +206,76 @@ describe('netcall-pusher', () => {
     await simulate.sleep(0);
     expect(counter.count).toBe(0);
     host = renderHost(hostId); // afterEach detaches again
+  });
+});
+
+describe('netcall-pusher: before the URL, and over the video', () => {
+  const text = () => (host.querySelector('#pusher')!.dom!.textContent ?? '').replace(/\s+/g, ' ').trim();
+  function fakeContext() {
+    const calls: string[] = [];
+    const record = (name: string) => (options?: { complete?: () => void }) => {
+      calls.push(name);
+      options?.complete?.();
+    };
+    jest.spyOn(wx, 'createLivePusherContext').mockReturnValue({
+      startPreview: record('startPreview'),
+      stopPreview: record('stopPreview'),
+      start: record('start'),
+      stop: record('stop'),
+    } as never);
+    return calls;
+  }
+
+  it('shows my camera when asked before there is a URL, then pushes to the URL when it comes', async () => {
+    const calls = fakeContext();
+    host.setData({ preview: true });
+    await simulate.sleep(0);
+    expect(pusherAttrs(host)).toEqual([expect.objectContaining({ url: '', autopush: true })]);
+    expect(calls).toEqual(['startPreview']);
+    netcall.syncDone([push1, bob]);
+    await simulate.sleep(0);
+    expect(pusherAttrs(host)[0].url).toBe(push1.url);
+    // The element was already there: autopush does not apply, so it is told to start.
+    expect(calls).toEqual(['startPreview', 'start']);
+    host.setData({ preview: false });
+    await simulate.sleep(0);
+    expect(calls).toEqual(['startPreview', 'start']);
+    expect(pusherAttrs(host)).toHaveLength(1);
+  });
+
+  it('stops the preview and drops the element when no longer asked', async () => {
+    const calls = fakeContext();
+    host.setData({ preview: true });
+    await simulate.sleep(0);
+    host.setData({ preview: false });
+    await simulate.sleep(0);
+    expect(calls).toEqual(['startPreview', 'stopPreview']);
+    expect(pusherAttrs(host)).toEqual([]);
+  });
+
+  it('covers the video with a placeholder while my camera is off, and shows its hint otherwise', async () => {
+    netcall.syncDone([push1, bob]);
+    await simulate.sleep(0);
+    expect(text()).toBe('');
+    const placeholder = () =>
+      host.querySelector('#pusher')!.dom!.querySelector('[class*="netcall-tile__overlay--off"]');
+    expect(placeholder()).toBeFalsy();
+    host.setData({ camera: false, hint: 'poor-network' });
+    await simulate.sleep(0);
+    // The placeholder covers the video, and the hint under it.
+    expect(placeholder()!.innerHTML).toContain('netcall-icon--video-off');
+    expect(text()).toBe('');
+    host.setData({ camera: true });
+    await simulate.sleep(0);
+    expect(text()).toBe('Poor network');
+    host.setData({ hint: 'reconnecting', labels: labels('zh-CN') });
+    await simulate.sleep(0);
+    expect(text()).toBe('正在重连…');
+    expect(
+      host.querySelector('#pusher')!.dom!.querySelector('[class*="netcall-tile__spinner"]'),
+    ).toBeTruthy();
+    host.setData({ hint: '' });
+    await simulate.sleep(0);
+    expect(text()).toBe('');
   });
 });

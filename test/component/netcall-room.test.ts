@@ -1,6 +1,6 @@
 import { runInAction } from 'mobx-miniprogram';
 import { MediaRoster } from '../../services/media';
-import { callStore, bindRosterToStore } from '../../services/stores';
+import { callStore, bindRosterToStore, sessionStore } from '../../services/stores';
 import {
   FakeNetcall,
   countSetData,
@@ -260,5 +260,37 @@ describe('netcall-room', () => {
       { name: 'statechange', detail: { source: 'player', uid: '2', code: -2301 } },
       { name: 'error', detail: { source: 'pusher', uid: '1', errCode: 10001 } },
     ]);
+  });
+});
+
+describe('netcall-room: layout and hints', () => {
+  afterEach(() => sessionStore.reset());
+
+  it('lays out by a class, and gives a joiner its hint in the join’s one setData', async () => {
+    expect(room().dom!.firstElementChild!.className).toContain('netcall-room--pip');
+    runInAction(() => sessionStore.applySessionChange({ hints: { '3': 'buffering' } }));
+    await startCall();
+    const calls = countSetData(room());
+    netcall.clientJoin(carol);
+    await simulate.sleep(0);
+    expect(calls.paths).toEqual([['players[1]', 'count']]);
+    expect(room().data.players[1]).toMatchObject({ uid: '3', hint: 'buffering' });
+    // A joiner with nothing to show carries no hint field at all: the join costs what it did.
+    netcall.clientJoin(dave);
+    await simulate.sleep(0);
+    expect(Object.keys(room().data.players[2]).sort()).toEqual(['key', 'pos', 'src', 'uid']);
+  });
+
+  it('sends a hint change as paths for the tiles that changed, mine included', async () => {
+    await startCall([push1, bob, carol]);
+    const calls = countSetData(room());
+    runInAction(() =>
+      sessionStore.applySessionChange({ hints: { '1': 'reconnecting', '3': 'poor-network' } }),
+    );
+    await simulate.sleep(0);
+    runInAction(() => sessionStore.applySessionChange({ hints: { '1': 'reconnecting' } }));
+    await simulate.sleep(0);
+    expect(calls.paths).toEqual([['selfHint', 'players[1].hint'], ['players[1].hint']]);
+    expect(room().data.selfHint).toBe('reconnecting');
   });
 });

@@ -48,7 +48,14 @@ export class FakeNetcall extends Emitter<NetcallEvents> implements NetcallLike {
   async joinChannel(args: Parameters<NetcallLike['joinChannel']>[0]) {
     this.calls.push({ method: 'joinChannel', args });
     const { uid, account, cid } = this.startRtcResult;
-    return { channelName: args.channelName, cid, uid, account, custom: '', accountUidMap: { [account]: uid } };
+    return {
+      channelName: args.channelName,
+      cid,
+      uid,
+      account,
+      custom: '',
+      accountUidMap: { [account]: uid },
+    };
   }
   async leaveChannel(args?: Parameters<NetcallLike['leaveChannel']>[0]): Promise<void> {
     this.calls.push({ method: 'leaveChannel', args });

@@ -17,6 +17,15 @@ class ScriptedNetcall extends Emitter<NetcallEvents> implements NetcallLike {
   hangup = jest.fn(async (args: unknown) => void this.sent.push({ op: 'hangup', args }));
   control = jest.fn(async (args: unknown) => void this.sent.push({ op: 'control', args }));
   startRtc = jest.fn(async () => ({ uid: '1', account: 'me', cid: 'c1' }));
+  // Rooms are not a 1:1 call's business: a session that used them here would be a bug.
+  createChannel = jest.fn(async (): Promise<never> => {
+    throw new Error('createChannel in a 1:1 call');
+  });
+  joinChannel = jest.fn(async (): Promise<never> => {
+    throw new Error('joinChannel in a 1:1 call');
+  });
+  leaveChannel = jest.fn(async () => undefined);
+  inviteToCall = jest.fn(async () => undefined);
 }
 
 const fakeTimers: Timers = {
@@ -111,5 +120,103 @@ describe('CallSession timers', () => {
       code: 409,
       message: expect.stringContaining('dialing'),
     });
+  });
+});
+
+describe('CallSession: status codes a person can see', () => {
+  async function inCall() {
+    const context = setup();
+    context.netcall.emit('beCalling', { caller: 'peer', type: 2, cid: 'c1' });
+    await context.session.accept();
+    context.netcall.emit('syncDone', {
+      code: 200,
+      errmsg: '',
+      cid: 'c1',
+      userlist: [
+        { account: 'me', uid: '1', mode: 0, url: 'rtmp://x/live/c1_1?sign=1-a' },
+        { account: 'peer', uid: '2', mode: 0, url: 'rtmp://x/live/c1_2?sign=1-b' },
+      ],
+    });
+    expect(context.session.phase).toBe('in-call');
+    context.netcall.sent.length = 0;
+    return context;
+  }
+
+  it('ends the call when the microphone fails, with a reason and the code, and tells the peer', async () => {
+    const { netcall, session, records } = await inCall();
+    expect(await session.onMediaState({ source: 'pusher', uid: '1', code: -1302 })).toBe('microphone-failed');
+    expect(records).toEqual([expect.objectContaining({ reason: 'microphone-failed', errorCode: -1302 })]);
+    expect(netcall.sent).toEqual([{ op: 'hangup', args: { cid: 'c1' } }]);
+  });
+
+  it('restarts a failed encoder once, and ends the call when it fails again', async () => {
+    const { netcall, session, records } = await inCall();
+    const actions: string[] = [];
+    session.on('mediaAction', (event) => actions.push(`${event.source}:${event.action}`));
+    expect(await session.onMediaState({ source: 'pusher', uid: '1', code: -1303 })).toBe('restart');
+    expect(actions).toEqual(['pusher:restart']);
+    expect(session.phase).toBe('in-call');
+    expect(await session.onMediaState({ source: 'pusher', uid: '1', code: -1304 })).toBe('media-failed');
+    expect(actions).toHaveLength(1);
+    expect(records).toEqual([expect.objectContaining({ reason: 'media-failed', errorCode: -1304 })]);
+    expect(netcall.sent).toEqual([{ op: 'hangup', args: { cid: 'c1' } }]);
+  });
+
+  it.each([
+    [10001, 'scope.camera'],
+    [10002, 'scope.record'],
+  ] as const)(
+    'runs the permission flow on binderror %i: ends as permission-denied for %s',
+    async (code, scope) => {
+      const { netcall, session, records } = await inCall();
+      expect(await session.onMediaState({ source: 'pusher', uid: '1', code })).toBe(
+        code === 10001 ? 'permission-camera' : 'permission-record',
+      );
+      expect(records).toEqual([expect.objectContaining({ reason: 'permission-denied' })]);
+      expect(session.snapshot().deniedScope).toBe(scope);
+      expect(netcall.sent).toEqual([{ op: 'hangup', args: { cid: 'c1' } }]);
+    },
+  );
+
+  it('puts each hint on its tile in the snapshot, and clears them with the call', async () => {
+    const { session, changes } = await inCall();
+    changes.length = 0;
+    await session.onMediaState({ source: 'player', uid: '2', code: 2105 });
+    await session.onMediaState({ source: 'pusher', uid: '1', code: 1102 });
+    expect(changes).toEqual([
+      { hints: { '2': 'poor-network' } },
+      { hints: { '2': 'poor-network', '1': 'reconnecting' } },
+    ]);
+    await session.hangup();
+    expect(session.snapshot().hints).toEqual({});
+  });
+
+  it('ignores codes with no call going on', async () => {
+    const { session, changes, records } = setup();
+    expect(await session.onMediaState({ source: 'pusher', uid: '1', code: -1302 })).toBe('none');
+    expect(changes).toEqual([]);
+    expect(records).toEqual([]);
+  });
+
+  it('answers a video call as voice: the microphone only, my camera off, the caller told to switch', async () => {
+    const netcall = new ScriptedNetcall();
+    const asked: number[] = [];
+    const session = new CallSession({
+      netcall,
+      timers: fakeTimers,
+      checkPermissions: async (type) => {
+        asked.push(type);
+        return { granted: true };
+      },
+    });
+    netcall.emit('beCalling', { caller: 'peer', type: 2, cid: 'c1' });
+    await session.accept({ type: 1 });
+    expect(asked).toEqual([1]);
+    expect(netcall.sent).toEqual([
+      { op: 'response', args: { accepted: true, caller: 'peer', type: 2, cid: 'c1' } },
+      { op: 'control', args: { command: 8, cid: 'c1' } },
+    ]);
+    expect(netcall.startRtc).toHaveBeenCalledWith({ mode: 1, cid: 'c1' });
+    expect(session.snapshot()).toMatchObject({ type: 1, local: { cameraOn: false } });
   });
 });
