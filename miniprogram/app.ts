@@ -3,6 +3,7 @@
  * The app holds the connected Netcall and its CallSession; pages do the rest.
  */
 import { DEFAULT_SERVER } from './config';
+import type { DemoLang } from './i18n';
 import type { DemoApp } from './session';
 
 App<DemoApp>({
@@ -11,6 +12,6 @@ App<DemoApp>({
     call: null,
     account: '',
     server: DEFAULT_SERVER,
-    lang: 'zh-CN',
+    lang: (wx.getStorageSync<DemoLang>('lang') || 'zh-CN') as DemoLang,
   },
 });

@@ -11,13 +11,14 @@ import {
   type NetcallEvents,
   type NetcallLike,
 } from 'miniprogram-netcall';
+import type { DemoLang } from './i18n';
 
 export interface DemoGlobalData {
   netcall: Netcall | null;
   call: CallSession | null;
   account: string;
   server: string;
-  lang: 'zh-CN' | 'en';
+  lang: DemoLang;
 }
 
 export interface DemoApp {

@@ -3,6 +3,7 @@
  * page opens the call page when it does.
  */
 import type { CallSnapshot } from 'miniprogram-netcall';
+import { demoLabels } from '../../i18n';
 import { endSession, globalData, listen, toast } from '../../session';
 
 let stop: (() => void) | null = null;
@@ -15,15 +16,19 @@ Page({
   data: {
     account: '',
     callee: '',
+    t: demoLabels('zh-CN'),
+    loggedInAs: '',
   },
 
   onLoad() {
-    const { netcall, account } = globalData();
+    const { netcall, account, lang } = globalData();
     if (!netcall) {
       wx.reLaunch({ url: '/pages/login/index' });
       return;
     }
-    this.setData({ account });
+    const t = demoLabels(lang);
+    this.setData({ account, t, loggedInAs: t.loggedInAs.replace('{account}', account) });
+    wx.setNavigationBarTitle({ title: t.dialTitle });
   },
 
   onShow() {
@@ -35,7 +40,7 @@ Page({
     call.on('change', onChange);
     const unlisten = listen(netcall, {
       disconnect: () => {
-        toast('Disconnected from the server');
+        toast(this.data.t.disconnected);
         void endSession().then(() => wx.reLaunch({ url: '/pages/login/index' }));
       },
     });
@@ -65,7 +70,7 @@ Page({
   dial(type: 1 | 2) {
     const { callee, account } = this.data;
     if (!callee || callee === account) {
-      toast('Enter someone else’s account');
+      toast(this.data.t.enterCallee);
       return;
     }
     openCall(`?callee=${encodeURIComponent(callee)}&type=${type}`);

@@ -4,6 +4,7 @@
  */
 import { Netcall } from 'miniprogram-netcall';
 import { httpBase } from '../../config';
+import { demoLabels, type DemoLang } from '../../i18n';
 import { endSession, globalData, messageOf, startSession, toast } from '../../session';
 
 function fetchToken(server: string, account: string): Promise<string> {
@@ -27,6 +28,7 @@ Page({
     account: '',
     server: '',
     busy: false,
+    t: demoLabels('zh-CN'),
   },
 
   onLoad() {
@@ -34,6 +36,21 @@ Page({
       account: wx.getStorageSync<string>('account') || '',
       server: wx.getStorageSync<string>('server') || globalData().server,
     });
+    this.showLang(globalData().lang);
+  },
+
+  showLang(lang: DemoLang) {
+    const t = demoLabels(lang);
+    this.setData({ t });
+    wx.setNavigationBarTitle({ title: t.loginTitle });
+  },
+
+  /** The app's language, for these pages and the call screen; remembered for next time. */
+  onToggleLang() {
+    const lang: DemoLang = globalData().lang === 'zh-CN' ? 'en' : 'zh-CN';
+    globalData().lang = lang;
+    wx.setStorageSync('lang', lang);
+    this.showLang(lang);
   },
 
   onAccountInput(event: WechatMiniprogram.Input) {
@@ -48,7 +65,7 @@ Page({
     const { account, server, busy } = this.data;
     if (busy) return;
     if (!account) {
-      toast('Enter an account');
+      toast(this.data.t.enterAccount);
       return;
     }
     this.setData({ busy: true });
