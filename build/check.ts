@@ -404,13 +404,27 @@ export function checkWxml(root: string): Problem[] {
 }
 
 /** Compiles each WXSS under `root` with wcsc; `@import` targets must exist. */
+/** The files a WXSS `@import`s, directly or not, relative to `root` (wcsc must be given them with it). */
+function wxssImports(root: string, file: string, seen = new Set<string>()): string[] {
+  const css = fs.readFileSync(path.join(root, file), 'utf8');
+  for (const [, spec] of css.matchAll(/@import\s+["']([^"']+)["']/g)) {
+    const imported = rel(root, path.resolve(path.dirname(path.join(root, file)), spec));
+    if (seen.has(imported) || !isFile(path.join(root, imported))) continue;
+    seen.add(imported);
+    wxssImports(root, imported, seen);
+  }
+  return [...seen];
+}
+
 export function checkWxss(root: string): Problem[] {
   const wcsc = compilerBinary('wcsc');
   const problems: Problem[] = [];
   for (const f of listFiles(root, '.wxss').map((file) => rel(root, file))) {
-    // Styles of pages and components (those with a .json) are compiled as component styles, as DevTools does.
+    // Styles of pages and components (those with a .json) are compiled as component styles, as DevTools does;
+    // `-pc` counts the leading page/component files, the shared ones they import follow.
     const isComponent = isFile(path.join(root, f.replace(/\.wxss$/, '.json')));
-    const { ok, message } = run(wcsc, ['-db', '-pc', isComponent ? '1' : '0', f], root);
+    const args = ['-db', '-pc', isComponent ? '1' : '0', f, ...wxssImports(root, f)];
+    const { ok, message } = run(wcsc, args, root);
     if (!ok) problems.push({ file: f, message: `wcsc: ${message}` });
   }
   return problems;
