@@ -1,0 +1,101 @@
+/**
+ * What the room modules share: who is in a room or ringing for it, the room a request names, a member's
+ * claim after a reconnect, timers keyed by cid and account, and the one way a room ends (`removeRoom`).
+ * No op handling here.
+ */
+import { Code, NetcallError } from '../../services/protocol';
+import type { Invitee, RoomMember, RoomState } from '../store/memory';
+import type { SignalingContext } from './context';
+import type { Connection } from './hub';
+
+export const keyOf = (cid: string, account: string): string => `${cid}/${account}`;
+export const memberOf = (room: RoomState, account: string): RoomMember | undefined =>
+  room.members.find((m) => m.account === account);
+export const inviteeOf = (room: RoomState, account: string): Invitee | undefined =>
+  room.invitees.find((i) => i.account === account);
+export const conns = (members: RoomMember[]): string[] => members.map((m) => m.connId);
+
+export function clearTimer(timers: Map<string, ReturnType<typeof setTimeout>>, key: string): void {
+  const timer = timers.get(key);
+  if (timer !== undefined) clearTimeout(timer);
+  timers.delete(key);
+}
+
+export function later(
+  ctx: SignalingContext,
+  timers: Map<string, ReturnType<typeof setTimeout>>,
+  key: string,
+  ms: number,
+  run: () => void,
+): void {
+  clearTimer(timers, key);
+  const timer = setTimeout(() => {
+    timers.delete(key);
+    run();
+  }, ms);
+  timer.unref?.();
+  timers.set(key, timer);
+}
+
+/** The room `cid` names, or the connection's current one; 404 when there is none. */
+export function findRoom(ctx: SignalingContext, conn: Connection, cid: string | undefined): RoomState {
+  const id = cid ?? conn.currentCid;
+  const room = id ? ctx.store.getRoom(id) : undefined;
+  if (!room) throw new NetcallError(Code.NOT_FOUND, id ? `room ${id} not found` : 'not in a room');
+  return room;
+}
+
+/** Whether `cid` (or the connection's current one) is a room rather than a 1:1 call. */
+export function isRoom(ctx: SignalingContext, conn: Connection, cid: string | undefined): boolean {
+  const id = cid ?? conn.currentCid;
+  return id !== undefined && id !== null && ctx.store.getRoom(id) !== undefined;
+}
+
+/**
+ * This connection's membership in `room`. A device that reconnected has a new connection: while its old one's
+ * grace period runs, the new one takes the member's place (as `claimIfOrphaned` does for 1:1 calls).
+ */
+export function claimMember(
+  ctx: SignalingContext,
+  room: RoomState,
+  conn: Connection,
+): RoomMember | undefined {
+  const account = conn.account;
+  const member = account ? memberOf(room, account) : undefined;
+  if (!member || member.connId === conn.id) return member;
+  const key = keyOf(room.cid, member.account);
+  if (!ctx.orphans.has(key)) return undefined;
+  clearTimer(ctx.orphans, key);
+  member.connId = conn.id;
+  conn.currentCid = room.cid;
+  ctx.store.putRoom(room);
+  ctx.log.info({ cid: room.cid, account: member.account, conn: conn.id }, 'device rejoined its room');
+  return member;
+}
+
+export function requireMember(ctx: SignalingContext, room: RoomState, conn: Connection): RoomMember {
+  const member = claimMember(ctx, room, conn);
+  if (!member) throw new NetcallError(Code.FORBIDDEN, 'not a member of this room');
+  return member;
+}
+
+/** Forgets a room everywhere: timers, its members' current room, every stream; its name is free again. */
+export function removeRoom(ctx: SignalingContext, room: RoomState, why: string): void {
+  if (!ctx.store.deleteRoom(room.cid)) return;
+  clearTimer(ctx.roomTimers, room.cid);
+  for (const who of [...room.members, ...room.invitees]) {
+    clearTimer(ctx.orphans, keyOf(room.cid, who.account));
+    clearTimer(ctx.ringTimers, keyOf(room.cid, who.account));
+  }
+  for (const member of room.members) {
+    if (member.rtc) ctx.media.revoke(member.rtc.stream);
+    const conn = ctx.hub.get(member.connId);
+    if (conn && conn.currentCid === room.cid) conn.currentCid = null;
+  }
+  ctx.log.info({ cid: room.cid, channelName: room.channelName, kind: room.kind, why }, 'room ended');
+}
+
+export function accountUidMap(room: RoomState): Record<string, string> {
+  // fromEntries defines own properties: an account named `__proto__` is a key like any other.
+  return Object.fromEntries([...room.members, ...room.invitees].map((p) => [p.account, p.uid]));
+}
