@@ -30,17 +30,13 @@ export function forwardThrottled(
 }
 
 /**
- * The handlers a media element's component binds (`bindstatechange="onStateChange"` …): statechange and error
- * pass through as they are, netstatus throttled. Spread into a component's `methods`.
+ * The handler a media element's component binds to each of its events (`bindstatechange="onMedia"`,
+ * `bindnetstatus`, `binderror`): statechange and error pass through as they are, netstatus throttled. Spread
+ * into a component's `methods`.
  */
 export const mediaEventHandlers = {
-  onStateChange(this: EventTarget, event: WechatMiniprogram.CustomEvent) {
-    this.triggerEvent('statechange', event.detail);
-  },
-  onNetStatus(this: EventTarget, event: WechatMiniprogram.CustomEvent) {
-    forwardThrottled(this, 'netstatus', event.detail);
-  },
-  onError(this: EventTarget, event: WechatMiniprogram.CustomEvent) {
-    this.triggerEvent('error', event.detail);
+  onMedia(this: EventTarget, event: WechatMiniprogram.CustomEvent) {
+    if (event.type === 'netstatus') forwardThrottled(this, 'netstatus', event.detail);
+    else this.triggerEvent(event.type, event.detail);
   },
 };

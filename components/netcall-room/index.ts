@@ -1,23 +1,27 @@
 /**
- * netcall-room: lays out my pusher and the remote players. The layout is a class (`layout`, today `pip`: the
- * first remote user fills the room, my pusher floats as picture-in-picture, further users get small tiles)
- * driven by each slot's `pos`, so another layout is another class, not another set of positions here.
+ * netcall-room: lays out my pusher and the remote players. The layout is a class (`layout`): `pip` (1:1: the
+ * first remote user fills the room, my pusher floats as picture-in-picture, further users get small tiles) or
+ * `grid` (a group: every tile the same size, mine first, in rows of two up to four tiles and of three up to
+ * nine, each with the member's name), driven by each slot's `pos` and by `count`, so a layout is a class, not
+ * a set of positions computed here.
  *
- * setData budget (one setData per remote join, payload independent of N: where every competitor measured re-sends its list): the room owns
- * every remote URL and hands it to its tile as a property, so a join is ONE setData on the room, the new
- * slot by path (`players[3]` = `{key, uid, src, pos}`), and the new tile never calls setData itself. A URL
- * change is one path (`players[1].src`). Slots are appended and never move while someone is in the room:
- * a leaver's slot is blanked by path (`players[1].uid` = '') instead of resending the shifted list, which
- * WXML could only do with a whole-array setData (it has no splice). `pos` (place in the layout) is a
- * separate field so a blank slot does not leave a hole on screen. The slot list is reset when the room
- * empties, so holes accumulate only while a multi-party call keeps running with people coming and going.
- * Events of the tiles come out as room events tagged with their source and uid.
+ * setData budget (one setData per remote join, payload independent of N: where every competitor measured
+ * re-sends its list): the room owns every remote URL and hands it to its tile as a property, so a join is ONE
+ * setData on the room, the new slot by path (`players[3]` = `{key, uid, src, pos, name}`), and the new tile
+ * never calls setData itself. A URL change is one path (`players[1].src`). Slots are appended and never move
+ * while someone is in the room: a leaver's slot is blanked by path (`players[1].uid` = '') instead of
+ * resending the shifted list, which WXML could only do with a whole-array setData (it has no splice); the
+ * tiles that move after it get their new `pos`. `pos` (place in the layout) is a separate field so a blank
+ * slot leaves no hole on screen; the grid flows the shown tiles in slot order. The slot list is reset when
+ * the room empties, so holes accumulate only while a multi-party call keeps running with people coming and
+ * going. Events of the tiles come out as room events tagged with their source and uid.
  *
  * My media switches (mic, camera, side, sound route) are properties bound straight through the template to
- * the pusher and to every player: a toggle re-renders bindings, it never resends `players`. Each tile's hint
- * (the session's `hints`, by uid) is one path per tile that changed (`players[1].hint`, `selfHint`), in one
- * setData per change. Recovery (`restartPusher`, `replay(uid)`) is called by whoever runs the session's media
- * policy (call-screen).
+ * the pusher and to every player: a toggle re-renders bindings, it never resends `players`. What each tile
+ * shows over its video is one path per tile that changed (`players[1].hint`, `selfHint`, `players[1].mark`), in one setData per change: the session's `hints` (by uid) and the `marks` property (by uid,
+ * bits of what the member's control notices said: 1 mic off, 2 camera off; `marks['*']` applies to
+ * every tile, e.g. a voice call). A joiner's hint and mark ride in its join's setData. Recovery (`restartPusher`,
+ * `replay(uid)`) is called by whoever runs the session's media policy (call-screen, room-screen).
  */
 import { comparer } from 'mobx-miniprogram';
 import { callStore } from '../../services/stores/call-store';
@@ -32,8 +36,11 @@ interface Slot {
   src: string;
   /** Place in the layout among the shown users: 0 is the main (full-screen) one. */
   pos: number;
-  /** The tile's hint; only written (by path) once there is one, so a join does not carry it. */
+  /** The member's account, shown on the tile in the grid. */
+  name: string;
+  /** The tile's hint and mark; only written (by path) once there is one, so a join does not carry them. */
   hint?: string;
+  mark?: number | '';
 }
 
 /** What the room calls on its children for recovery. */
@@ -48,6 +55,15 @@ interface PlayerApi {
 interface Wanted {
   uid: string;
   src: string;
+  name: string;
+}
+
+type Marks = Readonly<Record<string, number>>;
+type Hints = Readonly<Record<string, string>>;
+
+/** A tile's mark: its own bits and everyone's; '' for none, so a tile without one carries nothing. */
+function markOf(marks: Marks, uid: string): number | '' {
+  return marks[uid] | marks['*'] || '';
 }
 
 netcallComponent({
@@ -60,8 +76,15 @@ netcallComponent({
     preview: { type: Boolean, value: false },
     /** The label set (`labels(lang)` of services/i18n) the tiles show their hints with. */
     labels: { type: Object, value: {} },
-    /** The layout class: `pip` (1:1). */
+    /** The layout class: `pip` (1:1) or `grid`. */
     layout: { type: String, value: 'pip' },
+    /** Marks by uid, `'*'` for every tile: bit 1 mic off, bit 2 camera off, as the members said. */
+    marks: { type: Object, value: {} },
+  },
+  observers: {
+    marks(marks: Marks) {
+      this.showTiles(sessionStore.hints, marks);
+    },
   },
   data: {
     players: [] as Slot[],
@@ -74,16 +97,18 @@ netcallComponent({
       watchStore(
         this,
         'players',
-        () => callStore.players.map((user): Wanted => ({ uid: user.uid, src: user.url })),
+        () => callStore.players.map((user): Wanted => ({ uid: user.uid, src: user.url, name: user.account })),
         (wanted) => this.showPlayers(wanted),
         // Store changes that leave uids and URLs alone (e.g. a mode flip) must not reach the room.
         { equals: comparer.structural },
       );
+      // My own tile's hint is keyed by my uid, which comes with my push URL.
       watchStore(
         this,
-        'hints',
-        () => sessionStore.hints,
-        (hints) => this.showHints(hints),
+        'tiles',
+        () => [sessionStore.hints, callStore.pusher && callStore.pusher.uid],
+        () => this.showTiles(sessionStore.hints, this.data.marks as Marks),
+        { equals: comparer.shallow },
       );
     },
   },
@@ -115,31 +140,42 @@ netcallComponent({
       // store written by hand) cannot be expressed as appends: fall back to one whole-list setData.
       if (!kept.every((uid, index) => wanted[index].uid === uid)) {
         this.setData({
-          players: wanted.map((user, index) => ({ key: index, uid: user.uid, src: user.src, pos: index })),
+          players: wanted.map((user, index) => ({ ...user, key: index, pos: index })),
           count: wanted.length,
         });
         return;
       }
       const hints = sessionStore.hints;
+      const marks = this.data.marks as Marks;
       wanted.slice(kept.length).forEach((user, offset) => {
         const index = slots.length + offset;
-        const slot: Slot = { key: index, uid: user.uid, src: user.src, pos: kept.length + offset };
+        const slot: Slot = {
+          key: index,
+          uid: user.uid,
+          src: user.src,
+          pos: kept.length + offset,
+          name: user.name,
+        };
         if (hints[user.uid]) slot.hint = hints[user.uid];
+        const mark = markOf(marks, user.uid);
+        if (mark) slot.mark = mark;
         patch[`players[${index}]`] = slot;
       });
       if (this.data.count !== wanted.length) patch.count = wanted.length;
       if (Object.keys(patch).length > 0) this.setData(patch);
     },
-    /** Each tile whose hint differs from what it shows gets one path, all in one setData. */
-    showHints(hints: Readonly<Record<string, string>>) {
+    /** Each tile whose hint or mark differs from what it shows gets one path, all in one setData. */
+    showTiles(hints: Hints, marks: Marks) {
       const patch: Record<string, unknown> = {};
+      const show = (path: string, value: unknown, shown: unknown) => {
+        if (value !== (shown || '')) patch[path] = value;
+      };
       const pusher = callStore.pusher;
-      const selfHint = (pusher && hints[pusher.uid]) || '';
-      if (selfHint !== this.data.selfHint) patch.selfHint = selfHint;
+      show('selfHint', (pusher && hints[pusher.uid]) || '', this.data.selfHint);
       (this.data.players as Slot[]).forEach((slot, index) => {
         if (!slot.uid) return;
-        const hint = hints[slot.uid] || '';
-        if (hint !== (slot.hint || '')) patch[`players[${index}].hint`] = hint;
+        show(`players[${index}].hint`, hints[slot.uid] || '', slot.hint);
+        show(`players[${index}].mark`, markOf(marks, slot.uid), slot.mark);
       });
       if (Object.keys(patch).length > 0) this.setData(patch);
     },
@@ -151,30 +187,14 @@ netcallComponent({
       const tiles = this.selectAllComponents('.netcall-room__player') as unknown as PlayerApi[];
       tiles.find((tile) => tile.data.uid === uid)?.replay();
     },
-    forward(name: string, source: 'pusher' | 'player', event: WechatMiniprogram.CustomEvent) {
-      const uid =
-        source === 'pusher'
-          ? (callStore.pusher?.uid ?? '')
-          : String((event.currentTarget.dataset as { uid?: string }).uid ?? '');
-      this.triggerEvent(name, { source, uid, ...(event.detail as object) });
-    },
-    onPusherStateChange(event: WechatMiniprogram.CustomEvent) {
-      this.forward('statechange', 'pusher', event);
-    },
-    onPusherNetStatus(event: WechatMiniprogram.CustomEvent) {
-      this.forward('netstatus', 'pusher', event);
-    },
-    onPusherError(event: WechatMiniprogram.CustomEvent) {
-      this.forward('error', 'pusher', event);
-    },
-    onPlayerStateChange(event: WechatMiniprogram.CustomEvent) {
-      this.forward('statechange', 'player', event);
-    },
-    onPlayerNetStatus(event: WechatMiniprogram.CustomEvent) {
-      this.forward('netstatus', 'player', event);
-    },
-    onPlayerError(event: WechatMiniprogram.CustomEvent) {
-      this.forward('error', 'player', event);
+    /** A tile's event (statechange, netstatus, error) goes out as the room's, tagged with its source and uid. */
+    onTile(event: WechatMiniprogram.CustomEvent) {
+      const { uid } = event.currentTarget.dataset as { uid?: string };
+      this.triggerEvent(event.type, {
+        source: uid === undefined ? 'pusher' : 'player',
+        uid: uid === undefined ? (callStore.pusher?.uid ?? '') : String(uid),
+        ...(event.detail as object),
+      });
     },
   },
 });

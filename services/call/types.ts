@@ -7,7 +7,7 @@ import type { TileHint } from './media-policy';
 
 export type CallPhase = 'idle' | 'dialing' | 'incoming' | 'connecting' | 'in-call' | 'ended';
 
-/** Exactly one per ended call. */
+/** Exactly one per ended call (`END_REASONS` lists them). */
 export type EndReason =
   | 'local-hangup'
   | 'remote-hangup'
@@ -23,23 +23,6 @@ export type EndReason =
   | 'microphone-failed'
   | 'media-failed'
   | 'error';
-
-export const END_REASONS: readonly EndReason[] = [
-  'local-hangup',
-  'remote-hangup',
-  'rejected',
-  'busy',
-  'caller-timeout',
-  'callee-timeout',
-  'canceled',
-  'answered-elsewhere',
-  'network',
-  'kicked',
-  'permission-denied',
-  'microphone-failed',
-  'media-failed',
-  'error',
-];
 
 export type Direction = 'outgoing' | 'incoming';
 

@@ -3,6 +3,7 @@
  * through actions fed by the session's `change` events. It never decides anything about the call and never
  * talks to the netcall or to `wx`. Objects are replaced, never mutated, so reactions keyed on them see every
  * change; primitives that did not change do not notify at all (so a 1 Hz `duration` wakes only what reads it).
+ * `MirrorStore` is that mirror for any session's snapshot (the group store is one too).
  */
 import { action, makeObservable, observable } from 'mobx-miniprogram';
 import { idleSnapshot } from '../call/session';
@@ -27,12 +28,19 @@ export interface MediaActionEvent {
   uid: string;
 }
 
+/** What a store needs from a session to mirror it: its snapshot and its `change` events. */
+export interface Mirrored<S> {
+  on(name: 'change', listener: (change: Partial<S>) => void): unknown;
+  off(name: 'change', listener: (change: Partial<S>) => void): unknown;
+  snapshot(): S;
+}
+
 /**
  * What the store and the call screen need from a `CallSession` (services/call/session.ts). Declared here so
  * the stores do not depend on the session's implementation; the real class, an `Emitter` with these events,
  * fits as is. Results are `unknown`: the screen only waits for them and reports failures.
  */
-export interface CallSessionLike {
+export interface CallSessionLike extends Mirrored<CallSnapshot> {
   on(name: 'change', listener: (change: Partial<CallSnapshot>) => void): unknown;
   on(name: 'callEnded', listener: (record: CallRecord) => void): unknown;
   off(name: 'change', listener: (change: Partial<CallSnapshot>) => void): unknown;
@@ -40,7 +48,6 @@ export interface CallSessionLike {
   /** The call screen runs these on its room (a session that never emits them just never asks). */
   on(name: 'mediaAction', listener: (event: MediaActionEvent) => void): unknown;
   off(name: 'mediaAction', listener: (event: MediaActionEvent) => void): unknown;
-  snapshot(): CallSnapshot;
   call(callee: string, type: CallType): Promise<unknown>;
   /** `{ type: 1 }` answers a video call as voice. */
   accept(options?: { type?: CallType }): Promise<unknown>;
@@ -57,76 +64,54 @@ export interface CallSessionLike {
   onMediaState?(event: { source: 'pusher' | 'player'; uid: string; code: number }): Promise<unknown>;
 }
 
-const SNAPSHOT_KEYS = Object.keys(idleSnapshot()) as Array<keyof CallSnapshot>;
+/**
+ * One observable per snapshot field, each a ref: a primitive notifies when its value changes, an object when
+ * it is replaced (objects are swapped whole, so no deep proxies). `idle` gives the fields and their values
+ * before any session is bound.
+ */
+export class MirrorStore<S extends object> {
+  private readonly keys: string[];
 
-export class SessionStore implements CallSnapshot {
-  phase: CallPhase = 'idle';
-  cid: string | null = null;
-  peer = '';
-  type: CallType = 2;
-  direction: Direction | null = null;
-  duration = 0;
-  reason: EndReason | null = null;
-  peerState: PeerState;
-  local: LocalMedia;
-  switchRequest: SwitchRequest = null;
-  reconnecting = false;
-  deniedScope: 'scope.camera' | 'scope.record' | null = null;
-  hints: Readonly<Record<string, TileHint>> = {};
-
-  constructor() {
-    const idle = idleSnapshot();
-    this.peerState = idle.peerState;
-    this.local = idle.local;
-    makeObservable(this, {
-      phase: observable,
-      cid: observable,
-      peer: observable,
-      type: observable,
-      direction: observable,
-      duration: observable,
-      reason: observable,
-      // Refs: these objects are swapped whole, so only the reference is watched (no deep proxies).
-      peerState: observable.ref,
-      local: observable.ref,
-      switchRequest: observable.ref,
-      reconnecting: observable,
-      deniedScope: observable,
-      hints: observable.ref,
+  constructor(private readonly idle: () => S) {
+    this.keys = Object.keys(idle());
+    const annotations: Record<string, unknown> = {
       sessionLoaded: action,
       applySessionChange: action,
       reset: action,
-    });
+    };
+    for (const key of this.keys) annotations[key] = observable.ref;
+    this.assign(idle());
+    makeObservable(this, annotations as never);
   }
 
   /** A session was bound: take its whole state, whatever was here before. */
-  sessionLoaded(snapshot: CallSnapshot): void {
-    this.assign(idleSnapshot());
+  sessionLoaded(snapshot: S): void {
+    this.assign(this.idle());
     this.assign(snapshot);
   }
 
   /** The session reported the fields that changed; one action, so reactions run once per change event. */
-  applySessionChange(change: Partial<CallSnapshot>): void {
+  applySessionChange(change: Partial<S>): void {
     this.assign(change);
   }
 
   /** No call (the page left, or the app wants a blank screen). */
   reset(): void {
-    this.assign(idleSnapshot());
+    this.assign(this.idle());
   }
 
   /** The current state as a plain snapshot (copies, so callers cannot mutate the store by accident). */
-  snapshot(): CallSnapshot {
-    const result = {} as Record<keyof CallSnapshot, unknown>;
-    for (const key of SNAPSHOT_KEYS) result[key] = copy(this[key]);
-    return result as unknown as CallSnapshot;
+  snapshot(): S {
+    const result: Record<string, unknown> = {};
+    for (const key of this.keys) result[key] = copy((this as Record<string, unknown>)[key]);
+    return result as S;
   }
 
-  private assign(change: Partial<CallSnapshot>): void {
-    const target = this as unknown as Record<keyof CallSnapshot, unknown>;
-    for (const key of SNAPSHOT_KEYS) {
+  private assign(change: Partial<S>): void {
+    const target = this as Record<string, unknown>;
+    for (const key of this.keys) {
       if (!Object.prototype.hasOwnProperty.call(change, key)) continue;
-      const value = change[key];
+      const value = (change as Record<string, unknown>)[key];
       if (value === undefined) continue;
       // A fresh object each time: if the session ever re-emitted an object it had mutated in place, the
       // same reference would not notify a `ref` observable and the screen would miss the change.
@@ -139,30 +124,53 @@ function copy<T>(value: T): T {
   return value !== null && typeof value === 'object' ? ({ ...value } as T) : value;
 }
 
+export class SessionStore extends MirrorStore<CallSnapshot> implements CallSnapshot {
+  declare phase: CallPhase;
+  declare cid: string | null;
+  declare peer: string;
+  declare type: CallType;
+  declare direction: Direction | null;
+  declare duration: number;
+  declare reason: EndReason | null;
+  declare peerState: PeerState;
+  declare local: LocalMedia;
+  declare switchRequest: SwitchRequest;
+  declare reconnecting: boolean;
+  declare deniedScope: 'scope.camera' | 'scope.record' | null;
+  declare hints: Readonly<Record<string, TileHint>>;
+
+  constructor() {
+    super(idleSnapshot);
+  }
+}
+
 /** The kit's shared store: the call screen reads it, `bindSessionToStore` writes it. */
 export const sessionStore = new SessionStore();
 
 interface Binding {
-  session: CallSessionLike;
-  listener: (change: Partial<CallSnapshot>) => void;
+  session: Mirrored<never>;
+  listener: (change: never) => void;
   refs: number;
 }
 
-const bindings = new WeakMap<SessionStore, Binding>();
+const bindings = new WeakMap<object, Binding>();
 
 /**
  * Keeps `store` in step with `session` until the returned function is called. A store mirrors one session:
  * binding another session takes the store over (the old one stops writing to it), and binding the same
  * session twice (a page and `call-screen.attachSession`) shares one listener, released by the last unbind.
  */
-export function bindSessionToStore(session: CallSessionLike, store: SessionStore = sessionStore): () => void {
+export function bindSessionToStore<S extends object>(
+  session: Mirrored<S>,
+  store: MirrorStore<S> = sessionStore as unknown as MirrorStore<S>,
+): () => void {
   let binding = bindings.get(store);
   if (binding && binding.session === session) {
     binding.refs++;
   } else {
     if (binding) binding.session.off('change', binding.listener);
-    const listener = (change: Partial<CallSnapshot>) => store.applySessionChange(change);
-    binding = { session, listener, refs: 1 };
+    const listener = (change: Partial<S>) => store.applySessionChange(change);
+    binding = { session, listener, refs: 1 } as unknown as Binding;
     bindings.set(store, binding);
     store.sessionLoaded(session.snapshot());
     session.on('change', listener);

@@ -275,10 +275,10 @@ describe('netcall-room: layout and hints', () => {
     await simulate.sleep(0);
     expect(calls.paths).toEqual([['players[1]', 'count']]);
     expect(room().data.players[1]).toMatchObject({ uid: '3', hint: 'buffering' });
-    // A joiner with nothing to show carries no hint field at all: the join costs what it did.
+    // A joiner with nothing to show carries no hint or mark field at all: only what places and names it.
     netcall.clientJoin(dave);
     await simulate.sleep(0);
-    expect(Object.keys(room().data.players[2]).sort()).toEqual(['key', 'pos', 'src', 'uid']);
+    expect(Object.keys(room().data.players[2]).sort()).toEqual(['key', 'name', 'pos', 'src', 'uid']);
   });
 
   it('sends a hint change as paths for the tiles that changed, mine included', async () => {

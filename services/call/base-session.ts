@@ -1,0 +1,433 @@
+/**
+ * BaseSession: what every call of the kit shares, whatever its shape (the 1:1 CallSession, the GroupSession):
+ * the mechanics of a phase machine (a transition table, a guard per operation, one `change` event carrying
+ * only the fields that changed), my own media (mic, camera, side, sound route, told to the others by
+ * NetEase's control notices), the background policy, the tiles' media policy, my RTC session, the in-call
+ * tick and the connection's own events (kicked, reconnecting, lost). A session adds its flows and owns its
+ * one close path (`end`). Never touches `wx` (permissions and timers are injected) and never renders.
+ */
+import { MediaRoster, type RosterChange } from '../media/roster';
+import { Emitter } from '../netcall/emitter';
+import type { NetcallEventName, NetcallEvents, NetcallLike } from '../netcall/types';
+import { checkCallPermissions, type PermissionResult } from '../platform/permissions';
+import { defaultTimers, type Timers } from '../platform/timers';
+import { Code, NetcallError } from '../protocol/errors';
+import type { CallType } from '../protocol/frames';
+import { MediaHealth, type MediaAction, type MediaStateEvent, type TileHint } from './media-policy';
+import type { DevicePosition, EndReason, LocalMedia, PeerState, SoundMode } from './types';
+
+// Module constants, so a minifier can inline them; `Control` below names them for everyone else.
+const AUDIO_ON = 1;
+const AUDIO_OFF = 2;
+const VIDEO_ON = 3;
+const VIDEO_OFF = 4;
+const BUSY = 9;
+const SELF_CAMERA_INVALID = 10;
+const SELF_ON_BACKGROUND = 11;
+
+/** NetEase's control commands (NETCALL_CONTROL_COMMAND_*). */
+export const Control = {
+  AUDIO_ON,
+  AUDIO_OFF,
+  VIDEO_ON,
+  VIDEO_OFF,
+  SWITCH_AUDIO_TO_VIDEO: 5,
+  SWITCH_AUDIO_TO_VIDEO_AGREE: 6,
+  SWITCH_AUDIO_TO_VIDEO_REJECT: 7,
+  SWITCH_VIDEO_TO_AUDIO: 8,
+  BUSY,
+  SELF_CAMERA_INVALID,
+  SELF_ON_BACKGROUND,
+  START_NOTIFY_RECEIVED: 12,
+} as const;
+
+/**
+ * What another party's control notice says about their media (commands 1–4, 10, 11), or null for a command
+ * that says nothing about it. Any notice of theirs but "in the background" means they are back.
+ */
+export function peerStateAfter(peer: PeerState, command: number): PeerState | null {
+  switch (command) {
+    case AUDIO_ON:
+    case AUDIO_OFF:
+      return { ...peer, micOn: command === AUDIO_ON, background: false };
+    case VIDEO_ON:
+    case VIDEO_OFF:
+      return {
+        ...peer,
+        cameraOn: command === VIDEO_ON,
+        cameraUnavailable: command === VIDEO_ON ? false : peer.cameraUnavailable,
+        background: false,
+      };
+    case SELF_CAMERA_INVALID:
+      return { ...peer, cameraUnavailable: true, cameraOn: false };
+    case SELF_ON_BACKGROUND:
+      return { ...peer, background: true };
+  }
+  return null;
+}
+
+/** Every EndReason, for whoever must handle each one (labels, analytics). */
+export const END_REASONS: readonly EndReason[] = [
+  'local-hangup',
+  'remote-hangup',
+  'rejected',
+  'busy',
+  'caller-timeout',
+  'callee-timeout',
+  'canceled',
+  'answered-elsewhere',
+  'network',
+  'kicked',
+  'permission-denied',
+  'microphone-failed',
+  'media-failed',
+  'error',
+];
+
+/** Checks camera/mic before dialing or answering; the default is platform's `checkCallPermissions` (wx). */
+export type PermissionCheck = (type: CallType) => Promise<PermissionResult>;
+
+export interface BackgroundPolicy {
+  /** keep-audio: only tell the others; pause-video: camera off while hidden; hangup: end after `hangupAfter` s. */
+  mode: 'keep-audio' | 'pause-video' | 'hangup';
+  hangupAfter?: number;
+}
+
+/** What every session takes. */
+export interface SessionOptions {
+  netcall: NetcallLike;
+  /** Created on the netcall when absent. */
+  roster?: MediaRoster;
+  timers?: Timers;
+  checkPermissions?: PermissionCheck;
+  background?: BackgroundPolicy;
+}
+
+/** The part of a snapshot every session has. */
+export interface SessionState<P extends string = string> {
+  phase: P;
+  cid: string | null;
+  type: CallType;
+  /** Seconds in-call, updated once per second while in-call. */
+  duration: number;
+  reason: EndReason | null;
+  local: LocalMedia;
+  /** Signalling is reconnecting; the call is kept by the server for its grace period. */
+  reconnecting: boolean;
+  /** Which scope was refused when reason is 'permission-denied' (so the UI can offer openSetting). */
+  deniedScope: 'scope.camera' | 'scope.record' | null;
+  /** Each stream's tile hint, by uid (mine included); replaced whole on every change. */
+  hints: Readonly<Record<string, TileHint>>;
+}
+
+export interface SessionEvents<S> {
+  /** Only the snapshot fields that changed. */
+  change: Partial<S>;
+  /** What a media element must do after a status code (restart, replay); URL refreshes are done here. */
+  mediaAction: { action: 'restart' | 'replay'; source: 'pusher' | 'player'; uid: string };
+}
+
+/** A session's phases: which may follow which, which user operation each allows, and two groups of them. */
+export interface PhaseTable<P extends string> {
+  /** Any other transition is a bug and throws. */
+  next: Record<P, readonly P[]>;
+  /** The guard of each public operation. */
+  allowed: Record<string, readonly P[]>;
+  /** A call is going on: the connection's events and media codes concern it. */
+  active: readonly P[];
+  /** My RTC session is (being) started: my control notices reach the others. */
+  live: readonly P[];
+}
+
+/** My switches at the start of a call of `type`: all on, the camera only for video, the earpiece for voice. */
+export function freshLocal(type: CallType, devicePosition: DevicePosition = 'front'): LocalMedia {
+  return { micOn: true, cameraOn: type === 2, devicePosition, soundMode: type === 2 ? 'speaker' : 'ear' };
+}
+
+export abstract class BaseSession<
+  P extends string,
+  S extends SessionState<P>,
+  E extends SessionEvents<S>,
+> extends Emitter<E> {
+  readonly roster: MediaRoster;
+  protected readonly netcall: NetcallLike;
+  protected readonly timers: Timers;
+  protected state: S;
+  protected readonly media: MediaHealth;
+  /** My startRtc resolved in the current call. */
+  protected rtcStarted = false;
+  private tickTimer: unknown = null;
+  private backgroundTimer: unknown = null;
+  private inCallAt = 0;
+  private pausedCamera = false;
+  private readonly unsubscribe: (() => void)[] = [];
+
+  constructor(
+    private readonly base: SessionOptions,
+    initial: S,
+    private readonly table: PhaseTable<P>,
+  ) {
+    super();
+    this.netcall = base.netcall;
+    this.timers = base.timers ?? defaultTimers;
+    this.roster = base.roster ?? new MediaRoster(base.netcall);
+    this.state = initial;
+    this.media = new MediaHealth(this.timers, (hints) => this.set({ hints } as Partial<S>));
+    this.listen('kicked', () => this.isActive() && this.end('kicked'));
+    this.listen('willreconnect', () => this.isActive() && this.set({ reconnecting: true } as Partial<S>));
+    this.listen('reconnected', () => this.set({ reconnecting: false } as Partial<S>));
+    this.listen('callLost', (e) => e.cid === this.state.cid && this.isActive() && this.end('network'));
+    this.listen('disconnect', () => this.isActive() && this.end('network'));
+    const onRoster = (changes: readonly RosterChange[]) => {
+      this.media.rosterChanged(changes);
+      this.rosterChanged();
+    };
+    this.roster.on('changes', onRoster);
+    this.unsubscribe.push(() => this.roster.off('changes', onRoster));
+  }
+
+  snapshot(): S {
+    return this.state;
+  }
+
+  get phase(): P {
+    return this.state.phase;
+  }
+
+  /** Cancels, refuses or leaves, by phase. */
+  abstract hangup(): Promise<void>;
+
+  async setMic(on: boolean): Promise<void> {
+    this.setLocal({ micOn: on });
+    await this.tell(on ? AUDIO_ON : AUDIO_OFF);
+  }
+
+  async setCamera(on: boolean): Promise<void> {
+    this.pausedCamera = false;
+    this.setLocal({ cameraOn: on });
+    await this.tell(on ? VIDEO_ON : VIDEO_OFF);
+  }
+
+  async flipCamera(): Promise<void> {
+    this.setLocal({ devicePosition: this.state.local.devicePosition === 'front' ? 'back' : 'front' });
+  }
+
+  async setSoundMode(soundMode: SoundMode): Promise<void> {
+    this.setLocal({ soundMode });
+  }
+
+  /** The app went to the background (onHide, or pusher code 5000/5001). */
+  appHidden(): void {
+    if (!this.isActive()) return;
+    void this.tell(SELF_ON_BACKGROUND).catch(() => undefined);
+    const policy = this.base.background ?? { mode: 'keep-audio' };
+    if (policy.mode === 'pause-video' && this.state.local.cameraOn && this.state.type === 2) {
+      this.setLocal({ cameraOn: false });
+      this.pausedCamera = true;
+    }
+    if (policy.mode === 'hangup' && this.backgroundTimer === null) {
+      this.backgroundTimer = this.timers.setTimeout(
+        () => {
+          this.backgroundTimer = null;
+          if (this.isActive()) void this.hangup().catch(() => undefined);
+        },
+        (policy.hangupAfter ?? 0) * 1000,
+      );
+    }
+  }
+
+  /** Back in the foreground: undo the policy and re-announce my mic/camera, which clears "in background". */
+  appShown(): void {
+    if (this.backgroundTimer !== null) this.timers.clearTimeout(this.backgroundTimer);
+    this.backgroundTimer = null;
+    if (this.pausedCamera) {
+      this.pausedCamera = false;
+      this.setLocal({ cameraOn: true });
+    }
+    if (this.table.live.includes(this.state.phase)) this.announce();
+  }
+
+  /**
+   * A status code (or `binderror` errCode) from netcall-pusher / netcall-player, classified by `media-policy`.
+   * The stream's tile hint lands in `hints`. Background codes run the background policy; a URL the server
+   * refused (3004, or a player failing again after a replay) is refreshed by rejoining the RTC session, which
+   * makes the server issue a fresh syncDone; element restarts are emitted as `mediaAction`. A microphone or
+   * encoder that cannot work ends the call with a reason the user understands, and a permission withdrawn
+   * mid-call ends it as 'permission-denied' so the screen can offer the settings page.
+   */
+  async onMediaState(event: MediaStateEvent): Promise<MediaAction> {
+    if (!this.isActive()) return 'none';
+    const action = this.media.handle(event);
+    switch (action) {
+      case 'background':
+        this.appHidden();
+        break;
+      case 'camera-unavailable':
+        this.setLocal({ cameraOn: false });
+        await this.tell(SELF_CAMERA_INVALID).catch(() => undefined);
+        break;
+      case 'refresh-url':
+        if (this.rtcStarted) await this.startRtc();
+        break;
+      case 'restart':
+      case 'replay':
+        this.emit('mediaAction', { action, source: event.source, uid: event.uid } as E['mediaAction']);
+        break;
+      case 'microphone-failed':
+      case 'media-failed':
+        await this.endAndLeave(action, event.code);
+        break;
+      case 'permission-camera':
+      case 'permission-record':
+        this.set({
+          deniedScope: action === 'permission-camera' ? 'scope.camera' : 'scope.record',
+        } as Partial<S>);
+        await this.endAndLeave('permission-denied');
+        break;
+    }
+    return action;
+  }
+
+  /** Stops listening; ends an active call first (as a local hangup). */
+  async dispose(): Promise<void> {
+    if (this.isActive()) await this.hangup().catch(() => undefined);
+    for (const off of this.unsubscribe.splice(0)) off();
+    this.clearTimers();
+  }
+
+  // ---- for the sessions ----------------------------------------------------------------------------------
+
+  /** The only way into `ended`: one reason, one record, everything of the call released (`release`). */
+  protected abstract end(reason: EndReason, errorCode?: number): void;
+
+  /** Tells the server I am out of call `cid` (a hangup, or leaving a room). */
+  protected abstract leave(cid: string): Promise<void>;
+
+  /** The roster changed (someone's stream came or went, or mine). */
+  protected rosterChanged(): void {}
+
+  /** Joins the RTC session of the current call and tells the roster who I am. */
+  protected async startRtc(): Promise<void> {
+    const { cid, type } = this.state;
+    const self = await this.netcall.startRtc({ mode: type === 2 ? 0 : 1, cid: cid ?? undefined });
+    if (!this.isActive() || this.state.cid !== cid) return;
+    this.rtcStarted = true;
+    this.roster.setSelf(self);
+    this.rosterChanged();
+  }
+
+  /** The duration ticks from now, once a second. */
+  protected startTick(): void {
+    this.inCallAt = this.timers.now();
+    this.tickTimer = this.timers.setInterval(() => {
+      const duration = Math.floor((this.timers.now() - this.inCallAt) / 1000);
+      if (duration !== this.state.duration) this.set({ duration } as Partial<S>);
+    }, 1000);
+  }
+
+  /** My mic and camera as they are, for whoever listens (after the background, to a newcomer). */
+  protected announce(): void {
+    const { micOn, cameraOn } = this.state.local;
+    void this.tell(micOn ? AUDIO_ON : AUDIO_OFF).catch(() => undefined);
+    void this.tell(cameraOn ? VIDEO_ON : VIDEO_OFF).catch(() => undefined);
+  }
+
+  /** Resolves whether the call may go on; a refusal ends it as 'permission-denied', with the scope. */
+  protected async permitted(type: CallType): Promise<boolean> {
+    const check = this.base.checkPermissions ?? ((t: CallType) => checkCallPermissions(t));
+    const result = await check(type).catch((): PermissionResult => ({
+      granted: false,
+      scope: type === 2 ? 'scope.camera' : 'scope.record',
+      canPrompt: false,
+    }));
+    if (result.granted) return true;
+    this.set({ deniedScope: result.scope } as Partial<S>);
+    this.end('permission-denied');
+    return false;
+  }
+
+  /**
+   * Ends the call for a reason found here (not by the others or the server), and tells the server. Media codes
+   * come from elements that exist from dialing on (my preview) and never while ringing, so it is a leave.
+   */
+  protected async endAndLeave(reason: EndReason, errorCode?: number): Promise<void> {
+    const { cid } = this.state;
+    this.end(reason, errorCode);
+    if (cid) await this.leave(cid).catch(() => undefined);
+  }
+
+  protected fail(error: unknown): void {
+    this.end('error', error instanceof NetcallError ? error.code : Code.INTERNAL);
+  }
+
+  /** A call is over: its timers, my RTC session, the roster and the tiles' hints go. */
+  protected release(): void {
+    this.clearTimers();
+    this.rtcStarted = false;
+    this.roster.clear();
+    this.media.reset();
+  }
+
+  /** A new call starts: nothing of the last one's timers and media state, my switches fresh for `type`. */
+  protected renew(type: CallType): LocalMedia {
+    this.clearTimers();
+    this.rtcStarted = false;
+    this.pausedCamera = false;
+    this.media.reset();
+    return freshLocal(type, this.state.local.devicePosition);
+  }
+
+  protected go(phase: P, fields: Partial<S> = {}): void {
+    if (!this.table.next[this.state.phase].includes(phase))
+      throw new NetcallError(Code.INTERNAL, `${this.state.phase} → ${phase} is not a transition`);
+    this.set({ ...fields, phase });
+  }
+
+  protected guard(operation: string): void {
+    if (!this.table.allowed[operation].includes(this.state.phase))
+      throw new NetcallError(Code.CONFLICT, `${operation}() is not allowed while ${this.state.phase}`);
+  }
+
+  protected set(fields: Partial<S>): void {
+    const changed: Partial<S> = {};
+    let any = false;
+    for (const key of Object.keys(fields) as (keyof S)[]) {
+      if (this.state[key] === fields[key]) continue;
+      changed[key] = fields[key];
+      any = true;
+    }
+    if (!any) return;
+    this.state = { ...this.state, ...changed };
+    this.emit('change', changed as E['change']);
+  }
+
+  protected setLocal(fields: Partial<LocalMedia>): void {
+    this.set({ local: { ...this.state.local, ...fields } } as Partial<S>);
+  }
+
+  /** Sends a control notice to the others when my RTC session is (being) started. */
+  protected async tell(command: number): Promise<void> {
+    const { phase, cid } = this.state;
+    if (this.table.live.includes(phase) && cid) await this.netcall.control({ command, cid });
+  }
+
+  protected mine(cid: string | number, phase?: P): boolean {
+    return String(cid) === this.state.cid && (phase === undefined || this.state.phase === phase);
+  }
+
+  protected isActive(): boolean {
+    return this.table.active.includes(this.state.phase);
+  }
+
+  protected clearTimers(): void {
+    if (this.tickTimer !== null) this.timers.clearInterval(this.tickTimer);
+    this.tickTimer = null;
+    if (this.backgroundTimer !== null) this.timers.clearTimeout(this.backgroundTimer);
+    this.backgroundTimer = null;
+  }
+
+  protected listen<K extends NetcallEventName>(name: K, listener: (payload: NetcallEvents[K]) => void): void {
+    this.netcall.on(name, listener);
+    this.unsubscribe.push(() => this.netcall.off(name, listener));
+  }
+}
