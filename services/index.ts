@@ -6,9 +6,7 @@
  */
 export * from './protocol/errors';
 export * from './protocol/frames';
-export * from './platform/socket';
-export * from './platform/timers';
-export * from './platform/media';
+export * from './platform/primitives';
 export * from './platform/permissions';
 export * from './platform/audio';
 export * from './platform/lifecycle';

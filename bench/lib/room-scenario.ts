@@ -11,7 +11,7 @@ import path from 'path';
 import { runInAction } from 'mobx-miniprogram';
 import { CallSession } from '../../services/call';
 import { MediaRoster } from '../../services/media';
-import type { Timers } from '../../services/platform/timers';
+import type { Timers } from '../../services/platform/primitives';
 import type { RtcUser } from '../../services/protocol';
 import { bindRosterToStore, callStore, sessionStore, type CallSessionLike } from '../../services/stores';
 import {

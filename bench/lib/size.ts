@@ -78,19 +78,38 @@ function listRuntimeFiles(dir: string): string[] {
 }
 
 /**
- * The files an app ships when it uses the kit: everything reachable from the package entry (index.js) and
- * from each component (its js/json/wxml/wxss and what they require or use). DevTools uploads only referenced
- * files ("filter unused files"), so an optional entry nobody requires, like the NetEase adapter, is not
- * shipped by apps on our backend; it is reported apart.
+ * What an app of each kind uses, as entries (modules it requires) and components (used in its pages): an app
+ * with 1:1 calls only requires the package entry and shows `call-screen` (which uses the room, the pusher and
+ * the player); an app with rooms and group calls also requires the group entry and shows `room-screen`.
  */
-function reachableFiles(dir: string): Set<string> {
+export const PROFILES = {
+  p2p: { entries: ['index.js'], components: ['call-screen'] },
+  rooms: {
+    entries: ['index.js', 'services/call/group-session.js'],
+    components: ['call-screen', 'room-screen'],
+  },
+} as const;
+
+export type Profile = keyof typeof PROFILES;
+
+/**
+ * The files an app ships when it uses the kit: everything reachable from its entries and from its components
+ * (their js/json/wxml/wxss and what they require, @import or use). DevTools uploads only referenced files
+ * ("filter unused files"), so an optional entry nobody requires, like the NetEase adapter, is not shipped by
+ * apps on our backend; it is reported apart.
+ */
+function reachableFiles(dir: string, profile: Profile): Set<string> {
   const all = new Set(listRuntimeFiles(dir));
   const reached = new Set<string>();
-  const queue: string[] = [path.join(dir, 'index.js')];
-  const componentsDir = path.join(dir, 'components');
-  if (fs.existsSync(componentsDir))
-    for (const name of fs.readdirSync(componentsDir))
-      for (const ext of RUNTIME_EXTENSIONS) queue.push(path.join(componentsDir, name, `index${ext}`));
+  const { entries, components } = PROFILES[profile];
+  const queue: string[] = entries.map((entry) => path.join(dir, entry));
+  for (const name of components)
+    for (const ext of RUNTIME_EXTENSIONS) {
+      const file = path.join(dir, 'components', name, `index${ext}`);
+      // A profile names only components that exist: a missing one would silently measure less.
+      if (ext === '.js' && !all.has(file)) throw new Error(`size profile ${profile}: no component ${name}`);
+      queue.push(file);
+    }
   const add = (file: string) => {
     for (const candidate of [file, `${file}.js`, path.join(file, 'index.js')])
       if (all.has(candidate)) return void queue.push(candidate);
@@ -181,8 +200,8 @@ function totals(files: FileSize[]): Totals {
 }
 
 /** Sizes of a built package folder plus the runtime deps; gzip is summed per file (files ship separately). */
-export async function measurePackage(distDir: string): Promise<SizeReport> {
-  const reached = reachableFiles(distDir);
+export async function measurePackage(distDir: string, profile: Profile = 'p2p'): Promise<SizeReport> {
+  const reached = reachableFiles(distDir, profile);
   const label = (file: string) =>
     `miniprogram_dist/${path.relative(distDir, file).split(path.sep).join('/')}`;
   const built = listRuntimeFiles(distDir);
@@ -200,11 +219,11 @@ export async function measurePackage(distDir: string): Promise<SizeReport> {
   return { files, optional, kit: totals(kitFiles), dependencies: totals(depFiles), total: totals(files) };
 }
 
-/** Builds into a temporary folder, measures, and removes the folder. */
-export async function measureShippedSize(): Promise<SizeReport> {
+/** Builds into a temporary folder, measures each profile, and removes the folder. */
+export async function measureShippedSize(): Promise<Record<Profile, SizeReport>> {
   const distDir = await buildPackage();
   try {
-    return await measurePackage(distDir);
+    return { p2p: await measurePackage(distDir, 'p2p'), rooms: await measurePackage(distDir, 'rooms') };
   } finally {
     fs.rmSync(path.dirname(distDir), { recursive: true, force: true });
   }

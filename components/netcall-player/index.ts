@@ -14,10 +14,8 @@
  * poor network, video paused), and forwards the element's events (netstatus throttled). No call logic here.
  */
 import { callStore } from '../../services/stores/call-store';
-import { createPlayerContext } from '../../services/platform/media';
-import { defaultTimers } from '../../services/platform/timers';
-import { isWatching, netcallComponent, watchStore } from '../common/component';
-import { mediaEventHandlers } from '../common/events';
+import { createPlayerContext, defaultTimers } from '../../services/platform/primitives';
+import { isWatching, mediaEventHandlers, netcallComponent, watchStore } from '../common/component';
 
 type Instance = WechatMiniprogram.Component.TrivialInstance;
 

@@ -7,10 +7,8 @@
  * `restart()` runs when the session says so (-1307).
  */
 import { callStore } from '../../services/stores/call-store';
-import { createPusherContext } from '../../services/platform/media';
-import { defaultTimers } from '../../services/platform/timers';
-import { netcallComponent, watchStore } from '../common/component';
-import { mediaEventHandlers } from '../common/events';
+import { createPusherContext, defaultTimers } from '../../services/platform/primitives';
+import { mediaEventHandlers, netcallComponent, watchStore } from '../common/component';
 
 /** Instances showing the camera before a URL: observers see only the new value. */
 const previewing = new WeakSet<object>();

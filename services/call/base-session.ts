@@ -10,7 +10,7 @@ import { MediaRoster, type RosterChange } from '../media/roster';
 import { Emitter } from '../netcall/emitter';
 import type { NetcallEventName, NetcallEvents, NetcallLike } from '../netcall/types';
 import { checkCallPermissions, type PermissionResult } from '../platform/permissions';
-import { defaultTimers, type Timers } from '../platform/timers';
+import { defaultTimers, type Timers } from '../platform/primitives';
 import { Code, NetcallError } from '../protocol/errors';
 import type { CallType } from '../protocol/frames';
 import { MediaHealth, type MediaAction, type MediaStateEvent, type TileHint } from './media-policy';

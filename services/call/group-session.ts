@@ -17,7 +17,7 @@
  */
 import type { MediaRoster } from '../media/roster';
 import type { NetcallLike } from '../netcall/types';
-import type { Timers } from '../platform/timers';
+import type { Timers } from '../platform/primitives';
 import { Code, NetcallError } from '../protocol/errors';
 import type {
   BeCallingEvent,

@@ -10,7 +10,7 @@
  * changes. What to do with the call (end it, restart, rejoin) is CallSession's. Neither touches `wx`.
  */
 import type { RosterChange } from '../media/roster';
-import type { Timers } from '../platform/timers';
+import type { Timers } from '../platform/primitives';
 
 export type MediaAction =
   | 'none'

@@ -25,8 +25,13 @@ import {
   type StartRtcArgs,
   type StartRtcResult,
 } from '../protocol/frames';
-import { wxConnectSocket, type ConnectSocket, type SocketTaskLike } from '../platform/socket';
-import { defaultTimers, type Timers } from '../platform/timers';
+import {
+  defaultTimers,
+  wxConnectSocket,
+  type ConnectSocket,
+  type SocketTaskLike,
+  type Timers,
+} from '../platform/primitives';
 import { Emitter } from './emitter';
 import type { NetcallEvents, NetcallLike } from './types';
 

@@ -1,6 +1,4 @@
-export * from './socket';
-export * from './timers';
-export * from './media';
+export * from './primitives';
 export * from './permissions';
 export * from './audio';
 export * from './lifecycle';

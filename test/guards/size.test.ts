@@ -1,20 +1,26 @@
 /** @jest-environment node */
 /**
- * Guard: what a mini-program ships for the kit stays within bench/budgets.json. Builds `gulp dist` into a
- * temporary folder (like test/devtools), minifies each .js with terser, adds the runtime deps and
- * compares (bench/lib/size.ts; `npm run bench` prints the same numbers with the other benchmarks).
+ * Guard: what a mini-program ships for the kit stays within bench/budgets.json, for an app with 1:1 calls
+ * only and for an app with rooms and group calls too. Builds `gulp dist` into a temporary folder (like
+ * test/devtools), minifies each .js with terser, adds the runtime deps and compares (bench/lib/size.ts;
+ * `npm run bench` prints the same numbers with the other benchmarks).
  */
-import { measureShippedSize, type SizeReport } from '../../bench/lib/size';
+import { measureShippedSize, type Profile, type SizeReport } from '../../bench/lib/size';
 import { loadBudgets } from '../../bench/lib/types';
 
 const budgets = loadBudgets();
-let report: SizeReport;
+let reports: Record<Profile, SizeReport>;
 
 beforeAll(async () => {
-  report = await measureShippedSize();
+  reports = await measureShippedSize();
 }, 120_000);
 
-function overBudget(id: 'size.minified' | 'size.gzip', value: number): string {
+const BUDGET_IDS: Record<Profile, { minified: string; gzip: string }> = {
+  p2p: { minified: 'size.minified', gzip: 'size.gzip' },
+  rooms: { minified: 'size.rooms.minified', gzip: 'size.rooms.gzip' },
+};
+
+function overBudget(report: SizeReport, id: string, value: number): string {
   const largest = [...report.files]
     .sort((a, b) => b.minified - a.minified)
     .slice(0, 6)
@@ -27,8 +33,11 @@ function overBudget(id: 'size.minified' | 'size.gzip', value: number): string {
   );
 }
 
+const shipped = (profile: Profile) => reports[profile].files.map((file) => file.file);
+
 describe('shipped size guard', () => {
   it('measures the kit and its one runtime dep, and leaves the optional NetEase adapter out', () => {
+    const report = reports.p2p;
     expect(report.kit.files).toBeGreaterThan(0);
     expect(report.files.some((file) => file.file.endsWith('.d.ts'))).toBe(false);
     expect(report.dependencies.files).toBe(1);
@@ -36,16 +45,33 @@ describe('shipped size guard', () => {
     expect(report.optional.map((file) => file.file)).toContain(
       'miniprogram_dist/services/netcall/nim-netcall.js',
     );
-    expect(report.files.map((file) => file.file)).toContain('miniprogram_dist/services/call/session.js');
+    expect(shipped('p2p')).toContain('miniprogram_dist/services/call/session.js');
   });
 
-  it('stays within the minified budget', () => {
-    if (report.total.minified > budgets['size.minified'].max)
-      throw new Error(overBudget('size.minified', report.total.minified));
+  it('ships the group entry and room-screen only to apps with rooms', () => {
+    const group = [
+      'miniprogram_dist/services/call/group-session.js',
+      'miniprogram_dist/components/room-screen/index.js',
+    ];
+    for (const file of group) {
+      expect(shipped('p2p')).not.toContain(file);
+      expect(shipped('rooms')).toContain(file);
+    }
+    // Everything a 1:1 app ships, an app with rooms ships too.
+    expect(shipped('rooms')).toEqual(expect.arrayContaining(shipped('p2p')));
   });
 
-  it('stays within the gzip budget', () => {
-    if (report.total.gzip > budgets['size.gzip'].max)
-      throw new Error(overBudget('size.gzip', report.total.gzip));
+  describe.each(['p2p', 'rooms'] as const)('%s app', (profile) => {
+    it('stays within the minified budget', () => {
+      const { minified } = reports[profile].total;
+      const id = BUDGET_IDS[profile].minified;
+      if (minified > budgets[id].max) throw new Error(overBudget(reports[profile], id, minified));
+    });
+
+    it('stays within the gzip budget', () => {
+      const { gzip } = reports[profile].total;
+      const id = BUDGET_IDS[profile].gzip;
+      if (gzip > budgets[id].max) throw new Error(overBudget(reports[profile], id, gzip));
+    });
   });
 });
