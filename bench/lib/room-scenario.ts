@@ -70,6 +70,8 @@ const recorder = new SetDataRecorder();
 interface HostIds {
   /** `<netcall-room id="room" />` alone. */
   room: string;
+  /** `<netcall-room id="room" layout="grid" />` alone: the group layout. */
+  grid: string;
   /** `<call-screen id="screen" />`, which renders its own netcall-room (the same registration). */
   screen: string;
 }
@@ -91,6 +93,10 @@ function hosts(): HostIds {
     const screen = load('call-screen', { usingComponents: { 'netcall-room': room } });
     return {
       room: defineHost({ usingComponents: { 'netcall-room': room }, template: '<netcall-room id="room" />' }),
+      grid: defineHost({
+        usingComponents: { 'netcall-room': room },
+        template: '<netcall-room id="room" layout="grid" />',
+      }),
       screen: defineHost({
         usingComponents: { 'call-screen': screen },
         template: '<call-screen id="screen" lang="en" />',
@@ -152,9 +158,11 @@ interface Session {
   end(): void;
 }
 
+export type RoomLayout = 'pip' | 'grid';
+
 /** A rendered room bound to a fresh roster, self already pushing (startRtc + syncDone with self only). */
-async function openSession(): Promise<Session> {
-  const id = hosts().room;
+async function openSession(layout: RoomLayout = 'pip'): Promise<Session> {
+  const id = layout === 'grid' ? hosts().grid : hosts().room;
   runInAction(() => callStore.reset());
   const netcall = new FakeNetcall('alice');
   const roster = new MediaRoster(netcall);
@@ -191,15 +199,20 @@ export interface JoinScenario {
   joins: StepCost[];
   /** syncDone after a reconnect carrying one new URL (user #3). */
   urlChange: StepCost;
-  /** clientLeave of the first remote user, with `maxUsers` in the room. */
+  /** clientLeave of the first remote user, with `maxUsers` in the room: every other tile moves up. */
   leave: StepCost;
+  /** clientLeave of the last remote user after that: nothing else moves. */
+  lastLeave: StepCost;
   /** Players rendered once everyone joined, to prove the joins really showed up. */
   shownPlayers: number;
 }
 
-/** 1..maxUsers remote users join one by one (clientJoin), then one URL changes, then one user leaves. */
-export async function runJoinScenario(maxUsers = 8): Promise<JoinScenario> {
-  const session = await openSession();
+/**
+ * 1..maxUsers remote users join one by one (clientJoin), then one URL changes, then the first user leaves
+ * (the worst leave: every tile after it moves), then the last one.
+ */
+export async function runJoinScenario(maxUsers = 8, layout: RoomLayout = 'pip'): Promise<JoinScenario> {
+  const session = await openSession(layout);
   try {
     recorder.take();
     const joins: StepCost[] = [];
@@ -223,7 +236,11 @@ export async function runJoinScenario(maxUsers = 8): Promise<JoinScenario> {
     session.netcall.clientLeave(users[0]);
     await simulate.sleep(0);
     const leave = cost(recorder.take());
-    return { joins, urlChange, leave, shownPlayers };
+
+    session.netcall.clientLeave(users[users.length - 1]);
+    await simulate.sleep(0);
+    const lastLeave = cost(recorder.take());
+    return { joins, urlChange, leave, lastLeave, shownPlayers };
   } finally {
     session.end();
   }

@@ -33,43 +33,59 @@ describe('setData guard', () => {
     );
   });
 
-  describe('joins of 1..8 remote users, one URL change, one leave', () => {
-    let scenario: Awaited<ReturnType<typeof runJoinScenario>>;
-    beforeAll(async () => {
-      scenario = await runJoinScenario(8);
-    });
-
-    it('shows every joiner', () => {
-      expect(scenario.shownPlayers).toBe(8);
-    });
-
-    it('costs one setData per join, by path, never a list', () => {
-      scenario.joins.forEach((join, index) => {
-        expect({ join: index + 1, calls: join.calls }).toEqual({
-          join: index + 1,
-          calls: budgets['setdata.join.calls'].max,
-        });
-        expect(join.records.map((record) => record.keys)).toEqual([[`players[${index}]`, 'count']]);
-        expect(wholeListProblems(join.records)).toEqual([]);
+  describe.each(['pip', 'grid'] as const)(
+    '%s layout: joins of 1..8 remote users (a room of 2..9), one URL change, two leaves',
+    (layout) => {
+      let scenario: Awaited<ReturnType<typeof runJoinScenario>>;
+      beforeAll(async () => {
+        scenario = await runJoinScenario(8, layout);
       });
-    });
 
-    it('costs the same bytes for join #1 and join #8 (flat in N), within the byte budget', () => {
-      const bytes = scenario.joins.map((join) => join.bytes);
-      expect(Math.max(...bytes) - Math.min(...bytes)).toBeLessThanOrEqual(budgets['setdata.join.growth'].max);
-      expect(Math.max(...bytes)).toBeLessThanOrEqual(budgets['setdata.join.bytes'].max);
-    });
+      it('shows every joiner', () => {
+        expect(scenario.shownPlayers).toBe(8);
+      });
 
-    it('sends a URL change as one path on the room', () => {
-      expect(scenario.urlChange.records.map((record) => record.keys)).toEqual([['players[2].src']]);
-      expect(wholeListProblems(scenario.urlChange.records)).toEqual([]);
-    });
+      it('costs one setData per join, by path, never a list', () => {
+        scenario.joins.forEach((join, index) => {
+          expect({ join: index + 1, calls: join.calls }).toEqual({
+            join: index + 1,
+            calls: budgets['setdata.join.calls'].max,
+          });
+          expect(join.records.map((record) => record.keys)).toEqual([[`players[${index}]`, 'count']]);
+          expect(wholeListProblems(join.records)).toEqual([]);
+        });
+      });
 
-    it('sends a leave as paths, not the shifted list', () => {
-      expect(scenario.leave.calls).toBe(1);
-      expect(wholeListProblems(scenario.leave.records)).toEqual([]);
-    });
-  });
+      it('costs the same bytes for join #1 and join #8 (flat in N), within the byte budget', () => {
+        const bytes = scenario.joins.map((join) => join.bytes);
+        expect(Math.max(...bytes) - Math.min(...bytes)).toBeLessThanOrEqual(
+          budgets['setdata.join.growth'].max,
+        );
+        expect(Math.max(...bytes)).toBeLessThanOrEqual(budgets['setdata.join.bytes'].max);
+      });
+
+      it('sends a URL change as one path on the room', () => {
+        expect(scenario.urlChange.records.map((record) => record.keys)).toEqual([['players[2].src']]);
+        expect(wholeListProblems(scenario.urlChange.records)).toEqual([]);
+      });
+
+      it('sends a leave as paths for the tiles that move, within the budget, not the shifted list', () => {
+        // The first of 8 leaves: it is blanked and the 7 after it move up one place.
+        expect(scenario.leave.calls).toBe(budgets['setdata.leave.calls'].max);
+        expect(scenario.leave.records[0].keys).toEqual([
+          'players[0].uid',
+          ...[1, 2, 3, 4, 5, 6, 7].map((index) => `players[${index}].pos`),
+          'count',
+        ]);
+        expect(scenario.leave.bytes).toBeLessThanOrEqual(budgets['setdata.leave.bytes'].max);
+        expect(wholeListProblems(scenario.leave.records)).toEqual([]);
+        // The last one leaves: nothing moves, so only its slot is written.
+        expect(scenario.lastLeave.records.map((record) => record.keys)).toEqual([
+          ['players[7].uid', 'count'],
+        ]);
+      });
+    },
+  );
 
   it('sends nothing for a netstatus burst in a 1:1 call', async () => {
     // Five netstatus events per second on both the pusher and the player, for 3 simulated seconds.
