@@ -16,8 +16,9 @@ import {
 } from '../helpers/simulate';
 
 // Load once per file (miniprogram-simulate#25: a second load renders nothing); this also registers netcall-player and netcall-pusher.
+const roomId = loadComponent('netcall-room');
 const hostId = defineHost({
-  usingComponents: { 'netcall-room': loadComponent('netcall-room') },
+  usingComponents: { 'netcall-room': roomId },
   // Bound like call-screen binds it, from sessionStore.local.
   template:
     '<netcall-room id="room" enable-mic="{{mic}}" enable-camera="{{camera}}" device-position="{{side}}" sound-mode="{{sound}}" />',
@@ -292,5 +293,89 @@ describe('netcall-room: layout and hints', () => {
     await simulate.sleep(0);
     expect(calls.paths).toEqual([['selfHint', 'players[1].hint'], ['players[1].hint']]);
     expect(room().data.selfHint).toBe('reconnecting');
+  });
+});
+
+/** A room of `size` members in the group grid: me and `size - 1` others, as room-screen renders it. */
+describe('netcall-room: the group grid', () => {
+  const gridHostId = defineHost({
+    usingComponents: { 'netcall-room': roomId },
+    template: '<netcall-room id="room" layout="grid" marks="{{marks}}" labels="{{labels}}" />',
+    data: { marks: {}, labels: { me: 'Me' } },
+  });
+  const others = Array.from({ length: 8 }, (_, index) => rtcUser(String(index + 2), `member${index + 2}`));
+  let grid: Host;
+
+  beforeEach(() => {
+    host.detach();
+    grid = renderHost(gridHostId);
+    host = grid;
+  });
+
+  const names = () =>
+    room()
+      .querySelectorAll('.netcall-room__name')
+      .map((node) => node.dom!.textContent!.trim());
+  const rootClass = () => room().dom!.firstElementChild!.className;
+
+  it.each([1, 2, 3, 4, 5, 6, 7, 8, 9])(
+    'lays out a room of %i: every member a tile, mine included, 2 to a row up to 4 and 3 up to 9',
+    async (size) => {
+      await startCall([push1, ...others.slice(0, size - 1)]);
+      expect(rootClass()).toContain('netcall-room--grid');
+      // Three columns from five tiles on (3×3), two up to four (2×2).
+      expect(rootClass().includes('netcall-room--many')).toBe(size > 4);
+      expect(pusherAttrs(host)).toHaveLength(1);
+      expect(playerAttrs(host)).toHaveLength(size - 1);
+      if (size === 1) {
+        // Alone: my own camera fills the room, with no name tag.
+        expect(room().querySelector('.netcall-room__self--full')).not.toBeNull();
+        expect(names()).toEqual([]);
+      } else {
+        // My tile is a grid cell like the others (ordered first by the WXSS), and everyone's is named.
+        expect(room().querySelector('.netcall-room__self--pip')).not.toBeNull();
+        expect(names().sort()).toEqual(
+          ['Me', ...others.slice(0, size - 1).map((user) => user.account)].sort(),
+        );
+      }
+    },
+  );
+
+  it('costs one small setData by path for a join into a room of 8, and by path for the tiles that move on a leave', async () => {
+    await startCall([push1, ...others.slice(0, 7)]);
+    const calls = countSetData(room());
+    netcall.clientJoin(others[7]);
+    await simulate.sleep(0);
+    expect(calls.paths).toEqual([['players[7]', 'count']]);
+    netcall.clientLeave(others[5]);
+    await simulate.sleep(0);
+    expect(calls.paths[1]).toEqual(['players[5].uid', 'players[6].pos', 'players[7].pos', 'count']);
+    expect(names()).not.toContain(others[5].account);
+    expect(names()).toContain(others[7].account);
+  });
+
+  it("shows a member's mic and camera as their notices said, by path for the tiles that changed", async () => {
+    await startCall([push1, ...others.slice(0, 3)]);
+    const tile = (uid: string) => room().dom!.querySelector(`[data-uid="${uid}"]`)!.parentElement!;
+    const calls = countSetData(room());
+    // Positive control first: nothing is off, so no tile shows an icon or an initial.
+    expect(room().querySelectorAll('.netcall-icon--mic-off')).toHaveLength(0);
+    expect(room().querySelectorAll('.netcall-room__initial')).toHaveLength(0);
+    grid.setData({ marks: { '3': 1, '4': 2 } });
+    await simulate.sleep(0);
+    expect(calls.paths).toEqual([['players[1].mark', 'players[2].mark']]);
+    expect(tile('3').querySelector('[class*="netcall-icon--mic-off"]')).not.toBeNull();
+    expect(tile('3').querySelector('[class*="netcall-room__initial"]')).toBeNull();
+    expect(tile('4').querySelector('[class*="netcall-room__initial"]')!.textContent).toBe('m');
+    expect(tile('2').querySelector('[class*="netcall-icon--mic-off"]')).toBeNull();
+    // '*' marks every tile (a voice call: nobody's camera is on).
+    grid.setData({ marks: { '*': 2 } });
+    await simulate.sleep(0);
+    expect(room().querySelectorAll('.netcall-room__initial')).toHaveLength(3);
+    // A joiner's mark rides in its join's one setData.
+    netcall.clientJoin(others[3]);
+    await simulate.sleep(0);
+    expect(calls.paths[calls.paths.length - 1]).toEqual(['players[3]', 'count']);
+    expect(room().data.players[3]).toMatchObject({ uid: others[3].uid, mark: 2 });
   });
 });
