@@ -8,7 +8,11 @@ module.exports = {
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json' }] },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   snapshotSerializers: ['miniprogram-simulate/jest-snapshot-plugin'],
-  moduleNameMapper: { '^miniprogram-netcall$': '<rootDir>/services/index.ts' },
+  moduleNameMapper: {
+    '^miniprogram-netcall$': '<rootDir>/services/index.ts',
+    // The package's other entries (the group session, the NetEase adapter) are its files by path.
+    '^miniprogram-netcall/(.*)$': '<rootDir>/$1',
+  },
   testTimeout: 30000,
   // Two cores: media tests spawn ffmpeg, so keep workers from starving them.
   maxWorkers: 2,

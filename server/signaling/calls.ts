@@ -4,7 +4,7 @@
  * Every end goes through `closeCall`, so each call is forgotten, revoked and reported exactly once.
  */
 import { Code, type EndHint, type RtcUser, type SyncDoneEvent } from '../../services/protocol';
-import type { CallState, Member } from '../store/memory';
+import type { CallState, Member } from '../store/types';
 import { CloseCode, type CallEnd, type SignalingContext } from './context';
 import type { Connection } from './hub';
 import { dropFromRooms, endAllRooms, refreshRoomMedia } from './rooms';

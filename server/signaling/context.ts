@@ -6,7 +6,7 @@
 import type { EndHint } from '../../services/protocol';
 import type { TokenVerifier } from '../auth/tokens';
 import type { MediaPlane } from '../media/plane';
-import type { CallState, MemoryStore } from '../store/memory';
+import type { CallState, StateStore } from '../store/types';
 import type { Hub } from './hub';
 import type { SignalingLimits, SlidingCounter } from './limits';
 
@@ -20,7 +20,7 @@ export interface CallEnd {
 }
 
 export interface SignalingContext {
-  store: MemoryStore;
+  store: StateStore;
   hub: Hub;
   media: MediaPlane;
   tokens: TokenVerifier;

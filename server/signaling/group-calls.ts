@@ -5,7 +5,7 @@
  * fewer than two parties). Members leave through rooms.ts like in any room.
  */
 import { Code, NetcallError, type CallArgs, type EndHint, type ResponseArgs } from '../../services/protocol';
-import type { Invitee, RoomMember, RoomState } from '../store/memory';
+import type { Invitee, RoomMember, RoomState } from '../store/types';
 import {
   EMPTY,
   countCall,

@@ -11,7 +11,7 @@ import {
   type Op,
   type StartRtcResult,
 } from '../../services/protocol';
-import type { CallState, Member } from '../store/memory';
+import type { CallState, Member } from '../store/types';
 import {
   closeCall,
   closeOnPurpose,

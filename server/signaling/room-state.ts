@@ -4,7 +4,7 @@
  * No op handling here.
  */
 import { Code, NetcallError } from '../../services/protocol';
-import type { Invitee, RoomMember, RoomState } from '../store/memory';
+import type { Invitee, RoomMember, RoomState } from '../store/types';
 import type { SignalingContext } from './context';
 import type { Connection } from './hub';
 

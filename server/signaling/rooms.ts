@@ -13,7 +13,7 @@ import {
   type JoinChannelResult,
   type MediaMode,
 } from '../../services/protocol';
-import type { RoomMember, RoomState } from '../store/memory';
+import type { RoomMember, RoomState } from '../store/types';
 import { syncDone, userEntry, type RtcSource } from './calls';
 import { EMPTY, newCid, newUid, refuseIfBusy, requireLogin, type Handler, type Outcome } from './common';
 import type { SignalingContext } from './context';

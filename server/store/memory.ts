@@ -1,78 +1,14 @@
 /**
- * Where the server remembers who is online and which calls exist. Handlers decide, this remembers, the hub
- * delivers: keeping the three apart lets a Redis store replace this one without touching a handler.
- * Plain data only; no sockets, no timers. Account names are user input: they are Map keys and array
- * entries here, never plain-object properties (`__proto__` or `constructor` is an account like any other).
+ * The in-process StateStore (server/store/types.ts): who is online, the calls and the rooms, in maps with
+ * the indexes the handlers ask by (a connection's calls and rooms, ringing calls by account, rooms by
+ * name). Account names are user input: they are Map keys and array entries here, never plain-object
+ * properties (`__proto__` or `constructor` is an account like any other).
  */
-import type { CallType, MediaMode } from '../../services/protocol';
+import type { CallState, RoomState, StateStore } from './types';
 
-export interface Member {
-  account: string;
-  uid: string;
-  mode: MediaMode;
-  connId: string;
-  stream: string;
-}
+export type * from './types';
 
-export type CallPhase = 'ringing' | 'accepted';
-
-export interface CallState {
-  cid: string;
-  caller: string;
-  callee: string;
-  type: CallType;
-  custom?: string;
-  phase: CallPhase;
-  callerConn: string;
-  /** The callee device that answered; null while ringing. */
-  calleeConn: string | null;
-  /** Pre-assigned at call time, as NetEase's `accountUidMap`. */
-  callerUid: string;
-  calleeUid: string;
-  /** Members that called startRtc (at most one per account). */
-  members: Member[];
-  createdAt: number;
-  answeredAt?: number;
-}
-
-/** One member of a room: a device that joined (or answered a group call), in the RTC session once it pushes. */
-export interface RoomMember {
-  account: string;
-  uid: string;
-  connId: string;
-  /** Set by startRtc: what it pushes, and where. */
-  rtc: { mode: MediaMode; stream: string } | null;
-  joinedAt: number;
-}
-
-/** An account a group call rings (every device of it), not yet in. */
-export interface Invitee {
-  account: string;
-  /** Pre-assigned, so `accountUidMap` names everyone the call rings. */
-  uid: string;
-  invitedAt: number;
-}
-
-/**
- * A room (NetEase's multi-person channel): created by name, joined by name. A group call is a room of its own
- * (`kind: 'call'`), made by `call()` with several callees, joined only by answering its ring.
- */
-export interface RoomState {
-  cid: string;
-  channelName: string;
-  custom: string;
-  kind: 'room' | 'call';
-  /** The group call's type; a plain room's members each choose theirs. */
-  type: CallType;
-  capacity: number;
-  createdBy: string;
-  createdAt: number;
-  members: RoomMember[];
-  /** Group calls only: accounts still ringing. */
-  invitees: Invitee[];
-}
-
-export class MemoryStore {
+export class MemoryStore implements StateStore {
   private readonly devices = new Map<string, Set<string>>();
   private readonly calls = new Map<string, CallState>();
   private readonly callsByConn = new Map<string, Set<string>>();

@@ -1,0 +1,109 @@
+/**
+ * The server's state as plain data: who is online, the calls, the rooms with their members and invitees,
+ * and the store interface that keeps them (`StateStore`; the in-process one is MemoryStore). Account names
+ * are user input: a store keeps them as map keys and array entries, never as plain-object properties.
+ */
+import type { CallType, MediaMode } from '../../services/protocol';
+
+export interface Member {
+  account: string;
+  uid: string;
+  mode: MediaMode;
+  connId: string;
+  stream: string;
+}
+
+export type CallPhase = 'ringing' | 'accepted';
+
+export interface CallState {
+  cid: string;
+  caller: string;
+  callee: string;
+  type: CallType;
+  custom?: string;
+  phase: CallPhase;
+  callerConn: string;
+  /** The callee device that answered; null while ringing. */
+  calleeConn: string | null;
+  /** Pre-assigned at call time, as NetEase's `accountUidMap`. */
+  callerUid: string;
+  calleeUid: string;
+  /** Members that called startRtc (at most one per account). */
+  members: Member[];
+  createdAt: number;
+  answeredAt?: number;
+}
+
+/** One member of a room: a device that joined (or answered a group call), in the RTC session once it pushes. */
+export interface RoomMember {
+  account: string;
+  uid: string;
+  connId: string;
+  /** Set by startRtc: what it pushes, and where. */
+  rtc: { mode: MediaMode; stream: string } | null;
+  joinedAt: number;
+}
+
+/** An account a group call rings (every device of it), not yet in. */
+export interface Invitee {
+  account: string;
+  /** Pre-assigned, so `accountUidMap` names everyone the call rings. */
+  uid: string;
+  invitedAt: number;
+}
+
+/**
+ * A room (NetEase's multi-person channel): created by name, joined by name. A group call is a room of its own
+ * (`kind: 'call'`), made by `call()` with several callees, joined only by answering its ring.
+ */
+export interface RoomState {
+  cid: string;
+  channelName: string;
+  custom: string;
+  kind: 'room' | 'call';
+  /** The group call's type; a plain room's members each choose theirs. */
+  type: CallType;
+  capacity: number;
+  createdBy: string;
+  createdAt: number;
+  members: RoomMember[];
+  /** Group calls only: accounts still ringing. */
+  invitees: Invitee[];
+}
+
+/**
+ * What the server remembers, behind one interface: handlers decide, the store remembers, the hub delivers.
+ * Every change goes through a method here (a handler that changes a room or a call writes it back with
+ * `putRoom` / `putCall`), so another store (Redis, for more than one node) can replace the memory one
+ * without touching a handler. Plain data only: no sockets, no timers.
+ */
+export interface StateStore {
+  addDevice(account: string, connId: string): void;
+  removeDevice(account: string, connId: string): void;
+  devicesOf(account: string): string[];
+  onlineCount(): number;
+  putCall(call: CallState): void;
+  getCall(cid: string): CallState | undefined;
+  deleteCall(cid: string): CallState | undefined;
+  /** Calls a connection takes part in: as caller device, or as the callee device that answered. */
+  callsOfConn(connId: string): string[];
+  /** Ringing calls whose callee is this account (any device may still answer them). */
+  ringingCallsFor(account: string): CallState[];
+  /** Ringing calls this account placed. */
+  ringingCallsBy(account: string): CallState[];
+  allCalls(): CallState[];
+  callCount(): number;
+  forgetConn(connId: string): void;
+  /** Stores a room (new or changed), keeping its name taken and its members' connections indexed. */
+  putRoom(room: RoomState): void;
+  getRoom(cid: string): RoomState | undefined;
+  roomByName(channelName: string): RoomState | undefined;
+  /** Forgets a room: its name is free again. Returns it, or undefined when it was already gone. */
+  deleteRoom(cid: string): RoomState | undefined;
+  /** Rooms a connection is a member of. */
+  roomsOfConn(connId: string): string[];
+  /** Group calls ringing this account. */
+  invitingRoomsFor(account: string): RoomState[];
+  allRooms(): RoomState[];
+  roomCount(): number;
+}
