@@ -257,6 +257,10 @@ export class GroupSession extends BaseSession<GroupPhase, GroupSnapshot, GroupSe
     this.go('joining');
     try {
       await this.netcall.response({ accepted: true, caller, type, cid: cid! });
+      // Hung up while the answer was on its way: `hangup` already left the call on the server.
+      if (!this.mine(cid!, 'joining')) return;
+      // Those already in never heard what I turned off while it rang.
+      this.announceIfOff();
       await this.startRtc();
     } catch (error) {
       if (this.isActive() && this.state.cid === cid) this.fail(error);
@@ -369,8 +373,17 @@ export class GroupSession extends BaseSession<GroupPhase, GroupSnapshot, GroupSe
   private onControl(e: ControlEvent): void {
     if (!this.mine(e.cid)) return;
     const known = this.state.members.find((m) => m.account === e.account);
-    const next = known && peerStateAfter(known, e.command);
-    if (next) this.update(e.account, next);
+    if (known) {
+      const next = peerStateAfter(known, e.command);
+      if (next) this.update(e.account, next);
+      return;
+    }
+    // Only members send notices. One rung in alone learns of the others from their streams, and a notice
+    // (sent once, as they joined) may come first: keep what it says.
+    const next = peerStateAfter(PEER_DEFAULT, e.command);
+    if (!next) return;
+    this.met.add(e.account);
+    this.set({ members: [...this.state.members, { ...member(e.account, 'joined'), ...next }] });
   }
 
   // ---- internals ---------------------------------------------------------------------------------------
@@ -400,6 +413,8 @@ export class GroupSession extends BaseSession<GroupPhase, GroupSnapshot, GroupSe
       cid: joined.cid,
       members: others.map((account) => member(account, 'joined', joined.accountUidMap[account])),
     });
+    // Switched off while joining, before there was a room to tell.
+    this.announceIfOff();
     try {
       await this.startRtc();
     } catch (error) {
@@ -426,6 +441,11 @@ export class GroupSession extends BaseSession<GroupPhase, GroupSnapshot, GroupSe
       this.startRtc().catch((error: unknown) => this.isActive() && this.fail(error));
     }
     // They did not hear my earlier notices: tell them what is off.
+    this.announceIfOff();
+  }
+
+  /** Everyone assumes my mic and camera on until told otherwise. */
+  private announceIfOff(): void {
     const { micOn, cameraOn } = this.state.local;
     if (!micOn || (this.state.type === 2 && !cameraOn)) this.announce();
   }
@@ -439,11 +459,12 @@ export class GroupSession extends BaseSession<GroupPhase, GroupSnapshot, GroupSe
       const uid = player ? player.uid : m.uid;
       return rtc === m.rtc && uid === m.uid ? m : { ...m, rtc, uid, state: rtc ? 'joined' : m.state };
     });
-    for (const player of players)
-      if (!members.some((m) => m.account === player.account)) {
-        this.met.add(player.account);
+    for (const player of players) {
+      // In the RTC session with me: met, whether I knew of them before (a callee's caller) or not.
+      this.met.add(player.account);
+      if (!members.some((m) => m.account === player.account))
         members = [...members, { ...member(player.account, 'joined', player.uid), rtc: true }];
-      }
+    }
     const changed = members.some((m, i) => m !== this.state.members[i]);
     const uid = this.roster.pusher ? this.roster.pusher.uid : this.state.uid;
     this.set(changed ? { members, uid } : { uid });
