@@ -7,9 +7,7 @@
 export * from './protocol/errors';
 export * from './protocol/frames';
 export * from './platform/primitives';
-export * from './platform/permissions';
-export * from './platform/audio';
-export * from './platform/lifecycle';
+export * from './platform/device';
 export * from './netcall/emitter';
 export type * from './netcall/types';
 export * from './netcall/netcall';
@@ -19,5 +17,4 @@ export * from './call/media-policy';
 export * from './call/base-session';
 export * from './call/session';
 export * from './stores/call-store';
-export * from './stores/session-store';
 export * from './i18n';

@@ -20,20 +20,13 @@
  * it to `<netcall-room>`, which binds it to the pusher and players; a toggle is one small setData here. An
  * attached session's `mediaAction` (restart the pusher on -1307, replay a player on -2301) is run on the room.
  */
-import type { CallPhase, CallSnapshot, DevicePosition, SoundMode } from '../../services/call/types';
+import type { CallPhase, CallSnapshot, DevicePosition } from '../../services/call/types';
 import type { CallType } from '../../services/protocol';
 import { formatDuration, labels, type CallLabels } from '../../services/i18n';
-import {
-  sessionStore,
-  bindSessionToStore,
-  type CallSessionLike,
-  type MediaActionEvent,
-} from '../../services/stores/session-store';
+import { sessionStore, bindSessionToStore, type CallSessionLike } from '../../services/stores/call-store';
 // Imported per module, not through the platform index, so tests can spy on these exports.
-import * as audio from '../../services/platform/audio';
-import * as lifecycle from '../../services/platform/lifecycle';
-import * as permissions from '../../services/platform/permissions';
-import { isWatching, netcallComponent, watchStore } from '../common/component';
+import * as device from '../../services/platform/device';
+import { isWatching, netcallComponent, screenFrame, screenMethods, watchStore } from '../common/component';
 
 /** Everything the template reads. Flat and primitive except `t`, which is shared per language. */
 export interface CallScreenView {
@@ -72,12 +65,9 @@ export interface CallScreenView {
 
 /** What an instance keeps outside `data` (none of it is for the view, and a session is not serialisable). */
 interface Private {
-  session: CallSessionLike | null;
-  unbindSession: (() => void) | null;
-  ringtone: audio.Ringtone | null;
+  ringtone: device.Ringtone | null;
   ringing: boolean;
   lastView: Partial<CallScreenView>;
-  screenOn: boolean;
   frame: string;
 }
 
@@ -86,15 +76,7 @@ const privates = new WeakMap<object, Private>();
 function privateOf(instance: object): Private {
   let state = privates.get(instance);
   if (!state) {
-    state = {
-      session: null,
-      unbindSession: null,
-      ringtone: null,
-      ringing: false,
-      lastView: {},
-      screenOn: false,
-      frame: '',
-    };
+    state = { ringtone: null, ringing: false, lastView: {}, frame: '' };
     privates.set(instance, state);
   }
   return state;
@@ -116,26 +98,6 @@ function statusOf(snapshot: CallSnapshot, t: Readonly<CallLabels>): string {
     default:
       return '';
   }
-}
-
-/**
- * The frame's custom properties for these insets: where the screen's top is (below the status bar when
- * the page draws under it), the row of the capsule (the compact header shares it, stopping short of the
- * capsule), and where the room may place tiles (below that header).
- */
-function frameOf(insets: lifecycle.ScreenInsets): string {
-  const top = insets.immersive ? insets.statusBar : 0;
-  const menu = insets.immersive ? insets.menu : null;
-  const headerTop = menu ? menu.top : top + 12;
-  const headerHeight = menu ? menu.height : 32;
-  const headerRight = menu ? insets.width - menu.left + 12 : 16;
-  // The header is the name line, then a 20 px timer line.
-  const roomTop = headerTop + headerHeight + 20 + 16;
-  return (
-    `--call-screen-top:${top}px;--call-screen-bar-top:${headerTop}px;` +
-    `--call-screen-bar-height:${headerHeight}px;--call-screen-bar-right:${headerRight}px;` +
-    `--netcall-room-top:${roomTop}px`
-  );
 }
 
 /** The display values for a snapshot in a language; pure, so the reaction can compare its output. */
@@ -177,17 +139,6 @@ export function viewOf(snapshot: CallSnapshot, lang: string, frame = ''): CallSc
   };
 }
 
-/** What the screen calls on its netcall-room. */
-interface RoomApi {
-  restartPusher(): void;
-  replay(uid: string): void;
-}
-
-interface ErrorLike {
-  code?: unknown;
-  message?: unknown;
-}
-
 netcallComponent({
   properties: {
     /** Chosen by the host app; anything but 'zh-CN' shows English. */
@@ -217,7 +168,7 @@ netcallComponent({
   },
   lifetimes: {
     attached() {
-      privateOf(this).frame = frameOf(lifecycle.getScreenInsets());
+      privateOf(this).frame = screenFrame(device.getScreenInsets());
       this.watchView();
       watchStore(
         this,
@@ -237,43 +188,15 @@ netcallComponent({
       state.ringtone?.destroy();
       state.ringtone = null;
       state.ringing = false;
-      this.keepScreenOn(false);
-      state.unbindSession?.();
-      state.unbindSession = null;
-      state.session = null;
+      this.releaseScreen();
     },
   },
   methods: {
-    /**
-     * Lets the screen drive `session` directly (buttons call it as well as emitting their events) and binds
-     * it to `sessionStore` while the screen lives. `null` detaches. A page needs only this one line.
-     */
-    attachSession(session: CallSessionLike | null) {
-      const state = privateOf(this);
-      if (state.session === session) return;
-      state.unbindSession?.();
-      state.unbindSession = null;
-      state.session = session;
-      if (!session) return;
-      const unbind = bindSessionToStore(session, sessionStore);
-      const onMediaAction = (event: MediaActionEvent) => this.runMediaAction(event);
-      session.on('mediaAction', onMediaAction);
-      // One release for both, so re-attaching or detaching the screen can never leave a listener behind.
-      state.unbindSession = () => {
-        unbind();
-        session.off('mediaAction', onMediaAction);
-      };
-    },
-
-    /**
-     * Without a room on screen (not connected yet, or ended) there is no element to recover. Not
-     * `selectComponent`: it returns null on no match in WeChat but throws in miniprogram-simulate.
-     */
-    runMediaAction({ action, uid }: MediaActionEvent) {
-      const room = this.selectAllComponents('.call-screen__room')[0] as unknown as RoomApi | undefined;
-      if (action === 'restart') room?.restartPusher();
-      else if (action === 'replay') room?.replay(uid);
-    },
+    ...screenMethods<CallSessionLike>(
+      sessionStore,
+      (session) => bindSessionToStore(session, sessionStore),
+      '.call-screen__room',
+    ),
 
     watchView() {
       const lang = this.data.lang as string;
@@ -306,87 +229,20 @@ netcallComponent({
       state.ringing = ringing;
       const src = this.data.ringtone as string;
       if (ringing && src) {
-        if (!state.ringtone) state.ringtone = audio.createRingtone(src);
+        if (!state.ringtone) state.ringtone = device.createRingtone(src);
         state.ringtone.play();
       } else {
         state.ringtone?.stop();
       }
     },
 
-    keepScreenOn(on: boolean) {
-      const state = privateOf(this);
-      if (state.screenOn === on) return;
-      state.screenOn = on;
-      lifecycle.setKeepScreenOn(on);
-    },
-
-    /** Runs `action` on the attached session, if any; a failure is reported as an `error` event. */
-    callSession(name: string, action: (session: CallSessionLike) => Promise<unknown>) {
-      const session = privateOf(this).session;
-      if (!session) return;
-      action(session).catch((error: ErrorLike) =>
-        this.triggerEvent('error', {
-          action: name,
-          code: typeof error?.code === 'number' ? error.code : undefined,
-          message: typeof error?.message === 'string' ? error.message : String(error),
-        }),
-      );
-    },
-
-    /** Every round control (the WXML `ctl` template) taps here with its key: `mute` runs `onMute`. */
-    onControl(event: WechatMiniprogram.BaseEvent) {
-      const key = String((event.currentTarget.dataset as { k?: string }).k);
-      const handler = (this as unknown as Record<string, unknown>)[
-        `on${key[0].toUpperCase()}${key.slice(1)}`
-      ];
-      if (typeof handler === 'function') handler.call(this);
-    },
-    onAccept() {
-      this.triggerEvent('accept', { cid: sessionStore.cid, type: sessionStore.type });
-      this.callSession('accept', (session) => session.accept());
-    },
     /** A video call answered with the microphone only: no camera prompt, no camera. */
     onVoice() {
       this.triggerEvent('accept', { cid: sessionStore.cid, type: 1 });
       this.callSession('accept', (session) => session.accept({ type: 1 }));
     },
-    /** The ended screen's close button: the host decides where to go. */
-    onClose() {
-      this.triggerEvent('close', { reason: sessionStore.reason });
-    },
-    onReject() {
-      this.triggerEvent('reject', { cid: sessionStore.cid });
-      this.callSession('reject', (session) => session.reject());
-    },
     onCancel() {
       this.onHangup();
-    },
-    /** Cancel while dialing and hang up in call are the same request; the session tells the reasons apart. */
-    onHangup() {
-      this.triggerEvent('hangup', { cid: sessionStore.cid });
-      this.callSession('hangup', (session) => session.hangup());
-    },
-    onMute() {
-      const micOn = !sessionStore.local.micOn;
-      this.triggerEvent('mute', { micOn });
-      this.callSession('mute', (session) => session.setMic(micOn));
-    },
-    onCamera() {
-      const cameraOn = !sessionStore.local.cameraOn;
-      this.triggerEvent('camera', { cameraOn });
-      this.callSession('camera', (session) => session.setCamera(cameraOn));
-    },
-    onFlip() {
-      // Shown disabled while the camera is off; a view takes the tap anyway.
-      if (!sessionStore.local.cameraOn) return;
-      const devicePosition = sessionStore.local.devicePosition === 'front' ? 'back' : 'front';
-      this.triggerEvent('flip', { devicePosition });
-      this.callSession('flip', (session) => session.flipCamera());
-    },
-    onSound() {
-      const soundMode: SoundMode = sessionStore.local.soundMode === 'speaker' ? 'ear' : 'speaker';
-      this.triggerEvent('sound', { soundMode });
-      this.callSession('sound', (session) => session.setSoundMode(soundMode));
     },
     onSwitch() {
       const request = sessionStore.switchRequest;
@@ -408,7 +264,7 @@ netcallComponent({
     /** Must stay synchronous up to `openCallSettings`: WeChat opens settings only inside a tap. */
     onOpenSetting() {
       const type = sessionStore.type;
-      permissions.openCallSettings(type).then((granted) => {
+      device.openCallSettings(type).then((granted) => {
         this.triggerEvent('opensetting', { granted });
         // Still refused: stay on this screen, so the user can try again.
         if (granted) this.callSession('retry', (session) => session.retryPermissions());
@@ -430,16 +286,6 @@ netcallComponent({
     onRoomError(event: WechatMiniprogram.CustomEvent) {
       this.triggerEvent('mediaerror', event.detail);
       this.toMediaPolicy(event.detail, 'errCode');
-    },
-    toMediaPolicy(detail: Record<string, unknown>, field: 'code' | 'errCode') {
-      const { source, uid } = detail;
-      const code = detail[field];
-      if ((source !== 'pusher' && source !== 'player') || typeof code !== 'number') return;
-      this.callSession('media', (session) =>
-        session.onMediaState
-          ? session.onMediaState({ source, uid: String(uid ?? ''), code })
-          : Promise.resolve(),
-      );
     },
   },
 });

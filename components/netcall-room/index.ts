@@ -24,8 +24,7 @@
  * `replay(uid)`) is called by whoever runs the session's media policy (call-screen, room-screen).
  */
 import { comparer } from 'mobx-miniprogram';
-import { callStore } from '../../services/stores/call-store';
-import { sessionStore } from '../../services/stores/session-store';
+import { callStore, sessionStore } from '../../services/stores/call-store';
 import { netcallComponent, watchStore } from '../common/component';
 
 /** One remote user's place in the room. `uid` '' marks the slot of someone who left. */

@@ -9,7 +9,7 @@
 import { MediaRoster, type RosterChange } from '../media/roster';
 import { Emitter } from '../netcall/emitter';
 import type { NetcallEventName, NetcallEvents, NetcallLike } from '../netcall/types';
-import { checkCallPermissions, type PermissionResult } from '../platform/permissions';
+import { checkCallPermissions, type PermissionResult } from '../platform/device';
 import { defaultTimers, type Timers } from '../platform/primitives';
 import { Code, NetcallError } from '../protocol/errors';
 import type { CallType } from '../protocol/frames';

@@ -1,4 +1,2 @@
 export * from './primitives';
-export * from './permissions';
-export * from './audio';
-export * from './lifecycle';
+export * from './device';

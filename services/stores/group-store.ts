@@ -15,7 +15,7 @@ import {
 import type { TileHint } from '../call/media-policy';
 import type { Direction, EndReason, LocalMedia, SoundMode } from '../call/types';
 import type { CallType } from '../protocol/frames';
-import { MirrorStore, bindSessionToStore, type MediaActionEvent, type Mirrored } from './session-store';
+import { MirrorStore, bindSessionToStore, type MediaActionEvent, type Mirrored } from './call-store';
 
 export class GroupStore extends MirrorStore<GroupSnapshot> implements GroupSnapshot {
   declare phase: GroupPhase;

@@ -1,3 +1,2 @@
-/** mobx-miniprogram stores exposing the media roster to components and pages. */
+/** mobx-miniprogram stores exposing the roster and the session to components and pages. */
 export * from './call-store';
-export * from './session-store';

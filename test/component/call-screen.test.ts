@@ -12,9 +12,7 @@ import {
   type CallSessionLike,
   type MediaActionEvent,
 } from '../../services/stores';
-import * as audio from '../../services/platform/audio';
-import * as lifecycle from '../../services/platform/lifecycle';
-import * as permissions from '../../services/platform/permissions';
+import * as device from '../../services/platform/device';
 import {
   FakeNetcall,
   defineHost,
@@ -505,13 +503,13 @@ describe('call-screen: the call at WeChat’s standard', () => {
   });
 
   it('places itself under the status bar and beside the capsule when the page draws under them', async () => {
-    const immersive: lifecycle.ScreenInsets = {
+    const immersive: device.ScreenInsets = {
       width: 375,
       statusBar: 44,
       menu: { top: 48, bottom: 80, left: 281, right: 368, width: 87, height: 32 },
       immersive: true,
     };
-    const insets = jest.spyOn(lifecycle, 'getScreenInsets').mockReturnValue(immersive);
+    const insets = jest.spyOn(device, 'getScreenInsets').mockReturnValue(immersive);
     host.detach();
     host = renderHost(hostId);
     await show(inCall());
@@ -707,7 +705,7 @@ describe('call-screen: setData budget', () => {
 describe('call-screen: ringtone and screen', () => {
   function fakeRingtone() {
     const ringtone = { play: jest.fn(), stop: jest.fn(), destroy: jest.fn() };
-    const create = jest.spyOn(audio, 'createRingtone').mockReturnValue(ringtone);
+    const create = jest.spyOn(device, 'createRingtone').mockReturnValue(ringtone);
     return { ringtone, create };
   }
 
@@ -735,8 +733,8 @@ describe('call-screen: ringtone and screen', () => {
   });
 
   it('keeps the screen on from ringing until the call ends', async () => {
-    jest.spyOn(audio, 'createRingtone').mockReturnValue({ play() {}, stop() {}, destroy() {} });
-    const keep = jest.spyOn(lifecycle, 'setKeepScreenOn').mockImplementation(() => undefined);
+    jest.spyOn(device, 'createRingtone').mockReturnValue({ play() {}, stop() {}, destroy() {} });
+    const keep = jest.spyOn(device, 'setKeepScreenOn').mockImplementation(() => undefined);
     await show(incomingVideo);
     await show(inCall());
     await show({ phase: 'ended', reason: 'remote-hangup' });
@@ -755,7 +753,7 @@ describe('call-screen: ringtone and screen', () => {
     };
     jest.spyOn(wx, 'createInnerAudioContext').mockReturnValue(context as never);
     const option = jest.spyOn(wx, 'setInnerAudioOption').mockImplementation((() => undefined) as never);
-    const ringtone = audio.createRingtone('/ring.mp3');
+    const ringtone = device.createRingtone('/ring.mp3');
     expect(context).toMatchObject({ src: '/ring.mp3', loop: true, autoplay: false, obeyMuteSwitch: false });
     expect(option).toHaveBeenCalledWith(expect.objectContaining({ obeyMuteSwitch: false }));
     ringtone.play();
@@ -773,7 +771,7 @@ describe('call-screen: ringtone and screen', () => {
 describe('call-screen: permission denied', () => {
   it('offers open settings; its tap opens them and, once granted, retries on the session', async () => {
     (screen().instance as unknown as Api).attachSession(session);
-    const open = jest.spyOn(permissions, 'openCallSettings').mockResolvedValue(true);
+    const open = jest.spyOn(device, 'openCallSettings').mockResolvedValue(true);
     await show({
       phase: 'ended',
       reason: 'permission-denied',
@@ -791,7 +789,7 @@ describe('call-screen: permission denied', () => {
 
   it('stays on the screen without retrying while the scope is still refused', async () => {
     (screen().instance as unknown as Api).attachSession(session);
-    jest.spyOn(permissions, 'openCallSettings').mockResolvedValue(false);
+    jest.spyOn(device, 'openCallSettings').mockResolvedValue(false);
     await setLang('zh-CN');
     await show({ phase: 'ended', reason: 'permission-denied', deniedScope: 'scope.record', type: 1 });
     expect(text()).toContain('请在设置中允许使用麦克风');
@@ -846,7 +844,7 @@ describe('platform lifecycle helpers', () => {
     const on = jest.spyOn(wx, 'onAppHide');
     const off = jest.spyOn(wx, 'offAppHide');
     const listener = jest.fn();
-    const stop = lifecycle.onAppHide(listener);
+    const stop = device.onAppHide(listener);
     const handler = on.mock.calls[0][0] as () => void;
     handler();
     expect(listener).toHaveBeenCalledTimes(1);
@@ -858,7 +856,7 @@ describe('platform lifecycle helpers', () => {
     const shows = jest.spyOn(wx, 'onAppShow');
     const hides = jest.spyOn(wx, 'onAppHide');
     const seen: boolean[] = [];
-    const stop = lifecycle.onAppVisibility((visible) => seen.push(visible));
+    const stop = device.onAppVisibility((visible) => seen.push(visible));
     (hides.mock.calls[0][0] as () => void)();
     (shows.mock.calls[0][0] as () => void)();
     expect(seen).toEqual([false, true]);

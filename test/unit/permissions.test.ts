@@ -5,7 +5,7 @@ import {
   type CallAuthSetting,
   type CallScope,
   type PermissionChecker,
-} from '../../services/platform/permissions';
+} from '../../services/platform/device';
 
 /**
  * A scripted user: `setting` is what getSetting reports, `answers` how the user answers each system prompt

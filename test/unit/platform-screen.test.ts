@@ -7,7 +7,7 @@ import {
   getScreenInsets,
   setScreenInsetsSource,
   wxScreenInsets,
-} from '../../services/platform/lifecycle';
+} from '../../services/platform/device';
 
 const windowInfo = (height: number) =>
   ({ windowWidth: 375, windowHeight: height, screenHeight: 812, statusBarHeight: 44 }) as never;
