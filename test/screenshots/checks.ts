@@ -1,5 +1,5 @@
 /**
- * What the screenshot test checks in the browser, on a page the renderer built: no label overflows its box
+ * What the screenshot test checks in the browser, on a page the renderer built (call-screen or room-screen): no label overflows its box
  * (or wraps where it must not), every tappable element is at least 88 rpx (44 px at 375) both ways, text
  * drawn over video or scrims has 4.5:1 contrast against the lightest pixel behind it (WCAG 2's ratio; the
  * picture is the renderer's bright wall, the worst case), and the boxes of the controls, for comparing two
@@ -43,11 +43,13 @@ export const TEXT_SELECTOR = [
   '.call-screen__prompt-text',
   '.netcall-tile__hint',
   '.netcall-tile__overlay > wx-text',
+  // The group screen wears call-screen's classes; these are its own: invitees' and members' names.
+  '.room-screen__name',
 ].join(', ');
 
 /** Single-line text: a wrap would break the row it sits in. */
 const ONE_LINE_SELECTOR =
-  '.call-screen__label, .call-screen__name, .call-screen__timer, .call-screen__pill, .call-screen__pill-button, .netcall-tile__hint';
+  '.call-screen__label, .call-screen__name, .call-screen__timer, .call-screen__pill, .call-screen__pill-button, .netcall-tile__hint, .room-screen__name';
 
 /** Text on a solid coloured button is the button's business, not the scrim's. */
 const SOLID_BUTTON_SELECTOR = '.call-screen__pill-button--primary';

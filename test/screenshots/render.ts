@@ -1,5 +1,5 @@
 /**
- * The screenshot renderer: the call screen as a person sees it. For each state (states.ts) it renders the
+ * The screenshot renderer: the call screen and the group screen as a person sees them. For each state (states.ts) it renders the
  * real component in miniprogram-simulate, takes the composed DOM, translates the kit's WXSS for a browser
  * (rpx at a 375 px wide window, `:host`, the safe area), adds WeChat's built-in element styles (those the base
  * library injects, and with `"style": "v2"` the WeUI 2 ones on top), the demo app's global styles and a phone
@@ -16,10 +16,12 @@ import path from 'path';
 import type { Browser, Page } from 'playwright-core';
 import { runInAction } from 'mobx-miniprogram';
 import { Emitter } from '../../services/netcall/emitter';
+import { idleGroupSnapshot, type GroupRecord, type GroupSnapshot } from '../../services/call/group-session';
 import { idleSnapshot } from '../../services/call/session';
 import type { CallRecord, CallSnapshot } from '../../services/call/types';
-import { setScreenInsetsSource, type ScreenInsets } from '../../services/platform/lifecycle';
+import { setScreenInsetsSource, type ScreenInsets } from '../../services/platform/device';
 import { bindSessionToStore, callStore, sessionStore, type MediaActionEvent } from '../../services/stores';
+import { bindGroupToStore, groupStore } from '../../services/stores/group-store';
 import { COMPONENTS_ROOT, defineHost, loadComponent, renderHost, simulate } from '../helpers/simulate';
 import { STATES, SELF_UID, rtcUser, type ScreenState } from './states';
 
@@ -81,21 +83,37 @@ class StillSession extends Emitter<{
   readonly retryPermissions = async () => undefined;
 }
 
-let hostId: string | undefined;
-
-function host(): string {
-  // Loaded once per process: a second load of the same path renders nothing (miniprogram-simulate#25).
-  hostId ??= defineHost({
-    usingComponents: { 'call-screen': loadComponent('call-screen') },
-    template: '<call-screen id="screen" lang="{{lang}}" />',
-    data: { lang: 'en' },
-  });
-  return hostId;
+/** The group screen's session: the same, on the group store. */
+class StillGroupSession extends Emitter<{
+  change: Partial<GroupSnapshot>;
+  callEnded: GroupRecord;
+  mediaAction: MediaActionEvent;
+}> {
+  constructor(private readonly state: GroupSnapshot) {
+    super();
+  }
+  snapshot(): GroupSnapshot {
+    return this.state;
+  }
 }
 
-/** Tag names of the kit's components in the composed DOM (the root one is registered without a name). */
+type ScreenTag = 'call-screen' | 'room-screen';
+const hostIds: Partial<Record<ScreenTag, string>> = {};
+
+function host(tag: ScreenTag): string {
+  // Loaded once per process: a second load of the same path renders nothing (miniprogram-simulate#25).
+  hostIds[tag] ??= defineHost({
+    usingComponents: { [tag]: loadComponent(tag) },
+    template: `<${tag} id="screen" lang="{{lang}}" />`,
+    data: { lang: 'en' },
+  });
+  return hostIds[tag]!;
+}
+
+/** Tag names of the kit's components in the composed DOM (the root one is registered as `main`). */
 const COMPONENT_TAGS: Record<string, string> = {
   main: 'call-screen',
+  'room-screen': 'room-screen',
   'netcall-room': 'netcall-room',
   'netcall-pusher': 'netcall-pusher',
   'netcall-player': 'netcall-player',
@@ -107,12 +125,12 @@ const KEPT_ATTRIBUTES = ['class', 'style', 'src'];
 const escapeHtml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const escapeAttribute = (text: string) => escapeHtml(text).replace(/"/g, '&quot;');
 
-function serialize(node: Node): string {
+function serialize(node: Node, root: ScreenTag): string {
   if (node.nodeType === 3) return escapeHtml(node.textContent ?? '');
   if (node.nodeType !== 1) return '';
   const element = node as Element;
   const raw = element.tagName.toLowerCase();
-  const tag = COMPONENT_TAGS[raw] ?? raw;
+  const tag = raw === 'main' ? root : (COMPONENT_TAGS[raw] ?? raw);
   const attributes = KEPT_ATTRIBUTES.flatMap((name) => {
     let value = element.getAttribute(name);
     if (value === null) return [];
@@ -124,32 +142,46 @@ function serialize(node: Node): string {
         .join(' ');
     return [` ${name}="${escapeAttribute(value)}"`];
   }).join('');
-  return `<${tag}${attributes}>${Array.from(element.childNodes).map(serialize).join('')}</${tag}>`;
+  const children = Array.from(element.childNodes).map((child) => serialize(child, root));
+  return `<${tag}${attributes}>${children.join('')}</${tag}>`;
 }
 
-/** The call screen in `state` and `lang`, as the composed DOM's HTML (kit classes, unprefixed). */
+/** The screen of `state` in `lang`, as the composed DOM's HTML (kit classes, unprefixed). */
 export async function captureState(state: ScreenState, lang: Lang): Promise<string> {
   setScreenInsetsSource(() => PHONE);
-  const session = new StillSession({ ...idleSnapshot(), ...state.snapshot });
-  const unbind = bindSessionToStore(session);
+  const tag: ScreenTag = state.screen === 'room' ? 'room-screen' : 'call-screen';
+  const unbind =
+    state.screen === 'room'
+      ? bindGroupToStore(new StillGroupSession({ ...idleGroupSnapshot(), ...state.snapshot }))
+      : bindSessionToStore(new StillSession({ ...idleSnapshot(), ...state.snapshot }));
+  // A group's tiles carry their members' names; the 1:1 screen shows none.
+  const accountOf = (uid: string) =>
+    (state.screen === 'room' && state.snapshot.members?.find((m) => m.uid === uid)?.account) || `user${uid}`;
   runInAction(() =>
     callStore.rosterLoaded({
       pusher: state.pusher ? { uid: SELF_UID, account: 'me', url: rtcUser(SELF_UID, 'me').url } : null,
-      players: (state.players ?? []).map((uid) => rtcUser(uid, `user${uid}`)),
+      players: (state.players ?? []).map((uid) => rtcUser(uid, accountOf(uid))),
     }),
   );
-  const rendered = renderHost(host());
+  const rendered = renderHost(host(tag));
   try {
     rendered.setData({ lang });
     await simulate.sleep(0);
+    if (state.screen === 'room' && state.panel) {
+      // As a tap on the members button would.
+      (
+        rendered.querySelector('#screen')!.instance as unknown as { showPanel(open: boolean): void }
+      ).showPanel(true);
+    }
     await simulate.sleep(0);
     const root = (rendered as unknown as { dom: Element }).dom.firstElementChild;
-    if (!root) throw new Error(`${state.name}: the call screen rendered nothing`);
-    return serialize(root);
+    if (!root) throw new Error(`${state.name}: the ${tag} rendered nothing`);
+    return serialize(root, tag);
   } finally {
     rendered.detach();
     unbind();
     sessionStore.reset();
+    groupStore.reset();
     runInAction(() => callStore.reset());
     setScreenInsetsSource(null);
   }
@@ -177,7 +209,7 @@ export function translateWxss(css: string, hostTag = 'page'): string {
     .replace(/(^|[\s,}])(view|text|image|button)(?=[\s,.{:[])/g, '$1wx-$2');
 }
 
-const COMPONENT_STYLES = Object.values(COMPONENT_TAGS)
+const COMPONENT_STYLES = [...new Set(Object.values(COMPONENT_TAGS))]
   .map((tag) => translateWxss(readWxss(path.join(COMPONENTS_ROOT, tag, 'index.wxss')), tag))
   .join('\n');
 
@@ -198,6 +230,7 @@ wx-text { display: inline; white-space: pre-wrap; }
 wx-image { display: inline-block; width: 320px; height: 240px; overflow: hidden; }
 wx-live-pusher { display: block; width: 100%; }
 wx-live-player { display: block; width: 300px; height: 225px; }
+wx-scroll-view { display: block; overflow: hidden auto; }
 wx-button { position: relative; display: block; margin-left: auto; margin-right: auto; padding-left: 14px;
   padding-right: 14px; box-sizing: border-box; font-size: 18px; text-align: center; text-decoration: none;
   line-height: 2.55555556; border-radius: 5px; overflow: hidden; color: #000; background-color: #f8f8f8; }
@@ -335,9 +368,14 @@ export async function writeScreenshots(outDir = OUT_DIR, states = STATES): Promi
   return written;
 }
 
-// Run as a script (`npm run screenshots`), not when a test imports it.
+// Run as a script (`npm run screenshots`, or `npm run screenshots -- room` for the states whose names start
+// with the given words), not when a test imports it.
 if (process.argv[1] && path.resolve(process.argv[1]) === __filename) {
-  writeScreenshots()
+  const only = process.argv.slice(2);
+  writeScreenshots(
+    OUT_DIR,
+    only.length ? STATES.filter((state) => only.some((prefix) => state.name.startsWith(prefix))) : STATES,
+  )
     .then((files) => {
       console.log(`wrote ${files.length} screenshots to ${path.relative(process.cwd(), OUT_DIR)}/`);
       process.exit(0);

@@ -1,6 +1,6 @@
 /** @jest-environment node */
 /**
- * Every state of the call screen (states.ts), in zh-CN and en, rendered as the renderer renders the gallery,
+ * Every state of the call screen and the group screen (states.ts), in zh-CN and en, rendered as the renderer renders the gallery,
  * with and without `"style": "v2"` and once more under an app's hostile global styles, checked in headless
  * Chromium: every icon has its picture, no label overflows or wraps, every tappable element is at least
  * 88 rpx, text over video and scrims has 4.5:1 contrast, and the controls have the same boxes in every
@@ -61,6 +61,25 @@ describe('the browser checks catch what they look for', () => {
     expect(tappableSelectors()).toEqual(
       expect.arrayContaining(['.call-screen__ctl', '.call-screen__pill-button']),
     );
+  });
+
+  it("checks the group screen's own text: invitees over my camera need the longer scrim", async () => {
+    const dialing = (scrim: string) =>
+      pageHtml(
+        '<room-screen><wx-view class="call-screen room-screen room-screen--dialing call-screen--stage">' +
+          VIDEO +
+          scrim +
+          '<wx-view class="call-screen__peer room-screen__lead"><wx-view class="room-screen__invitees">' +
+          '<wx-view class="room-screen__invitee"><wx-view class="room-screen__name">Han Meimei</wx-view>' +
+          '</wx-view></wx-view></wx-view></wx-view></room-screen>',
+        { variant: 'plain' },
+      );
+    await show(page, dialing(''));
+    expect(await contrastProblems(page)).toEqual([
+      expect.stringContaining('room-screen__name "Han Meimei": contrast'),
+    ]);
+    await show(page, dialing(SCRIM));
+    expect(await contrastProblems(page)).toEqual([]);
   });
 
   it('flags text over a bright picture without a scrim, and passes it with one', async () => {

@@ -1,23 +1,40 @@
 /**
- * Every state of the call screen the gallery shows and the screenshot test checks: a snapshot for the session
- * store, the media the roster would hold (my push URL, remote play URLs) and the tile hints. One list, so the
- * README gallery, `npm run screenshots` and the test can never disagree about what "every state" means.
+ * Every state of the call screen and of the group screen (room-screen) the gallery shows and the screenshot
+ * test checks: a snapshot for the session's store, the media the roster would hold (my push URL, remote play
+ * URLs) and the tile hints. One list, so the README gallery, `npm run screenshots` and the test can never
+ * disagree about what "every state" means.
  */
+import type { GroupMember, GroupSnapshot } from '../../services/call/group-session';
 import { idleSnapshot } from '../../services/call/session';
 import type { CallSnapshot } from '../../services/call/types';
 import type { RtcUser } from '../../services/protocol';
 
-export interface ScreenState {
+interface BaseState {
   /** File name stem and gallery key. */
   name: string;
   /** What the gallery says about it. */
   title: string;
-  snapshot: Partial<CallSnapshot>;
   /** My push URL, if the roster holds one. */
   pusher?: boolean;
   /** Remote users by uid (play URLs are made up). */
   players?: string[];
 }
+
+/** A state of `<call-screen>`, on the session store. */
+export interface CallScreenState extends BaseState {
+  screen?: 'call';
+  snapshot: Partial<CallSnapshot>;
+}
+
+/** A state of `<room-screen>`, on the group store; players are named after the members with their uid. */
+export interface RoomScreenState extends BaseState {
+  screen: 'room';
+  snapshot: Partial<GroupSnapshot>;
+  /** The member list is open (the screen's own state: its members button was tapped). */
+  panel?: boolean;
+}
+
+export type ScreenState = CallScreenState | RoomScreenState;
 
 const local = idleSnapshot().local;
 const peer = { peer: 'Li Lei', cid: 'c1', direction: 'outgoing' as const };
@@ -33,7 +50,7 @@ const media = { pusher: true, players: ['2'] };
 
 export const SELF_UID = '1';
 
-export const STATES: readonly ScreenState[] = [
+export const CALL_STATES: readonly CallScreenState[] = [
   {
     name: 'dialing-video',
     title: 'Dialing a video call: my camera, the callee on top',
@@ -121,6 +138,138 @@ export const STATES: readonly ScreenState[] = [
     snapshot: { ...video, phase: 'ended', reason: 'permission-denied', deniedScope: 'scope.camera' },
   },
 ];
+
+// ---- the group screen ----------------------------------------------------------------------------------
+
+const PEER = { micOn: true, cameraOn: true, cameraUnavailable: false, background: false };
+const NAMES = [
+  'Han Meimei',
+  'Wang Fang',
+  'Zhang Wei',
+  'Liu Yang',
+  'Chen Jing',
+  'Zhao Min',
+  'Sun Hao',
+  'Zhou Xin',
+];
+/** Member n (0-based) of NAMES, in the call with uid n + 2 (mine is 1). */
+const inRoom = (n: number, change: Partial<GroupMember> = {}): GroupMember => ({
+  ...PEER,
+  account: NAMES[n],
+  uid: String(n + 2),
+  state: 'joined',
+  rtc: true,
+  ...change,
+});
+const ringingOut = (n: number): GroupMember => inRoom(n, { uid: '', state: 'ringing', rtc: false });
+const uids = (count: number) => Array.from({ length: count }, (_, n) => String(n + 2));
+
+const group: Partial<GroupSnapshot> = {
+  kind: 'call',
+  cid: 'g1',
+  caller: 'Li Lei',
+  type: 2,
+  direction: 'incoming',
+  uid: SELF_UID,
+  local: { ...local, soundMode: 'speaker' },
+};
+const fourInCall: Partial<GroupSnapshot> = {
+  ...group,
+  phase: 'in-call',
+  duration: 83,
+  members: [inRoom(0, { micOn: false }), inRoom(1, { cameraOn: false }), inRoom(2)],
+};
+
+export const ROOM_STATES: readonly RoomScreenState[] = [
+  {
+    screen: 'room',
+    name: 'room-incoming',
+    title: 'Group call invitation: the caller and the invitees',
+    snapshot: {
+      ...group,
+      phase: 'incoming',
+      members: [
+        { ...PEER, account: 'Li Lei', uid: '', state: 'joined', rtc: false },
+        ...[0, 1, 2, 3].map(ringingOut),
+      ],
+    },
+  },
+  {
+    screen: 'room',
+    name: 'room-dialing',
+    title: 'Ringing two people out, over my camera',
+    snapshot: {
+      ...group,
+      caller: '',
+      direction: 'outgoing',
+      phase: 'dialing',
+      members: [0, 1].map(ringingOut),
+    },
+  },
+  {
+    screen: 'room',
+    name: 'room-grid-4',
+    title: 'Four in a group video call: a mic off, a camera off',
+    snapshot: fourInCall,
+    pusher: true,
+    players: uids(3),
+  },
+  {
+    screen: 'room',
+    name: 'room-grid-9',
+    title: 'Nine in a room: three to a row',
+    snapshot: {
+      ...group,
+      kind: 'room',
+      channelName: 'design-review',
+      caller: '',
+      direction: null,
+      phase: 'in-call',
+      duration: 1834,
+      members: NAMES.map((_, n) => inRoom(n, n === 4 ? { micOn: false } : {})),
+    },
+    pusher: true,
+    players: uids(8),
+  },
+  {
+    screen: 'room',
+    name: 'room-members',
+    title: 'The member list: states, mics and cameras',
+    snapshot: {
+      ...fourInCall,
+      members: [
+        ...(fourInCall.members ?? []),
+        inRoom(3, { uid: '', rtc: false, state: 'ringing' }),
+        inRoom(4, { uid: '', rtc: false, state: 'declined' }),
+      ],
+    },
+    pusher: true,
+    players: uids(3),
+    panel: true,
+  },
+  {
+    screen: 'room',
+    name: 'room-voice',
+    title: 'A group voice call: initials, a muted mic',
+    snapshot: {
+      ...fourInCall,
+      type: 1,
+      duration: 312,
+      local: { ...local, cameraOn: false, soundMode: 'speaker' },
+      members: [inRoom(0), inRoom(1, { micOn: false }), inRoom(2)],
+    },
+    pusher: true,
+    players: uids(3),
+  },
+  {
+    screen: 'room',
+    name: 'room-ended',
+    title: 'Group call ended: the reason and the duration',
+    snapshot: { ...fourInCall, phase: 'ended', reason: 'remote-hangup', duration: 1834 },
+  },
+];
+
+export const STATES: readonly ScreenState[] = [...CALL_STATES, ...ROOM_STATES];
 
 /** A wire user for `uid`: my own entry carries a push URL, the others a play URL. */
 export function rtcUser(uid: string, account: string): RtcUser {
