@@ -21,6 +21,27 @@ export interface DemoLabels {
   enterCallee: string;
   disconnected: string;
   leaveCall: string;
+  calleeHint: string;
+  badAccount: string;
+  tooManyCallees: string;
+  rooms: string;
+  roomTitle: string;
+  back: string;
+  roomName: string;
+  roomNameHint: string;
+  video: string;
+  videoHint: string;
+  voiceHint: string;
+  createRoom: string;
+  joinRoom: string;
+  enterRoomName: string;
+  badRoomName: string;
+  roomTaken: string;
+  noSuchRoom: string;
+  roomFull: string;
+  callFull: string;
+  alreadyInCall: string;
+  notOnline: string;
 }
 
 const LABELS: Record<DemoLang, DemoLabels> = {
@@ -41,6 +62,27 @@ const LABELS: Record<DemoLang, DemoLabels> = {
     enterCallee: '请输入其他人的账号',
     disconnected: '与服务器的连接已断开',
     leaveCall: '离开此页面将挂断通话。',
+    calleeHint: '填写一个账号发起通话；填写多个账号（用逗号或空格分隔）发起多人通话。',
+    badAccount: '账号“{account}”无效：只能包含字母、数字和 _ . @ -',
+    tooManyCallees: '多人通话最多呼叫 {max} 人',
+    rooms: '房间',
+    roomTitle: '房间',
+    back: '返回',
+    roomName: '房间名',
+    roomNameHint: '字母、数字和 _ . -，最多 64 个字符。同一房间名的人会进入同一个房间。',
+    video: '视频',
+    videoHint: '开启摄像头进入房间',
+    voiceHint: '只用麦克风进入房间',
+    createRoom: '创建房间',
+    joinRoom: '加入房间',
+    enterRoomName: '请输入房间名',
+    badRoomName: '房间名只能包含字母、数字和 _ . -，最多 64 个字符',
+    roomTaken: '这个房间名已被占用：请直接加入，或换一个名字',
+    noSuchRoom: '没有这个房间：请先创建',
+    roomFull: '房间已满',
+    callFull: '人数超过了一次通话的上限',
+    alreadyInCall: '你已经在通话中',
+    notOnline: '有被呼叫的账号不在线',
   },
   en: {
     loginTitle: 'Log in',
@@ -59,6 +101,28 @@ const LABELS: Record<DemoLang, DemoLabels> = {
     enterCallee: 'Enter someone else’s account',
     disconnected: 'Disconnected from the server',
     leaveCall: 'Leaving this page hangs up the call.',
+    calleeHint: 'One account for a call; several, separated by commas or spaces, for a group call.',
+    badAccount: '“{account}” is not an account: use letters, digits and _ . @ -',
+    tooManyCallees: 'A group call rings at most {max} people',
+    rooms: 'Rooms',
+    roomTitle: 'Room',
+    back: 'Back',
+    roomName: 'Room name',
+    roomNameHint:
+      'Letters, digits and _ . -, up to 64 characters. Everyone using the same name meets in one room.',
+    video: 'Video',
+    videoHint: 'Enter the room with your camera on',
+    voiceHint: 'Enter the room with your microphone only',
+    createRoom: 'Create room',
+    joinRoom: 'Join room',
+    enterRoomName: 'Enter a room name',
+    badRoomName: 'A room name may only use letters, digits and _ . -, up to 64 characters',
+    roomTaken: 'This room name is taken: join that room, or choose another name',
+    noSuchRoom: 'There is no room with this name: create it first',
+    roomFull: 'This room is full',
+    callFull: 'Too many people for one call',
+    alreadyInCall: 'You are already in a call',
+    notOnline: 'Someone you called is not online',
   },
 };
 

@@ -1,21 +1,29 @@
 /**
- * What the demo's pages share: the one Netcall of this login and the one CallSession on top of it (kept in
- * the app's globalData), created at login and released at logout.
+ * What the demo's pages share: the one Netcall of this login, its CallSession (1:1) and its GroupSession
+ * (group calls and rooms), kept in the app's globalData, created at login and released at logout. The two
+ * sessions keep out of each other's way (each is busy while the other's call goes on) and share one roster,
+ * so one binding feeds the call store every media view reads. An invitation of either kind opens its page
+ * over whatever page is on top.
  */
 import {
   CallSession,
   bindRosterToStore,
   callStore,
+  type BackgroundPolicy,
+  type CallSnapshot,
   type Netcall,
   type NetcallEventName,
   type NetcallEvents,
   type NetcallLike,
 } from 'miniprogram-netcall';
+import { GroupSession, type GroupSnapshot } from 'miniprogram-netcall/services/call/group-session';
 import type { DemoLang } from './i18n';
+import { CALL_ACTIVE, CALL_PAGE, GROUP_ACTIVE, ROOM_PAGE } from './room';
 
 export interface DemoGlobalData {
   netcall: Netcall | null;
   call: CallSession | null;
+  group: GroupSession | null;
   account: string;
   server: string;
   lang: DemoLang;
@@ -29,23 +37,59 @@ export function globalData(): DemoGlobalData {
   return getApp<DemoApp>().globalData;
 }
 
-let unbindRoster: (() => void) | null = null;
+/** What startSession set up beyond the sessions themselves, undone by endSession. */
+let unbind: (() => void) | null = null;
 
-/** One CallSession per login: it rings for incoming calls whatever page is on top. */
+/** Opens `route` unless it is already on top (it shows the call itself then). */
+function openOnTop(route: string): void {
+  const pages = getCurrentPages();
+  const top = pages[pages.length - 1];
+  if (top && top.route === route) return;
+  wx.navigateTo({ url: `/${route}` });
+}
+
+/** One CallSession and one GroupSession per login: they ring for invitations whatever page is on top. */
 export function startSession(netcall: Netcall): CallSession {
-  const call = new CallSession({ netcall, background: { mode: 'keep-audio' } });
-  unbindRoster = bindRosterToStore(call.roster, callStore);
-  Object.assign(globalData(), { netcall, call });
+  const background: BackgroundPolicy = { mode: 'keep-audio' };
+  // Each asks the other lazily: the two are only ever asked once an invitation arrives, after both exist.
+  const call: CallSession = new CallSession({
+    netcall,
+    background,
+    busy: () => GROUP_ACTIVE.includes(group.phase),
+  });
+  const group: GroupSession = new GroupSession({
+    netcall,
+    roster: call.roster,
+    background,
+    busy: () => CALL_ACTIVE.includes(call.phase),
+  });
+  const unbindRoster = bindRosterToStore(call.roster, callStore);
+  const onCall = (change: Partial<CallSnapshot>) => {
+    if (change.phase === 'incoming') openOnTop(CALL_PAGE);
+  };
+  // A room is only ever entered from the room page; only a group call rings.
+  const onGroup = (change: Partial<GroupSnapshot>) => {
+    if (change.phase === 'incoming' && group.snapshot().kind === 'call') openOnTop(ROOM_PAGE);
+  };
+  call.on('change', onCall);
+  group.on('change', onGroup);
+  unbind = () => {
+    call.off('change', onCall);
+    group.off('change', onGroup);
+    unbindRoster();
+  };
+  Object.assign(globalData(), { netcall, call, group });
   return call;
 }
 
 export async function endSession(): Promise<void> {
   const app = globalData();
-  if (app.call) await app.call.dispose();
-  if (unbindRoster) unbindRoster();
-  unbindRoster = null;
+  // Disposing hangs up a call still going on: the store follows its roster to the end before unbinding.
+  await Promise.all([app.call?.dispose(), app.group?.dispose()]);
+  if (unbind) unbind();
+  unbind = null;
   if (app.netcall) app.netcall.close();
-  Object.assign(app, { netcall: null, call: null });
+  Object.assign(app, { netcall: null, call: null, group: null });
 }
 
 export type Handlers = { [K in NetcallEventName]?: (event: NetcallEvents[K]) => void };

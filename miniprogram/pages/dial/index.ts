@@ -1,16 +1,14 @@
 /**
- * Dial: call someone by account (video or audio). The app's CallSession rings whatever page is on top; this
- * page opens the call page when it does.
+ * Dial: call someone by account (video or voice): one account is a 1:1 call on the call page, several a
+ * group call on the room page; rooms by name are one tap away. Invitations open their pages by themselves
+ * (the app's sessions, session.ts); this page only notices a lost connection and sends the user to log in.
  */
-import type { CallSnapshot } from 'miniprogram-netcall';
+import type { CallType } from 'miniprogram-netcall';
 import { demoLabels } from '../../i18n';
+import { ROOM_PAGE, dialTarget } from '../../room';
 import { endSession, globalData, listen, toast } from '../../session';
 
 let stop: (() => void) | null = null;
-
-function openCall(query = ''): void {
-  wx.navigateTo({ url: `/pages/call/index${query}` });
-}
 
 Page({
   data: {
@@ -32,22 +30,14 @@ Page({
   },
 
   onShow() {
-    const { netcall, call } = globalData();
-    if (!netcall || !call || stop) return;
-    const onChange = (change: Partial<CallSnapshot>) => {
-      if (change.phase === 'incoming') openCall();
-    };
-    call.on('change', onChange);
-    const unlisten = listen(netcall, {
+    const { netcall } = globalData();
+    if (!netcall || stop) return;
+    stop = listen(netcall, {
       disconnect: () => {
         toast(this.data.t.disconnected);
         void endSession().then(() => wx.reLaunch({ url: '/pages/login/index' }));
       },
     });
-    stop = () => {
-      call.off('change', onChange);
-      unlisten();
-    };
   },
 
   onHide() {
@@ -64,16 +54,14 @@ Page({
   },
 
   onCalleeInput(event: WechatMiniprogram.Input) {
-    this.setData({ callee: event.detail.value.trim() });
+    this.setData({ callee: event.detail.value });
   },
 
-  dial(type: 1 | 2) {
-    const { callee, account } = this.data;
-    if (!callee || callee === account) {
-      toast(this.data.t.enterCallee);
-      return;
-    }
-    openCall(`?callee=${encodeURIComponent(callee)}&type=${type}`);
+  dial(type: CallType) {
+    const { callee, account, t } = this.data;
+    const target = dialTarget(callee, account, type, t);
+    if ('problem' in target) toast(target.problem);
+    else wx.navigateTo({ url: target.url });
   },
 
   onVideoCall() {
@@ -82,6 +70,10 @@ Page({
 
   onAudioCall() {
     this.dial(1);
+  },
+
+  onRooms() {
+    wx.navigateTo({ url: `/${ROOM_PAGE}` });
   },
 
   onLogout() {
