@@ -18,10 +18,12 @@
  *
  * My media switches (mic, camera, side, sound route) are properties bound straight through the template to
  * the pusher and to every player: a toggle re-renders bindings, it never resends `players`. What each tile
- * shows over its video is one path per tile that changed (`players[1].hint`, `selfHint`, `players[1].mark`), in one setData per change: the session's `hints` (by uid) and the `marks` property (by uid,
- * bits of what the member's control notices said: 1 mic off, 2 camera off; `marks['*']` applies to
- * every tile, e.g. a voice call). A joiner's hint and mark ride in its join's setData. Recovery (`restartPusher`,
- * `replay(uid)`) is called by whoever runs the session's media policy (call-screen, room-screen).
+ * shows over its video is one path per tile that changed (`players[1].hint`, `players[1].mark`, `selfHint`,
+ * `selfMark`), in one setData per change: the hints by uid (the `hints` property, or the 1:1 session's
+ * `sessionStore.hints`) and the `marks` property (by uid, bits of what each member's control notices said:
+ * 1 mic off, 2 camera off; `marks['*']` applies to every tile, e.g. a voice call). A joiner's hint and mark
+ * ride in its join's setData. Recovery (`restartPusher`, `replay(uid)`) is called by whoever runs the
+ * session's media policy (call-screen, room-screen).
  */
 import { comparer } from 'mobx-miniprogram';
 import { callStore, sessionStore } from '../../services/stores/call-store';
@@ -77,12 +79,17 @@ netcallComponent({
     labels: { type: Object, value: {} },
     /** The layout class: `pip` (1:1) or `grid`. */
     layout: { type: String, value: 'pip' },
-    /** Marks by uid, `'*'` for every tile: bit 1 mic off, bit 2 camera off, as the members said. */
+    /** Marks by uid (mine too), `'*'` for every tile: bit 1 mic off, bit 2 camera off, as the members said. */
     marks: { type: Object, value: {} },
+    /**
+     * The tiles' hints by uid, from a session other than the 1:1 one (room-screen passes its group's);
+     * without it the room shows `sessionStore.hints`.
+     */
+    hints: { type: Object, value: null },
   },
   observers: {
-    marks(marks: Marks) {
-      this.showTiles(sessionStore.hints, marks);
+    'marks, hints'() {
+      this.showTiles();
     },
   },
   data: {
@@ -90,6 +97,7 @@ netcallComponent({
     /** How many slots are shown: decides full-screen or picture-in-picture for my pusher. */
     count: 0,
     selfHint: '',
+    selfMark: '' as number | '',
   },
   lifetimes: {
     attached() {
@@ -106,7 +114,7 @@ netcallComponent({
         this,
         'tiles',
         () => [sessionStore.hints, callStore.pusher && callStore.pusher.uid],
-        () => this.showTiles(sessionStore.hints, this.data.marks as Marks),
+        () => this.showTiles(),
         { equals: comparer.shallow },
       );
     },
@@ -144,7 +152,7 @@ netcallComponent({
         });
         return;
       }
-      const hints = sessionStore.hints;
+      const hints = this.hintsShown();
       const marks = this.data.marks as Marks;
       wanted.slice(kept.length).forEach((user, offset) => {
         const index = slots.length + offset;
@@ -163,14 +171,20 @@ netcallComponent({
       if (this.data.count !== wanted.length) patch.count = wanted.length;
       if (Object.keys(patch).length > 0) this.setData(patch);
     },
+    hintsShown(): Hints {
+      return (this.data.hints as Hints | null) || sessionStore.hints;
+    },
     /** Each tile whose hint or mark differs from what it shows gets one path, all in one setData. */
-    showTiles(hints: Hints, marks: Marks) {
+    showTiles() {
+      const hints = this.hintsShown();
+      const marks = this.data.marks as Marks;
       const patch: Record<string, unknown> = {};
       const show = (path: string, value: unknown, shown: unknown) => {
         if (value !== (shown || '')) patch[path] = value;
       };
       const pusher = callStore.pusher;
       show('selfHint', (pusher && hints[pusher.uid]) || '', this.data.selfHint);
+      show('selfMark', pusher ? markOf(marks, pusher.uid) : '', this.data.selfMark);
       (this.data.players as Slot[]).forEach((slot, index) => {
         if (!slot.uid) return;
         show(`players[${index}].hint`, hints[slot.uid] || '', slot.hint);

@@ -75,8 +75,10 @@ export interface RoomScreenView {
   devicePosition: DevicePosition;
   speaker: boolean;
   reconnecting: boolean;
-  /** The grid's marks by uid (`'*'` for every tile); see netcall-room. */
+  /** The grid's marks by uid, mine too (`'*'` for every tile); see netcall-room. */
   marks: Readonly<Record<string, number>>;
+  /** The grid's hints by uid (the group session's media policy), as netcall-room's `hints`. */
+  hints: Readonly<Record<string, string>>;
   invitees: readonly Invitee[];
   rows: readonly MemberRow[];
   /** People in the call, me included, for the member list's heading. */
@@ -125,6 +127,8 @@ type Snapshot = Pick<
   | 'reason'
   | 'members'
   | 'local'
+  | 'uid'
+  | 'hints'
   | 'reconnecting'
   | 'deniedScope'
 >;
@@ -151,6 +155,9 @@ export function viewOf(snapshot: Snapshot, lang: string, frame = ''): RoomScreen
     const bits = markOf(m, video);
     if (bits && m.uid) marks[m.uid] = bits;
   }
+  // Mine, as my own controls say: my tile shows my mic off, and my initial while my camera is off.
+  const mine = markOf({ ...local, cameraUnavailable: false }, video);
+  if (mine && snapshot.uid) marks[snapshot.uid] = mine;
 
   const shown = phase === 'incoming' ? members.filter((m) => m.account !== snapshot.caller) : members;
   const invitees =
@@ -162,7 +169,7 @@ export function viewOf(snapshot: Snapshot, lang: string, frame = ''): RoomScreen
     name: t.me,
     initial: initialOf(t.me),
     state: '',
-    mark: markOf({ ...local, cameraUnavailable: false }, video),
+    mark: mine,
     gone: false,
   };
   const rows = [
@@ -201,6 +208,7 @@ export function viewOf(snapshot: Snapshot, lang: string, frame = ''): RoomScreen
     speaker: local.soundMode === 'speaker',
     reconnecting: snapshot.reconnecting,
     marks,
+    hints: snapshot.hints,
     invitees,
     rows,
     count: 1 + members.filter((m) => m.state === 'joined').length,

@@ -368,10 +368,12 @@ describe('netcall-room: the group grid', () => {
     expect(tile('3').querySelector('[class*="netcall-room__initial"]')).toBeNull();
     expect(tile('4').querySelector('[class*="netcall-room__initial"]')!.textContent).toBe('m');
     expect(tile('2').querySelector('[class*="netcall-icon--mic-off"]')).toBeNull();
-    // '*' marks every tile (a voice call: nobody's camera is on).
+    // '*' marks every tile, mine too (a voice call: nobody's camera is on); mine shows my own initial.
     grid.setData({ marks: { '*': 2 } });
     await simulate.sleep(0);
-    expect(room().querySelectorAll('.netcall-room__initial')).toHaveLength(3);
+    expect(room().querySelectorAll('.netcall-room__initial')).toHaveLength(4);
+    // Only the tiles whose mark changed: member4's camera was already off.
+    expect(calls.paths[calls.paths.length - 1]).toEqual(['selfMark', 'players[0].mark', 'players[1].mark']);
     // A joiner's mark rides in its join's one setData.
     netcall.clientJoin(others[3]);
     await simulate.sleep(0);

@@ -639,10 +639,13 @@ describe('room-screen: setData budget', () => {
     }
   });
 
-  it('sends nothing for a change the screen does not show', async () => {
+  it('sends nothing for a change the screen does not show, and a tile hint as the grid’s one small object', async () => {
     await show(inCall());
     const calls = recordSetData();
-    await show({ cid: 'g1', hints: { '2': 'buffering' }, local: { ...idleGroupSnapshot().local } });
+    await show({ cid: 'g1', local: { ...idleGroupSnapshot().local } });
     expect(calls).toEqual([]);
+    // Positive control: the group session's media policy hints a tile; the grid gets it, nothing else moves.
+    await show({ hints: { '2': 'buffering' } });
+    expect(calls).toEqual([{ hints: { '2': 'buffering' } }]);
   });
 });
