@@ -21,6 +21,7 @@ const BENCHMARKS: Record<string, () => Promise<BenchmarkModule>> = {
   'call-setup': () => import('./call-setup'),
   'room-join': () => import('./room-join'),
   'first-frame': () => import('./first-frame'),
+  'live-mix': () => import('./live-mix'),
 };
 
 const RESULTS_FILE = path.join(__dirname, 'results.json');

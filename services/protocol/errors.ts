@@ -7,6 +7,12 @@ export const Code = {
   OK: 200,
   /** NetEase: the room is full. */
   ROOM_FULL: 104,
+  /** NetEase: a live room already has its host (kNIMVChatConnectRtmpHostError). */
+  HOST_EXISTS: 105,
+  /** NetEase: a bypass push (`rtmpUrl`) asked by someone who is not the room's creator (kNIMVChatConnectRtmpCreateError). */
+  NOT_HOST: 106,
+  /** NetEase: the host's custom layout is malformed (kNIMVChatConnectLayoutError). */
+  BAD_LAYOUT: 208,
   BAD_REQUEST: 400,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
