@@ -1,5 +1,6 @@
 /**
- * `npm run serve -- [--dev] [--port P] [--rtmp-port R] [--media-http-port H] [--secret-file F] …`
+ * `npm run serve -- [--dev] [--port P] [--rtmp-port R] [--media-http-port H] [--secret-file F] [--echo] …`
+ * (`--help` lists every flag).
  * Secrets come from the environment (NETCALL_SECRET, NETCALL_MEDIA_SECRET, NETCALL_METRICS_TOKEN) or from
  * files, never from argv: a command line is visible to every local user. Prints `listening ws://HOST:PORT`
  * once ready; on SIGINT/SIGTERM ends every call cleanly and tells clients to reconnect, then exits 0.
@@ -8,6 +9,7 @@ import { readFileSync } from 'fs';
 import { networkInterfaces } from 'os';
 import { resolve } from 'path';
 import { parseArgs } from 'util';
+import type { EchoOptions } from './echo/options';
 import { startServer, type ServerOptions } from './index';
 
 function lanAddress(): string | undefined {
@@ -40,6 +42,11 @@ const NUMERIC_FLAGS = {
   'max-calls-per-pair-per-minute': 'maxCallsPerPairPerMinute',
   'room-capacity': 'roomCapacity',
   'room-idle-ms': 'roomIdleMs',
+  'max-co-hosts': 'maxCoHosts',
+  'co-host-timeout-ms': 'coHostTimeoutMs',
+  'host-grace-ms': 'hostGraceMs',
+  'max-audience': 'maxAudience',
+  'max-room-messages-per-second': 'maxRoomMessagesPerSecond',
   'max-token-lifetime-seconds': 'maxTokenLifetimeSeconds',
   'media-url-ttl-seconds': 'mediaUrlTtlSeconds',
   'missed-call-notice-interval-ms': 'missedCallNoticeIntervalMs',
@@ -63,6 +70,57 @@ function secretFrom(file: string | undefined, env: string): string | undefined {
   return process.env[env] || undefined;
 }
 
+const USAGE = `npm run serve -- [flags]
+
+  --dev                          dev mode: generated secrets, POST /api/login for any account
+  --host ADDR                    listen address (default 0.0.0.0)
+  --public-host HOST             host written into issued URLs (default: this machine's LAN address)
+  --port P  --rtmp-port R  --media-http-port H    (defaults 8080, 1935, 8000; 0 picks a free one)
+  --secret-file F  --media-secret-file F  --metrics-token-file F
+                                 secrets from files (else NETCALL_SECRET, NETCALL_MEDIA_SECRET,
+                                 NETCALL_METRICS_TOKEN); never on the command line
+  --token-audience A  --token-issuer I    claims tokens must carry
+  --trust-proxy                  client address from X-Forwarded-For (behind a TLS proxy)
+  --history-file F               keep call history in this JSON-lines file
+  --log-level L                  pino level (default info)
+  --echo                         run the echo peer (default: on in dev mode, off otherwise)
+  --no-echo                      do not run it, even in dev mode
+  --echo-delay-ms N              the echo plays your media back N ms later (default 0, at most 10000)
+  --echo-account NAME            the account the echo answers as (default echo)
+${Object.keys(NUMERIC_FLAGS)
+  .map((flag) => `  --${flag} N`)
+  .join('\n')}
+                                 limits; each is the startServer option of the same name in camelCase
+  -h, --help                     this text`;
+
+/**
+ * The echo option the flags ask for; undefined leaves the default (on in dev mode). Its settings without a way
+ * to turn it on are refused rather than ignored: an operator who set a delay expects an echo.
+ */
+function echoOption(values: {
+  dev?: boolean;
+  echo?: boolean;
+  'no-echo'?: boolean;
+  'echo-delay-ms'?: string;
+  'echo-account'?: string;
+}): EchoOptions | false | undefined {
+  const settings: EchoOptions = {
+    ...(values['echo-delay-ms'] === undefined
+      ? {}
+      : { delayMs: integer(values['echo-delay-ms'], 'echo-delay-ms') }),
+    ...(values['echo-account'] === undefined ? {} : { account: values['echo-account'] }),
+  };
+  const named = Object.keys(settings).length > 0;
+  if (values.echo && values['no-echo']) throw new Error('--echo and --no-echo contradict each other');
+  if (named && (values['no-echo'] || !(values.echo || values.dev)))
+    throw new Error(
+      '--echo-delay-ms/--echo-account set up the echo peer, which is off: add --echo (it is on by default in dev mode)',
+    );
+  if (values['no-echo']) return false;
+  if (named) return settings;
+  return values.echo ? {} : undefined;
+}
+
 async function main(): Promise<void> {
   const numeric = Object.fromEntries(
     Object.keys(NUMERIC_FLAGS).map((flag) => [flag, { type: 'string' as const }]),
@@ -83,12 +141,22 @@ async function main(): Promise<void> {
       'trust-proxy': { type: 'boolean', default: false },
       dev: { type: 'boolean', default: false },
       'log-level': { type: 'string' },
+      // The echo peer: on in dev mode unless --no-echo, off otherwise unless --echo.
+      echo: { type: 'boolean', default: false },
+      'no-echo': { type: 'boolean', default: false },
+      'echo-delay-ms': { type: 'string' },
+      'echo-account': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
       ...numeric,
       // Accepted only to be refused with the reason (see the header).
       secret: { type: 'string' },
       'media-secret': { type: 'string' },
     },
   });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
   if (values.secret !== undefined || values['media-secret'] !== undefined)
     throw new Error(
       '--secret/--media-secret are not accepted: a command line is visible to every local user. ' +
@@ -99,6 +167,7 @@ async function main(): Promise<void> {
     const value = values[flag];
     if (value !== undefined) limits[option] = integer(value, flag);
   }
+  const echo = echoOption(values);
   const host = values.host ?? '0.0.0.0';
   const publicHost = values['public-host'] ?? (host === '0.0.0.0' ? (lanAddress() ?? '127.0.0.1') : host);
   const started = startServer({
@@ -117,6 +186,7 @@ async function main(): Promise<void> {
     historyFile: values['history-file'],
     logLevel: (values['log-level'] as 'info' | undefined) ?? 'info',
     ...limits,
+    ...(echo === undefined ? {} : { echo }),
   });
   // Installed before anything is ready: a supervisor may send SIGTERM at any moment, even mid-start.
   const stop = () => {
@@ -138,6 +208,11 @@ async function main(): Promise<void> {
       `DevTools  import the folder ${resolve(__dirname, '..')} (it opens dist/ via project.config.json)`,
     );
     console.log(`          on the login page, set the server to ${server.url}`);
+  }
+  if (echo !== false && (echo !== undefined || values.dev)) {
+    const { account = 'echo', delayMs = 0 } = typeof echo === 'object' ? echo : {};
+    const delay = delayMs > 0 ? ` ${delayMs} ms later` : '';
+    console.log(`echo      call "${account}" to see and hear yourself${delay} (one phone is enough)`);
   }
 }
 

@@ -6,8 +6,12 @@
 import { randomBytes } from 'crypto';
 import type pino from 'pino';
 import type { Logger } from 'pino';
+import { ACCOUNT_PATTERN } from '../services/protocol';
+import { ECHO_DEFAULTS, MAX_ECHO_DELAY_MS, type EchoConfig, type EchoOptions } from './echo/options';
 import type { CallHistory } from './history';
+import type { LiveMixes } from './live/mixes';
 import type { Notifier } from './notify';
+import type { LiveSettings } from './signaling/context';
 import { DEFAULT_LIMITS, MAX_TIMER_MS, type SignalingLimits } from './signaling/limits';
 
 export interface ServerOptions {
@@ -53,6 +57,18 @@ export interface ServerOptions {
   roomCapacity?: number;
   /** A created room nobody joins expires after this many ms, and its name is free again (default 10 min). */
   roomIdleMs?: number;
+  /** Live rooms: co-hosts on stage beside the host; one more going on stage gets 104 (default 3). */
+  maxCoHosts?: number;
+  /** Live rooms: an unanswered co-host request or invite is refused with reason `timeout` after this (default 30 s). */
+  coHostTimeoutMs?: number;
+  /** Live rooms: how long a room waits for a host whose connection dropped before it closes (default 10 s). */
+  hostGraceMs?: number;
+  /** Live rooms: audience members a room holds; one more joining gets 104 (default 10,000). */
+  maxAudience?: number;
+  /** Room messages one account may send per second; more get 429 (default 5). */
+  maxRoomMessagesPerSecond?: number;
+  /** Composes live rooms' stages into their live streams (default: none; see server/live/mixes.ts). */
+  liveMixes?: LiveMixes;
   /** How long a call waits for a device whose socket dropped to reconnect (default 30 s; 0 ends at once). */
   callGraceMs?: number;
   /** Lifetime of tokens minted by dev login (default 24 h). */
@@ -80,6 +96,12 @@ export interface ServerOptions {
   missedCallNoticeIntervalMs?: number;
   /** Sends missed-call notices, e.g. `WeChatSubscribeNotifier` (default: none). */
   notifier?: Notifier;
+  /**
+   * The built-in echo peer: call its account (`echo`) and it answers and plays your own stream back to you
+   * (`delayMs` later), so one phone tests the whole call path. `true` or options turn it on; default: on in
+   * dev mode, off otherwise. It needs ffmpeg (npm's @ffmpeg-installer/ffmpeg, or one on PATH).
+   */
+  echo?: boolean | EchoOptions;
 }
 
 const MIN_SECRET_BYTES = 32;
@@ -99,6 +121,11 @@ const BOUNDS: Record<NumericOption, [min: number, max: number]> = {
   missedCallNoticeIntervalMs: [0, MAX_TIMER_MS],
   roomIdleMs: [1, MAX_TIMER_MS],
   roomCapacity: [2, 1000],
+  maxCoHosts: [0, 16],
+  coHostTimeoutMs: [1, MAX_TIMER_MS],
+  hostGraceMs: [0, MAX_TIMER_MS],
+  maxAudience: [0, 1_000_000],
+  maxRoomMessagesPerSecond: [1, 1000],
   maxRequestsPerSecond: [1, Number.MAX_SAFE_INTEGER],
   requestBurst: [1, Number.MAX_SAFE_INTEGER],
   maxBufferedBytes: [1024, Number.MAX_SAFE_INTEGER],
@@ -128,6 +155,24 @@ export function resolveLimits(options: ServerOptions): SignalingLimits {
     if (value !== undefined) limits[key] = value;
   }
   return limits;
+}
+
+export const LIVE_DEFAULTS: LiveSettings = {
+  maxCoHosts: 3,
+  coHostTimeoutMs: 30_000,
+  hostGraceMs: 10_000,
+  maxAudience: 10_000,
+  maxRoomMessagesPerSecond: 5,
+};
+
+/** Live rooms' settings: each option, or its default. */
+export function resolveLive(options: ServerOptions): LiveSettings {
+  const settings: LiveSettings = { ...LIVE_DEFAULTS };
+  for (const key of Object.keys(LIVE_DEFAULTS) as (keyof LiveSettings)[]) {
+    const value = options[key];
+    if (value !== undefined) settings[key] = value;
+  }
+  return settings;
 }
 
 /**
@@ -167,4 +212,31 @@ export function resolveSecrets(options: ServerOptions): {
     mediaSecret: check(options.mediaSecret, 'mediaSecret', 'NETCALL_MEDIA_SECRET', 'it signs media URLs'),
     dev,
   };
+}
+
+/** The echo peer's settings, or null when it is off (the default outside dev mode). */
+export function resolveEcho(options: ServerOptions, dev: boolean): EchoConfig | null {
+  const echo = options.echo ?? dev;
+  if (echo === false) return null;
+  // Each concurrent echo call is one of the account's devices.
+  const maxDevices = options.maxDevicesPerAccount ?? DEFAULT_LIMITS.maxDevicesPerAccount;
+  const config: EchoConfig = {
+    ...ECHO_DEFAULTS,
+    maxCalls: Math.min(ECHO_DEFAULTS.maxCalls, maxDevices),
+    // An option given as undefined keeps its default, as everywhere else in ServerOptions.
+    ...(echo === true ? {} : Object.fromEntries(Object.entries(echo).filter(([, v]) => v !== undefined))),
+  };
+  if (typeof config.account !== 'string' || !ACCOUNT_PATTERN.test(config.account))
+    throw new Error(
+      `startServer: \`echo.account\` must match ${ACCOUNT_PATTERN}, got ${String(config.account)}`,
+    );
+  const whole = (value: unknown, name: string, min: number, max: number) => {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
+      throw new Error(
+        `startServer: \`echo.${name}\` must be a whole number from ${min} to ${max}, got ${String(value)}`,
+      );
+  };
+  whole(config.delayMs, 'delayMs', 0, MAX_ECHO_DELAY_MS);
+  whole(config.maxCalls, 'maxCalls', 1, maxDevices);
+  return config;
 }

@@ -5,7 +5,15 @@
 import { createServer, type Server as HttpServer } from 'http';
 import type { AddressInfo } from 'net';
 import pino from 'pino';
-import { checkNumbers, resolveLimits, resolveSecrets, type ServerOptions } from './config';
+import {
+  checkNumbers,
+  resolveEcho,
+  resolveLimits,
+  resolveLive,
+  resolveSecrets,
+  type ServerOptions,
+} from './config';
+import { startEcho, type EchoPeer } from './echo/echo';
 import {
   FileCallHistory,
   MemoryCallHistory,
@@ -14,16 +22,20 @@ import {
   type CallOutcome,
 } from './history';
 import { createCallsRoute } from './http/calls';
+import { createLiveRoute } from './http/live';
 import { createRequestHandler } from './http/routes';
+import { noLiveMixes } from './live/mixes';
 import { startMediaPlane } from './media';
 import type { MediaHealth } from './media/plane';
-import { TokenVerifier } from './auth/tokens';
+import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, TokenVerifier, mintToken } from './auth/tokens';
 import { endAllCalls, kickAccount, refreshMedia } from './signaling/calls';
 import type { CallEnd, SignalingContext } from './signaling/context';
 import { Hub } from './signaling/hub';
 import { SlidingCounter } from './signaling/limits';
+import { liveDirectory, liveDirectoryEntry } from './signaling/live';
 import { attachSocketServer } from './signaling/socket-server';
 import { MemoryStore, type CallState } from './store/memory';
+import { checkFfmpeg } from './tools/ffmpeg';
 
 export { mintToken, verifyToken } from './auth/tokens';
 export type { ServerOptions } from './config';
@@ -72,6 +84,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const publicHost = options.publicHost ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
   const log = options.logger ?? pino({ level: options.logLevel ?? 'warn' });
   const limits = resolveLimits(options);
+  const echoConfig = resolveEcho(options, dev);
+  const ffmpeg = echoConfig
+    ? await checkFfmpeg().catch((error: Error) => {
+        throw new Error(
+          `startServer: the echo peer needs ffmpeg (turn it off with \`echo: false\`): ${error.message}`,
+        );
+      })
+    : '';
   const history =
     options.history ??
     (options.historyFile ? new FileCallHistory({ path: options.historyFile, log }) : new MemoryCallHistory());
@@ -122,6 +142,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     roomCapacity: options.roomCapacity ?? 9,
     roomIdleMs: options.roomIdleMs ?? 10 * 60_000,
     pairCalls: new SlidingCounter(60_000),
+    live: {
+      ...resolveLive(options),
+      // Set once the port is known; nothing reads it before a client can connect.
+      httpUrl: '',
+      mixes: options.liveMixes ?? noLiveMixes,
+      timers: new Map(),
+      messages: new SlidingCounter(1000),
+    },
     now,
     log,
     onCallEnded: (call, end) =>
@@ -140,7 +168,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       tokenTtlSeconds: options.tokenTtlSeconds ?? 24 * 3600,
       tokenClaims,
       metricsToken: options.metricsToken,
-      routes: [createCallsRoute({ tokens, history })],
+      routes: [
+        createCallsRoute({ tokens, history }),
+        createLiveRoute({
+          tokens,
+          rooms: () => liveDirectory(ctx),
+          room: (channelName) => liveDirectoryEntry(ctx, channelName),
+        }),
+      ],
       health: () => ({
         status: media.health().status === 'up' ? 'ok' : 'degraded',
         media: media.health().status,
@@ -162,9 +197,47 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     throw error;
   }
   const { rtmpPort, httpPort } = media.health();
+  ctx.live.httpUrl = `http://${publicHost}:${port}`;
   log.info({ port, rtmpPort, httpPort, dev }, 'listening');
 
+  let echo: EchoPeer | null = null;
   let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= (async () => {
+      // The echo first: its calls end and its relays (ffmpeg children) are gone before anything else stops.
+      await echo?.close();
+      // Peers hear their calls end before the sockets are told to go (1012: come back later).
+      // Ending every call also clears every grace and ring timer.
+      endAllCalls(ctx);
+      await sockets.close();
+      await reporter.settled();
+      const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+      http.closeAllConnections();
+      await closed;
+      await media.close();
+    })());
+
+  if (echoConfig) {
+    // The echo dials the listener directly: the public host may be a tunnel or a name that resolves elsewhere.
+    const local = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+    const tokenTtl = Math.min(
+      options.tokenTtlSeconds ?? 24 * 3600,
+      options.maxTokenLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
+    );
+    try {
+      echo = await startEcho(echoConfig, {
+        server: `ws://${local.includes(':') ? `[${local}]` : local}:${port}`,
+        mediaHost: local,
+        mintToken: () => mintToken(secret, echoConfig.account, tokenTtl, tokenClaims),
+        ffmpeg,
+        log,
+      });
+    } catch (error) {
+      await close();
+      throw new Error(`startServer: the echo peer could not log in: ${String(error)}`);
+    }
+  }
+
   return {
     url: `ws://${publicHost}:${port}`,
     httpUrl: `http://${publicHost}:${port}`,
@@ -175,17 +248,6 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     port,
     kick: (account, reason = 'kicked by the server') => kickAccount(ctx, account, reason),
     health: () => media.health(),
-    close: () =>
-      (closing ??= (async () => {
-        // Peers hear their calls end before the sockets are told to go (1012: come back later).
-        // Ending every call also clears every grace and ring timer.
-        endAllCalls(ctx);
-        await sockets.close();
-        await reporter.settled();
-        const closed = new Promise<void>((resolve) => http.close(() => resolve()));
-        http.closeAllConnections();
-        await closed;
-        await media.close();
-      })()),
+    close,
   };
 }

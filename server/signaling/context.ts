@@ -5,6 +5,7 @@
  */
 import type { EndHint } from '../../services/protocol';
 import type { TokenVerifier } from '../auth/tokens';
+import type { LiveMixes } from '../live/mixes';
 import type { MediaPlane } from '../media/plane';
 import type { CallState, StateStore } from '../store/types';
 import type { Hub } from './hub';
@@ -17,6 +18,31 @@ export interface CallEnd {
   hint?: EndHint;
   rejected: boolean;
   endedAt: number;
+}
+
+/** Live rooms' settings (startServer options; bounds in config.ts). */
+export interface LiveSettings {
+  /** Co-hosts on stage beside the host; one more going on stage gets 104. Default 3. */
+  maxCoHosts: number;
+  /** A co-host request or invite nobody answers is refused with reason `timeout` after this (ms). Default 30 s. */
+  coHostTimeoutMs: number;
+  /** How long a live room waits for a host whose connection dropped before it closes (ms). Default 10 s. */
+  hostGraceMs: number;
+  /** Audience members a live room holds; one more joining gets 104. Default 10,000. */
+  maxAudience: number;
+  /** Room messages one account may send per second; one more gets 429. Default 5. */
+  maxRoomMessagesPerSecond: number;
+}
+
+/** What live-room signalling needs beyond rooms: its settings, its timers, and the mix hook. */
+export interface LiveContext extends LiveSettings {
+  /** `http://host:port` of this server, set once it listens: the web viewer's and HLS addresses start there. */
+  httpUrl: string;
+  mixes: LiveMixes;
+  /** Co-host request/invite timeouts, host grace periods and audience-count notices, by key (see live.ts). */
+  timers: Map<string, ReturnType<typeof setTimeout>>;
+  /** Room messages per account in the last second. */
+  messages: SlidingCounter;
 }
 
 export interface SignalingContext {
@@ -42,6 +68,7 @@ export interface SignalingContext {
   roomIdleMs: number;
   /** Calls placed per caller→callee pair in the last minute. */
   pairCalls: SlidingCounter;
+  live: LiveContext;
   /** Told about every call that ends (history, notices); must not throw into signalling. */
   onCallEnded?: (call: CallState, end: CallEnd) => void;
   now(): number;

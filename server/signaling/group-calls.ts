@@ -146,7 +146,7 @@ export function placeGroupCall(
     capacity: ctx.roomCapacity,
     createdBy: caller,
     createdAt: now,
-    members: [{ account: caller, uid: newUid(), connId: conn.id, rtc: null, joinedAt: now }],
+    members: [{ account: caller, uid: newUid(), connId: conn.id, role: 'member', rtc: null, joinedAt: now }],
     invitees: args.callee.map((account) => ({ account, uid: newUid(), invitedAt: now })),
   };
   ctx.store.putRoom(room);
@@ -174,7 +174,14 @@ export function answerGroupCall(
     return { result: EMPTY, after: () => dropInvitee(ctx, room, account, args.reason, conn.id) };
   refuseIfBusy(ctx, conn);
   clearTimer(ctx.ringTimers, keyOf(room.cid, account));
-  const member: RoomMember = { account, uid: invitee.uid, connId: conn.id, rtc: null, joinedAt: ctx.now() };
+  const member: RoomMember = {
+    account,
+    uid: invitee.uid,
+    connId: conn.id,
+    role: 'member',
+    rtc: null,
+    joinedAt: ctx.now(),
+  };
   const before = conns(room.members);
   room.invitees = room.invitees.filter((i) => i !== invitee);
   room.members = [...room.members, member];

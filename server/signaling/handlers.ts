@@ -29,6 +29,16 @@ import { CloseCode, type SignalingContext } from './context';
 import type { Connection } from './hub';
 import { MAX_TIMER_MS } from './limits';
 import {
+  changeRoleToAudience,
+  changeRoleToPlayer,
+  inviteCoHost,
+  removeCoHost,
+  requestCoHost,
+  respondCoHost,
+  respondCoHostInvite,
+  sendRoomMessage,
+} from './live-ops';
+import {
   answerGroupCall,
   controlInRoom,
   createChannel,
@@ -289,4 +299,12 @@ export const handlers: { [O in Op]: Handler<O> } = {
   joinChannel,
   leaveChannel,
   inviteToCall,
+  changeRoleToPlayer,
+  changeRoleToAudience,
+  requestCoHost,
+  respondCoHost,
+  inviteCoHost,
+  respondCoHostInvite,
+  removeCoHost,
+  sendRoomMessage,
 };

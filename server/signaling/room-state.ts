@@ -7,6 +7,7 @@ import { Code, NetcallError } from '../../services/protocol';
 import type { Invitee, RoomMember, RoomState } from '../store/types';
 import type { SignalingContext } from './context';
 import type { Connection } from './hub';
+import { forgetLive } from './live';
 
 export const keyOf = (cid: string, account: string): string => `${cid}/${account}`;
 export const memberOf = (room: RoomState, account: string): RoomMember | undefined =>
@@ -92,6 +93,7 @@ export function removeRoom(ctx: SignalingContext, room: RoomState, why: string):
     const conn = ctx.hub.get(member.connId);
     if (conn && conn.currentCid === room.cid) conn.currentCid = null;
   }
+  forgetLive(ctx, room);
   ctx.log.info({ cid: room.cid, channelName: room.channelName, kind: room.kind, why }, 'room ended');
 }
 

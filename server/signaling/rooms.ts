@@ -20,6 +20,16 @@ import type { SignalingContext } from './context';
 import { dropInvitee, endGroupCallIfOver } from './group-calls';
 import type { Connection } from './hub';
 import {
+  closeLive,
+  controlTargets,
+  graceFor,
+  joinLiveRoom,
+  leftLiveRoom,
+  refreshLive,
+  refuseAudienceRtc,
+  stagePushes,
+} from './live';
+import {
   accountUidMap,
   claimMember,
   clearTimer,
@@ -44,12 +54,16 @@ export { answerGroupCall, inviteToCall, placeGroupCall } from './group-calls';
 export function leaveRoom(ctx: SignalingContext, room: RoomState, account: string, hint?: EndHint): void {
   const member = memberOf(room, account);
   if (!member) return;
+  // The host's leave is the live's end, for everyone.
+  if (room.live && member.role === 'host')
+    return closeLive(ctx, room, hint === 'network' ? 'host-lost' : 'host-left');
   clearTimer(ctx.orphans, keyOf(room.cid, account));
   room.members = room.members.filter((m) => m !== member);
   if (member.rtc) ctx.media.revoke(member.rtc.stream);
   const conn = ctx.hub.get(member.connId);
   if (conn && conn.currentCid === room.cid) conn.currentCid = null;
   ctx.log.info({ cid: room.cid, account, hint, left: room.members.length }, 'member left a room');
+  if (room.live) return leftLiveRoom(ctx, room, member);
   const others = conns(room.members);
   ctx.hub.emitMany(others, 'leaveChannel', { account, cid: room.cid, channelId: room.cid });
   if (member.rtc) ctx.hub.emitMany(others, 'clientLeave', { cid: room.cid, account, uid: member.uid });
@@ -90,18 +104,24 @@ export const createChannel: Handler<'createChannel'> = (ctx, conn, { channelName
 
 export const joinChannel: Handler<'joinChannel'> = (ctx, conn, args) => {
   const account = requireLogin(conn);
-  if (args.liveEnable)
-    throw new NetcallError(Code.BAD_REQUEST, 'interactive live rooms are not available on this server yet');
   refuseIfBusy(ctx, conn);
   const room = ctx.store.roomByName(args.channelName);
   // A group call's room is joined by answering its ring, never by name.
   if (!room || room.kind !== 'room')
     throw new NetcallError(Code.NOT_FOUND, `no room named "${args.channelName}"`);
+  if (args.liveEnable || room.live) return joinLiveRoom(ctx, conn, account, room, args);
   if (memberOf(room, account))
     throw new NetcallError(Code.CONFLICT, `"${account}" is already in this room on another device`);
   if (room.members.length >= room.capacity)
     throw new NetcallError(Code.ROOM_FULL, `the room is full (${room.capacity})`);
-  const member: RoomMember = { account, uid: newUid(), connId: conn.id, rtc: null, joinedAt: ctx.now() };
+  const member: RoomMember = {
+    account,
+    uid: newUid(),
+    connId: conn.id,
+    role: 'member',
+    rtc: null,
+    joinedAt: ctx.now(),
+  };
   const others = conns(room.members);
   room.members = [...room.members, member];
   clearTimer(ctx.roomTimers, room.cid);
@@ -166,6 +186,7 @@ export function startRtcInRoom(
   mode: MediaMode,
 ): Outcome<'startRtc'> {
   const member = requireMember(ctx, room, conn);
+  if (room.live) refuseAudienceRtc(member);
   member.rtc = { mode, stream: member.rtc?.stream ?? ctx.media.streamName(room.cid, member.uid) };
   ctx.store.putRoom(room);
   ctx.media.authorize(member.rtc.stream);
@@ -178,6 +199,7 @@ export function startRtcInRoom(
       ctx.hub.emit(conn.id, 'syncDone', syncDone(ctx, room.cid, self, others));
       // A repeated startRtc (after a reconnect) is a rejoin: the others see the fresh entry as a join again.
       ctx.hub.emitMany(peers, 'clientJoin', { cid: room.cid, ...userEntry(ctx, self, false) });
+      stagePushes(ctx, room, member);
     },
   };
 }
@@ -190,7 +212,7 @@ export function controlInRoom(
   command: number,
 ): Outcome<'control'> {
   const member = requireMember(ctx, room, conn);
-  const others = conns(room.members.filter((m) => m !== member));
+  const others = room.live ? controlTargets(room, member) : conns(room.members.filter((m) => m !== member));
   return {
     result: EMPTY,
     after: () => ctx.hub.emitMany(others, 'control', { cid: room.cid, account: member.account, command }),
@@ -210,15 +232,16 @@ export function dropFromRooms(ctx: SignalingContext, conn: Connection, clean: bo
     const room = ctx.store.getRoom(cid);
     const member = room ? memberOf(room, account) : undefined;
     if (!room || !member || member.connId !== conn.id) continue;
-    if (clean || ctx.graceMs <= 0) {
+    const graceMs = graceFor(ctx, room, member);
+    if (clean || graceMs <= 0) {
       leaveRoom(ctx, room, account, clean ? undefined : 'network');
       continue;
     }
-    later(ctx, ctx.orphans, keyOf(cid, account), ctx.graceMs, () => {
+    later(ctx, ctx.orphans, keyOf(cid, account), graceMs, () => {
       const current = ctx.store.getRoom(cid);
       if (current) leaveRoom(ctx, current, account, 'network');
     });
-    ctx.log.info({ cid, account, graceMs: ctx.graceMs }, 'device lost; room kept for its grace period');
+    ctx.log.info({ cid, account, graceMs }, 'device lost; room kept for its grace period');
   }
   if (ctx.store.devicesOf(account).filter((id) => id !== conn.id).length === 0)
     for (const room of ctx.store.invitingRoomsFor(account)) dropInvitee(ctx, room, account, 'network');
@@ -226,16 +249,20 @@ export function dropFromRooms(ctx: SignalingContext, conn: Connection, clean: bo
 
 /** Shutdown: every room ends; its members are being told to reconnect, and will find it gone. */
 export function endAllRooms(ctx: SignalingContext): void {
-  for (const room of ctx.store.allRooms()) removeRoom(ctx, room, 'server shutting down');
+  for (const room of ctx.store.allRooms())
+    if (room.live) closeLive(ctx, room, 'shutdown');
+    else removeRoom(ctx, room, 'server shutting down');
 }
 
 /** The media plane is back after dying: every member in a room's RTC session gets a fresh `syncDone`. */
 export function refreshRoomMedia(ctx: SignalingContext): void {
-  for (const room of ctx.store.allRooms())
+  for (const room of ctx.store.allRooms()) {
+    refreshLive(ctx, room);
     for (const member of room.members) {
       const self = inRtc(member);
       if (!self) continue;
       ctx.media.authorize(self.stream);
       ctx.hub.emit(member.connId, 'syncDone', syncDone(ctx, room.cid, self, othersInRtc(room, member)));
     }
+  }
 }

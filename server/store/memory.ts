@@ -143,6 +143,13 @@ export class MemoryStore implements StateStore {
     return this.rooms.size;
   }
 
+  /** Live rooms (the directory), by start time. */
+  liveRooms(): RoomState[] {
+    return [...this.rooms.values()]
+      .filter((room) => room.live !== undefined)
+      .sort((a, b) => a.live!.startedAt - b.live!.startedAt);
+  }
+
   private unlinkRoom(cid: string): void {
     for (const connId of this.roomConns.get(cid) ?? []) {
       const set = this.roomsByConn.get(connId);

@@ -3,7 +3,7 @@
  * and the store interface that keeps them (`StateStore`; the in-process one is MemoryStore). Account names
  * are user input: a store keeps them as map keys and array entries, never as plain-object properties.
  */
-import type { CallType, MediaMode } from '../../services/protocol';
+import type { CallType, MediaMode, SessionConfig } from '../../services/protocol';
 
 export interface Member {
   account: string;
@@ -34,11 +34,19 @@ export interface CallState {
   answeredAt?: number;
 }
 
+/**
+ * A member's part in its room: every member of a plain room or group call is a `member` (on stage); a live
+ * room has one `host`, its `cohost`s (host and co-hosts are the stage, the RTC session) and its `audience`
+ * (off stage: never in RTC, they play the mixed live stream).
+ */
+export type MemberRole = 'host' | 'cohost' | 'audience' | 'member';
+
 /** One member of a room: a device that joined (or answered a group call), in the RTC session once it pushes. */
 export interface RoomMember {
   account: string;
   uid: string;
   connId: string;
+  role: MemberRole;
   /** Set by startRtc: what it pushes, and where. */
   rtc: { mode: MediaMode; stream: string } | null;
   joinedAt: number;
@@ -50,6 +58,37 @@ export interface Invitee {
   /** Pre-assigned, so `accountUidMap` names everyone the call rings. */
   uid: string;
   invitedAt: number;
+}
+
+/** A co-host request (from an audience member to the host) or invite (from the host to one), until answered. */
+export interface PendingCoHost {
+  account: string;
+  at: number;
+  /** Past this it is refused as `timeout`, and answering it is 404. */
+  expiresAt: number;
+}
+
+/** What makes a room live: the host's settings, the stage's approvals and the audience's numbers. */
+export interface LiveRoomState {
+  /** The host's account: the room's creator, who joined it with liveEnable. */
+  host: string;
+  sessionConfig: SessionConfig;
+  /** The mixed live stream's name on the media plane. */
+  stream: string;
+  /** When the host joined. */
+  startedAt: number;
+  /** Whether the mix was started (the host's first startRtc). */
+  mixing: boolean;
+  /** Audience requests waiting for the host. */
+  requests: PendingCoHost[];
+  /** Host invites waiting for an audience member. */
+  invites: PendingCoHost[];
+  /** Audience members whose request or invite was accepted: with `stageApproval`, only they may go on stage. */
+  approved: string[];
+  peakAudience: number;
+  /** The last `audienceCount` sent, and when: members hear it at most once a second. */
+  audienceNoticed: number;
+  audienceNoticedAt: number;
 }
 
 /**
@@ -69,6 +108,8 @@ export interface RoomState {
   members: RoomMember[];
   /** Group calls only: accounts still ringing. */
   invitees: Invitee[];
+  /** A live room (its creator joined with liveEnable); absent for a plain room or group call. */
+  live?: LiveRoomState;
 }
 
 /**
@@ -106,4 +147,6 @@ export interface StateStore {
   invitingRoomsFor(account: string): RoomState[];
   allRooms(): RoomState[];
   roomCount(): number;
+  /** Live rooms (the directory), by start time. */
+  liveRooms(): RoomState[];
 }

@@ -8,6 +8,7 @@ import {
   isReply,
   type CallArgs,
   type CallResult,
+  type CoHostTargetArgs,
   type ControlArgs,
   type CreateChannelArgs,
   type CreateChannelResult,
@@ -16,11 +17,15 @@ import {
   type JoinChannelArgs,
   type JoinChannelResult,
   type LeaveChannelArgs,
+  type LiveRoomArgs,
   type LoginResult,
   type Op,
   type RequestArgs,
   type RequestResults,
+  type RespondCoHostArgs,
+  type RespondCoHostInviteArgs,
   type ResponseArgs,
+  type SendRoomMessageArgs,
   type ServerFrame,
   type StartRtcArgs,
   type StartRtcResult,
@@ -33,7 +38,7 @@ import {
   type Timers,
 } from '../platform/primitives';
 import { Emitter } from './emitter';
-import type { NetcallEvents, NetcallLike } from './types';
+import type { LiveNetcallLike, NetcallEvents } from './types';
 
 export interface NetcallOptions {
   /** `ws://` or `wss://` URL of the signalling server. */
@@ -64,7 +69,18 @@ interface Pending {
 const LOGIN_CLOSE_CODE = 4401;
 const KICKED_CLOSE_CODE = 4403;
 
-export class Netcall extends Emitter<NetcallEvents> implements NetcallLike {
+/** Live-room ops: each acts on the current room unless `cid` names one. */
+type LiveOp =
+  | 'changeRoleToPlayer'
+  | 'changeRoleToAudience'
+  | 'requestCoHost'
+  | 'respondCoHost'
+  | 'inviteCoHost'
+  | 'respondCoHostInvite'
+  | 'removeCoHost'
+  | 'sendRoomMessage';
+
+export class Netcall extends Emitter<NetcallEvents> implements LiveNetcallLike {
   readonly account: string;
   /** The call this client is in (dialing, ringing answered, or talking); NetEase's "current channel". */
   cid: string | null = null;
@@ -302,6 +318,53 @@ export class Netcall extends Emitter<NetcallEvents> implements NetcallLike {
     await this.request('inviteToCall', options);
   }
 
+  // ---- interactive live (a room joined with liveEnable) ----
+
+  /** NetEase's: audience → on stage, then `startRtc`. 403 when the room needs approval first, 104 stage full. */
+  changeRoleToPlayer(options: LiveRoomArgs = {}): Promise<void> {
+    return this.liveRequest('changeRoleToPlayer', options);
+  }
+
+  /** NetEase's: co-host → audience (the server ends its stream: nothing to rejoin after a reconnect). */
+  async changeRoleToAudience(options: LiveRoomArgs = {}): Promise<void> {
+    await this.liveRequest('changeRoleToAudience', options);
+    this.offStage(options.cid ?? this.cid);
+  }
+
+  requestCoHost(options: LiveRoomArgs = {}): Promise<void> {
+    return this.liveRequest('requestCoHost', options);
+  }
+
+  respondCoHost(options: RespondCoHostArgs): Promise<void> {
+    return this.liveRequest('respondCoHost', options);
+  }
+
+  inviteCoHost(options: CoHostTargetArgs): Promise<void> {
+    return this.liveRequest('inviteCoHost', options);
+  }
+
+  respondCoHostInvite(options: RespondCoHostInviteArgs): Promise<void> {
+    return this.liveRequest('respondCoHostInvite', options);
+  }
+
+  removeCoHost(options: CoHostTargetArgs): Promise<void> {
+    return this.liveRequest('removeCoHost', options);
+  }
+
+  sendRoomMessage(options: SendRoomMessageArgs): Promise<void> {
+    return this.liveRequest('sendRoomMessage', options);
+  }
+
+  private async liveRequest<O extends LiveOp>(op: O, options: RequestArgs[O]): Promise<void> {
+    const cid = options.cid ?? this.cid ?? undefined;
+    await this.request(op, (cid === undefined ? options : { ...options, cid }) as RequestArgs[O]);
+  }
+
+  /** Off stage: no RTC session left to rejoin after a reconnect (a startRtc there would be refused, 403). */
+  private offStage(cid: string | null | undefined): void {
+    if (this.rtc && this.rtc.cid === cid) this.rtc = null;
+  }
+
   async control(options: ControlArgs): Promise<void> {
     const cid = options.cid ?? this.cid ?? undefined;
     await this.request('control', cid === undefined ? { command: options.command } : { ...options, cid });
@@ -342,8 +405,9 @@ export class Netcall extends Emitter<NetcallEvents> implements NetcallLike {
     }
     const { event, data: payload } = frame;
     // One refusal ends a 1:1 call; a group call goes on while others are in it, until its `hangup`.
-    if (event === 'hangup' || (event === 'callRejected' && !this.group))
+    if (event === 'hangup' || event === 'liveRoomClose' || (event === 'callRejected' && !this.group))
       this.forget((payload as { cid: string }).cid);
+    if (event === 'coHostRemoved') this.offStage((payload as { cid: string }).cid);
     this.emit(event, payload as never);
   }
 

@@ -45,6 +45,22 @@
  * `clientLeave` (if it was in media) and `hangup`, once. When every callee refused, the caller gets `hangup`
  * and the SDK's call is hung up (SDK77 would keep it dialing).
  *
+ * Interactive live, mapped onto SDK77 (what NetEase's weixin SDK can do, and no more):
+ *
+ * - `joinChannel({liveEnable: true})` → `joinChannel({…, role: ROLE_HOST (0), liveEnable: 1})`: on NetEase a
+ *   mini-program joins a live room as a player, the host or a co-host (连麦者, who "join the room by its name to
+ *   go on stage", NetEase's interactive-live guide); the audience plays the host's CDN stream and never joins.
+ *   The result's `role` is `host` when this instance created the room, else `cohost`; it has no `live` URLs
+ *   (the pull addresses are the app's own CDN's, set through NetEase's console, not the SDK).
+ * - `changeRoleToPlayer()` in a live room → resolves (every live member here is a player already).
+ * - `changeRoleToAudience()`, the co-host flows (`requestCoHost`, `respondCoHost`, `inviteCoHost`,
+ *   `respondCoHostInvite`, `removeCoHost`) and `sendRoomMessage` → 501: SDK77 has no role switch (SDK59's
+ *   `changeRoleToAudience` was dropped), and NetEase carries co-host signalling and messages over IM custom
+ *   notifications, which are the app's, not this SDK's. The directory and the server mix are our server's.
+ * - `sessionConfig.stageApproval` (ours) has no field in SDK77: refused (400) like `rtmpUrl`.
+ * - The gateway's `liveRoomClose` (raw `{cid, reason}`) → `liveRoomClose {cid, reason: String(reason)}`; the
+ *   room is over, so the SDK's session is left (`leaveChannel`) and this instance is free again.
+ *
  * It never imports the SDK (the instance is injected, typed by typings/nim-netcall.d.ts), never touches `wx`
  * and keeps no UI state.
  */
@@ -62,6 +78,7 @@ import {
   type BeCallingEvent,
   type CallArgs,
   type CallResult,
+  type CoHostTargetArgs,
   type ControlArgs,
   type CreateChannelArgs,
   type CreateChannelResult,
@@ -71,10 +88,15 @@ import {
   type JoinChannelResult,
   type KickedEvent,
   type LeaveChannelArgs,
+  type LiveRole,
+  type LiveRoomArgs,
   type MediaMode,
   type Op,
+  type RespondCoHostArgs,
+  type RespondCoHostInviteArgs,
   type ResponseArgs,
   type RtcUser,
+  type SendRoomMessageArgs,
   type StartRtcArgs,
   type StartRtcResult,
   type SyncDoneEvent,
@@ -82,9 +104,17 @@ import {
 import { defaultTimers, type Timers } from '../platform';
 import { Emitter } from './emitter';
 import { numericCode, toNetcallError } from './nim-errors';
-import type { NetcallEvents, NetcallLike } from './types';
+import type { LiveNetcallLike, NetcallEvents } from './types';
 
 export { toNetcallError } from './nim-errors';
+
+const CO_HOST_SIGNALLING =
+  'NetEase carries co-host requests and invites over its IM (custom notifications), not its netcall SDK; ' +
+  'a co-host joins the live room directly';
+
+function notSupported(op: string, why: string): NetcallError {
+  return new NetcallError(NOT_SUPPORTED, `${op}: not supported on NetEase's engine: ${why}`);
+}
 
 export interface NimNetcallOptions {
   /** An instance from `NetcallWeixin.getInstance({nim})`. */
@@ -118,7 +148,11 @@ const ENDED_MEMORY = 64;
 type SessionKind = 'p2p' | 'team' | 'meeting';
 
 /** The sessionConfig fields SDK77's `joinChannel` has no way to pass on. */
-const UNSUPPORTED_SESSION_CONFIG = ['rtmpUrl', 'splitMode', 'layout'] as const;
+const UNSUPPORTED_SESSION_CONFIG = ['rtmpUrl', 'splitMode', 'layout', 'stageApproval'] as const;
+/** What NetEase's weixin SDK cannot do at all (HTTP's "Not Implemented"); `Code.NOT_SUPPORTED`. */
+export const NOT_SUPPORTED = Code.NOT_SUPPORTED;
+/** Room names this instance created, remembered to tell a live room's host (its creator) from a co-host. */
+const CREATED_MEMORY = 16;
 
 /** The SDK sends channel ids as IM `long`s; a cid we handed out as a string goes back as a number. */
 function toSdkId(id: string | number): string | number {
@@ -174,7 +208,7 @@ interface PendingJoin {
   reject(error: NetcallError): void;
 }
 
-export class NimNetcall extends Emitter<NimNetcallEvents> implements NetcallLike {
+export class NimNetcall extends Emitter<NimNetcallEvents> implements LiveNetcallLike {
   readonly account: string;
   /**
    * The wrapped SDK instance, for its constants and `getStatus()`. Listen here, not there: the SDK's `on`
@@ -231,6 +265,10 @@ export class NimNetcall extends Emitter<NimNetcallEvents> implements NetcallLike
   private readonly endedCids = new Map<string, true>();
   private readonly subscribed: NimNetcallEventName[] = [];
   private disposed = false;
+  /** Rooms created here, by name: joining one live makes this instance its host. */
+  private readonly created = new Map<string, true>();
+  /** The live room joined (a room joined with liveEnable): my role in it. */
+  private liveRole: LiveRole | null = null;
 
   constructor(options: NimNetcallOptions) {
     super();
@@ -389,6 +427,8 @@ export class NimNetcall extends Emitter<NimNetcallEvents> implements NetcallLike
     await this.invoke('createChannel', () =>
       this.sdk.createChannel({ channelName: options.channelName, custom }),
     );
+    remember(this.created, options.channelName, true);
+    if (this.created.size > CREATED_MEMORY) this.created.delete(this.created.keys().next().value as string);
     return { channelName: options.channelName, cid: '', custom };
   }
 
@@ -450,7 +490,7 @@ export class NimNetcall extends Emitter<NimNetcallEvents> implements NetcallLike
       this.endSession();
       throw error;
     }
-    return {
+    const joined: JoinChannelResult = {
       channelName: options.channelName,
       cid,
       uid: identity.uid,
@@ -458,6 +498,11 @@ export class NimNetcall extends Emitter<NimNetcallEvents> implements NetcallLike
       custom: result.custom ?? '',
       accountUidMap,
     };
+    if (options.liveEnable) {
+      this.liveRole = this.created.has(options.channelName) ? 'host' : 'cohost';
+      joined.role = this.liveRole;
+    }
+    return joined;
   }
 
   /**
@@ -477,6 +522,58 @@ export class NimNetcall extends Emitter<NimNetcallEvents> implements NetcallLike
     }
     // SDK77 keeps `signalInited` after a ring that was never answered, and then "leaves" without a room.
     if (!inRoom) throw new NetcallError(Code.NOT_FOUND, 'leaveChannel: not in a room');
+  }
+
+  // ---- interactive live: what SDK77 can do, and 501 for the rest -----------------------------------------
+
+  /** Every live member is a player on NetEase's engine (joined with ROLE_HOST): nothing to change. */
+  async changeRoleToPlayer(options: LiveRoomArgs = {}): Promise<void> {
+    this.requireLiveRoom('changeRoleToPlayer', options);
+  }
+
+  /** SDK77 has no role switch: leave the room and play the CDN stream instead. */
+  async changeRoleToAudience(options: LiveRoomArgs = {}): Promise<void> {
+    this.requireLiveRoom('changeRoleToAudience', options);
+    throw notSupported(
+      'changeRoleToAudience',
+      'SDK77 has no role switch (SDK59 had one); leave the room and play the live CDN stream instead',
+    );
+  }
+
+  async requestCoHost(_options: LiveRoomArgs = {}): Promise<void> {
+    throw notSupported('requestCoHost', CO_HOST_SIGNALLING);
+  }
+
+  async respondCoHost(_options: RespondCoHostArgs): Promise<void> {
+    throw notSupported('respondCoHost', CO_HOST_SIGNALLING);
+  }
+
+  async inviteCoHost(_options: CoHostTargetArgs): Promise<void> {
+    throw notSupported('inviteCoHost', CO_HOST_SIGNALLING);
+  }
+
+  async respondCoHostInvite(_options: RespondCoHostInviteArgs): Promise<void> {
+    throw notSupported('respondCoHostInvite', CO_HOST_SIGNALLING);
+  }
+
+  async removeCoHost(_options: CoHostTargetArgs): Promise<void> {
+    throw notSupported('removeCoHost', CO_HOST_SIGNALLING);
+  }
+
+  async sendRoomMessage(_options: SendRoomMessageArgs): Promise<void> {
+    throw notSupported(
+      'sendRoomMessage',
+      "room messages travel over NetEase's IM (chat rooms or custom notifications), not its netcall SDK",
+    );
+  }
+
+  /** The live room an op names: the current one, joined with liveEnable. */
+  private requireLiveRoom(op: string, options: LiveRoomArgs): void {
+    const cid = options?.cid === undefined ? this.cid : String(options.cid);
+    if (this.cid === null || cid !== this.cid || this.sessionKind !== 'meeting')
+      throw new NetcallError(Code.NOT_FOUND, `${op}: ${cid ?? 'no room'} is not the current room`);
+    if (this.liveRole === null)
+      throw new NetcallError(Code.BAD_REQUEST, `${op}: the current room was not joined with liveEnable`);
   }
 
   /** Our extension; SDK77 rings only when a call is placed, so NetEase's engine cannot. */
@@ -645,6 +742,17 @@ export class NimNetcall extends Emitter<NimNetcallEvents> implements NetcallLike
         new NetcallError(Code.TIMEOUT, 'joinChannel: the media gateway did not answer the login'),
       );
       this.invoke('leaveChannel', () => this.sdk.leaveChannel()).catch(() => undefined);
+    },
+    liveRoomClose: (raw) => {
+      const body = (raw && 'body' in raw && raw.body ? raw.body : raw) as { cid?: unknown; reason?: unknown };
+      const cid = idOf(body?.cid) || (this.cid ?? '');
+      if (!this.fresh('liveRoomClose', cid)) return;
+      if (cid === this.cid && this.sessionKind === 'meeting') {
+        // The room is over: leave the SDK's session too, or its next join is refused (已经在房间中了).
+        this.endSession();
+        this.invoke('leaveChannel', () => this.sdk.leaveChannel()).catch(() => undefined);
+      }
+      this.emit('liveRoomClose', { cid, reason: idOf(body?.reason) });
     },
     error: (raw) => {
       const code = numericCode(raw?.code);
@@ -824,6 +932,7 @@ export class NimNetcall extends Emitter<NimNetcallEvents> implements NetcallLike
 
   private endSession(): void {
     if (this.cid !== null) remember(this.endedCids, this.cid, true);
+    this.liveRole = null;
     this.reconnectAttempt = null;
     this.cid = null;
     this.rtcCid = null;

@@ -15,7 +15,12 @@ import type {
   JoinChannelArgs,
   JoinChannelResult,
   LeaveChannelArgs,
+  CoHostTargetArgs,
+  LiveRoomArgs,
+  RespondCoHostArgs,
+  RespondCoHostInviteArgs,
   ResponseArgs,
+  SendRoomMessageArgs,
   ServerEvents,
   StartRtcArgs,
   StartRtcResult,
@@ -76,4 +81,29 @@ export interface NetcallLike {
   inviteToCall(options: InviteToCallArgs): Promise<void>;
   on<K extends NetcallEventName>(name: K, listener: Listener<NetcallEvents[K]>): unknown;
   off<K extends NetcallEventName>(name: K, listener?: Listener<NetcallEvents[K]>): unknown;
+}
+
+/**
+ * Interactive live on top of rooms: a room joined with `liveEnable` (NetEase's names where NetEase has them:
+ * `changeRoleToPlayer`, `changeRoleToAudience`, `liveRoomClose`; the co-host flows and room messages are ours).
+ * Apart from `NetcallLike` so that 1:1-only code and its test doubles need none of it. Each acts on the current
+ * room unless `cid` names one. NimNetcall rejects what NetEase's weixin SDK cannot do with 501.
+ */
+export interface LiveNetcallLike extends NetcallLike {
+  /** Audience → on stage (then `startRtc`); a no-op for the host and co-hosts. 403 needs approval, 104 stage full. */
+  changeRoleToPlayer(options?: LiveRoomArgs): Promise<void>;
+  /** Co-host → audience (its stream ends); a no-op for the audience; 403 for the host. */
+  changeRoleToAudience(options?: LiveRoomArgs): Promise<void>;
+  /** Audience: ask the host to go on stage (`coHostRequest` to the host; `coHostResponse` comes back). */
+  requestCoHost(options?: LiveRoomArgs): Promise<void>;
+  /** Host: answer a request (404 when none is waiting from that account). */
+  respondCoHost(options: RespondCoHostArgs): Promise<void>;
+  /** Host: ask an audience member on stage (`coHostInvite`; `coHostInviteResponse` comes back). */
+  inviteCoHost(options: CoHostTargetArgs): Promise<void>;
+  /** Answer the host's invite (404 when none is waiting). */
+  respondCoHostInvite(options: RespondCoHostInviteArgs): Promise<void>;
+  /** Host: take a co-host off stage (`coHostRemoved` to it). */
+  removeCoHost(options: CoHostTargetArgs): Promise<void>;
+  /** To everyone else in the room: `roomMessage`. Over the size cap 400, too fast 429. */
+  sendRoomMessage(options: SendRoomMessageArgs): Promise<void>;
 }

@@ -22,6 +22,8 @@ export const Code = {
   EXISTS: 417,
   RATE_LIMITED: 429,
   INTERNAL: 500,
+  /** An operation this engine cannot do (NimNetcall: what NetEase's weixin SDK has no API for). */
+  NOT_SUPPORTED: 501,
   /** Client side: the socket closed before the request got its reply. */
   DISCONNECTED: 599,
 } as const;

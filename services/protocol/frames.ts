@@ -77,16 +77,29 @@ export interface CreateChannelArgs {
   /** NetEase's flag; accepted for compatibility, WebRTC has no meaning here. */
   webrtcEnable?: boolean;
 }
-/** Interactive-live settings of a room (NetEase's names); the live features come with the live issue. */
+/**
+ * Interactive-live settings of a room, NetEase's names; only the host (the room's creator) may give them: anyone
+ * else gets 105 while the host is in the room, 106 otherwise.
+ */
 export interface SessionConfig {
+  /** Bypass push of the mixed live stream to any RTMP server: `rtmp://…` (else 400). */
   rtmpUrl?: string;
+  /** Also record the live stream to a file. */
   rtmpRecord?: boolean;
+  /** NetEase's SPLIT_MODE (`LAYOUT_SPLIT…`, 0..5); default lattice tile. */
   splitMode?: number;
+  /** NetEase's custom layout JSON (for LAYOUT_SPLITCUSTOMLAYOUT); a malformed one is refused with 208. */
   layout?: string;
+  /**
+   * Our extension: going on stage (`changeRoleToPlayer`) needs a request the host accepted or an invite one
+   * accepted (403 otherwise). Without it, as in NetEase's API, anyone in the audience may step on stage.
+   */
+  stageApproval?: boolean;
 }
 export interface JoinChannelArgs {
   channelName: string;
   type: CallType;
+  /** A live room: its creator hosts, everyone else is audience until on stage. */
   liveEnable?: boolean;
   sessionConfig?: SessionConfig;
 }
@@ -98,6 +111,39 @@ export interface LeaveChannelArgs {
 export interface InviteToCallArgs {
   cid: string;
   callee: string;
+}
+
+// ---- interactive live (a room joined with liveEnable) ------------------------------------------------------
+
+/** A member's part in a live room (a plain room's members are all on stage and have none). */
+export type LiveRole = 'host' | 'cohost' | 'audience';
+/** Why a co-host request or invite ended without an answer (our extension; absent for a plain refusal). */
+export type CoHostHint = 'timeout';
+/** Why a live room closed. */
+export type LiveCloseReason = 'host-left' | 'host-lost' | 'shutdown';
+export type RoomMessageType = 'text' | 'custom';
+/** Longest room message, in characters; longer is refused with 400. */
+export const MAX_ROOM_MESSAGE_CHARS = 1024;
+
+/** Ops of a live room that act on the connection's current room unless `cid` names it. */
+export interface LiveRoomArgs {
+  cid?: string;
+}
+export interface RespondCoHostArgs extends LiveRoomArgs {
+  /** The audience member whose request this answers. */
+  account: string;
+  accepted: boolean;
+}
+export interface CoHostTargetArgs extends LiveRoomArgs {
+  account: string;
+}
+export interface RespondCoHostInviteArgs extends LiveRoomArgs {
+  accepted: boolean;
+}
+export interface SendRoomMessageArgs extends LiveRoomArgs {
+  type: RoomMessageType;
+  /** 1..MAX_ROOM_MESSAGE_CHARS characters; `custom` carries the app's own JSON, as a string. */
+  content: string;
 }
 
 export interface RequestArgs {
@@ -113,6 +159,14 @@ export interface RequestArgs {
   joinChannel: JoinChannelArgs;
   leaveChannel: LeaveChannelArgs;
   inviteToCall: InviteToCallArgs;
+  changeRoleToPlayer: LiveRoomArgs;
+  changeRoleToAudience: LiveRoomArgs;
+  requestCoHost: LiveRoomArgs;
+  respondCoHost: RespondCoHostArgs;
+  inviteCoHost: CoHostTargetArgs;
+  respondCoHostInvite: RespondCoHostInviteArgs;
+  removeCoHost: CoHostTargetArgs;
+  sendRoomMessage: SendRoomMessageArgs;
 }
 export type Op = keyof RequestArgs;
 
@@ -147,8 +201,19 @@ export interface JoinChannelResult {
   uid: string;
   account: string;
   custom: string;
-  /** Every member's uid, self included, as NetEase's `accountUidMap`. */
+  /** Every member's uid, self included, as NetEase's `accountUidMap`. In a live room: the stage's, and mine. */
   accountUidMap: Record<string, string>;
+  /** A live room: my role (the host, or audience until on stage). Absent in a plain room. */
+  role?: LiveRole;
+  /** The audience's view: the room's mixed live stream, and the web viewer's page. */
+  live?: LiveUrls;
+}
+/** Where the room's mixed live stream plays. */
+export interface LiveUrls {
+  rtmp: string;
+  flv: string;
+  /** The web viewer's page for the room. */
+  h5: string;
 }
 
 export interface RequestResults {
@@ -164,6 +229,14 @@ export interface RequestResults {
   joinChannel: JoinChannelResult;
   leaveChannel: EmptyResult;
   inviteToCall: EmptyResult;
+  changeRoleToPlayer: EmptyResult;
+  changeRoleToAudience: EmptyResult;
+  requestCoHost: EmptyResult;
+  respondCoHost: EmptyResult;
+  inviteCoHost: EmptyResult;
+  respondCoHostInvite: EmptyResult;
+  removeCoHost: EmptyResult;
+  sendRoomMessage: EmptyResult;
 }
 
 export interface RequestFrame<O extends Op = Op> {
@@ -251,6 +324,63 @@ export interface LeaveChannelEvent {
 export interface KickedEvent {
   reason: string;
 }
+/** To the host: an audience member asks to go on stage; answer with `respondCoHost`. */
+export interface CoHostRequestEvent {
+  cid: string;
+  account: string;
+}
+/** To the requester: the host's answer, or `reason: 'timeout'` when none came in time. */
+export interface CoHostResponseEvent {
+  cid: string;
+  accepted: boolean;
+  reason?: CoHostHint;
+}
+/** To the invited audience member: the host (`account`) asks it on stage; answer with `respondCoHostInvite`. */
+export interface CoHostInviteEvent {
+  cid: string;
+  account: string;
+}
+/** To the host: the invited member's answer, or `reason: 'timeout'` when none came in time. */
+export interface CoHostInviteResponseEvent {
+  cid: string;
+  account: string;
+  accepted: boolean;
+  reason?: CoHostHint;
+}
+/** To the co-host the host took off stage: it is audience again. */
+export interface CoHostRemovedEvent {
+  cid: string;
+  account: string;
+}
+export interface RoomMessageEvent {
+  cid: string;
+  account: string;
+  type: RoomMessageType;
+  content: string;
+  /** Server time, ms. */
+  time: number;
+}
+/** The room's audience (members off stage), at most once a second. */
+export interface AudienceCountEvent {
+  cid: string;
+  count: number;
+}
+/** NetEase's: the live room is over for everyone (the host left, or was lost past its grace period). */
+export interface LiveRoomCloseEvent {
+  cid: string;
+  /** Our server: a LiveCloseReason. NetEase's engine: its gateway's reason, as a string. */
+  reason: string;
+}
+/** To the host when its live ends: what the end page shows. */
+export interface LiveSummaryEvent {
+  cid: string;
+  channelName: string;
+  startedAt: number;
+  endedAt: number;
+  /** ms */
+  duration: number;
+  peakAudience: number;
+}
 export interface ErrorEvent {
   code: number;
   message: string;
@@ -270,6 +400,15 @@ export interface ServerEvents {
   leaveChannel: LeaveChannelEvent;
   kicked: KickedEvent;
   error: ErrorEvent;
+  coHostRequest: CoHostRequestEvent;
+  coHostResponse: CoHostResponseEvent;
+  coHostInvite: CoHostInviteEvent;
+  coHostInviteResponse: CoHostInviteResponseEvent;
+  coHostRemoved: CoHostRemovedEvent;
+  roomMessage: RoomMessageEvent;
+  audienceCount: AudienceCountEvent;
+  liveRoomClose: LiveRoomCloseEvent;
+  liveSummary: LiveSummaryEvent;
 }
 export type ServerEventName = keyof ServerEvents;
 

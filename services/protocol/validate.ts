@@ -10,6 +10,7 @@ import {
   END_HINTS,
   MAX_FRAME_BYTES,
   MAX_GROUP_CALLEES,
+  MAX_ROOM_MESSAGE_CHARS,
   type Op,
   type RequestFrame,
 } from './frames';
@@ -61,13 +62,18 @@ const callees: Rule = (v) => {
   }
   return new Set(v).size === v.length ? null : 'must not name an account twice';
 };
+// `rtmp://` only, and none of the characters the mixer's output list gives meaning to (`|`, `[`, `]`, quotes,
+// backslash) or that no URL carries (whitespace): the URL is handed to ffmpeg as one output of several.
+const RTMP_URL = /^rtmp:\/\/[^\s|[\]\\'"]+$/;
 const sessionConfig: Rule = (v) => {
   if (!isObject(v)) return 'must be an object';
   const rules: Record<string, Rule> = {
-    rtmpUrl: string(1024),
+    rtmpUrl: string(1024, RTMP_URL),
     rtmpRecord: boolean,
-    splitMode: integer(0, 99),
+    // NetEase's SPLIT_MODE values; what a custom `layout` says is checked (208) where the room is known.
+    splitMode: integer(0, 5),
     layout: string(4096),
+    stageApproval: boolean,
   };
   for (const key of Object.keys(v)) {
     if (!Object.prototype.hasOwnProperty.call(rules, key)) return `has an unknown field ${quote(key)}`;
@@ -76,6 +82,9 @@ const sessionConfig: Rule = (v) => {
   }
   return null;
 };
+
+/** The live ops' optional room: the current one unless named. */
+const roomCid: [Rule, boolean] = [string(64, CID), false];
 
 /** Per op: field → [rule, required]. Unknown fields are refused so typos surface at once. */
 const SCHEMAS: Record<Op, Record<string, [Rule, boolean]>> = {
@@ -111,6 +120,18 @@ const SCHEMAS: Record<Op, Record<string, [Rule, boolean]>> = {
   },
   leaveChannel: { cid: [string(64, CID), false] },
   inviteToCall: { cid: [string(64, CID), true], callee: [account, true] },
+  changeRoleToPlayer: { cid: roomCid },
+  changeRoleToAudience: { cid: roomCid },
+  requestCoHost: { cid: roomCid },
+  respondCoHost: { account: [account, true], accepted: [boolean, true], cid: roomCid },
+  inviteCoHost: { account: [account, true], cid: roomCid },
+  respondCoHostInvite: { accepted: [boolean, true], cid: roomCid },
+  removeCoHost: { account: [account, true], cid: roomCid },
+  sendRoomMessage: {
+    type: [oneOf('text', 'custom'), true],
+    content: [string(MAX_ROOM_MESSAGE_CHARS), true],
+    cid: roomCid,
+  },
 };
 
 export function isOp(op: unknown): op is Op {

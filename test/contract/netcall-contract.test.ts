@@ -11,8 +11,8 @@
  */
 import type { RunningServer } from '../../server';
 import { MediaRoster } from '../../services/media';
-import type { Netcall, NetcallLike } from '../../services/netcall';
-import { NimNetcall, toNetcallError } from '../../services/netcall/nim-netcall';
+import type { LiveNetcallLike, Netcall, NetcallLike } from '../../services/netcall';
+import { NOT_SUPPORTED, NimNetcall, toNetcallError } from '../../services/netcall/nim-netcall';
 import { NetcallError } from '../../services/protocol';
 import { NimCloud, standinIdle, type NimStandin } from '../helpers/nim-standin';
 import { closeClients, connectClient, establishCall, roundTrip, startTestServer } from '../helpers/server';
@@ -21,6 +21,7 @@ import { cuttableSockets } from '../helpers/ws-socket';
 // Unique accounts per test: the server engine is shared by the whole suite.
 import { names } from '../helpers/session';
 import { eventually } from '../helpers/wait';
+import { recordLive } from './live-events';
 
 /** What the contract needs from an engine: logged-in devices, and cleanup. */
 interface ContractEngine {
@@ -49,6 +50,16 @@ interface ContractEngine {
   drop(device: NetcallLike): void;
   /** Whether `createChannel` names the room's cid (ours), or it is '' until a join (NetEase's SDK gives none). */
   createNamesCid: boolean;
+  /**
+   * Ends a live room the way its cloud does: the host leaves. Our server then closes it for everyone; on
+   * NetEase's, the gateway sends the members `liveRoomClose` (the stand-in is told to, SDK77 not saying when).
+   */
+  closeLive(host: NetcallLike, members: NetcallLike[]): Promise<void>;
+  /**
+   * The role a non-creator joins a live room in: the audience on our server (on stage after
+   * `changeRoleToPlayer`), a co-host on NetEase's (SDK77 has no role switch: a mini-program joins as a player).
+   */
+  joinerRole: 'audience' | 'cohost';
   /**
    * What our server does and NetEase's weixin SDK (SDK77) cannot, so those cases are defined for our engine
    * only: a group callee ringing out on its own (SDK77 has no ring timeout: its keepCalling repeats while the
@@ -494,6 +505,62 @@ function describeContract(name: string, factory: () => ContractEngine): void {
         expect(a.seen('control')).toEqual([]);
       });
 
+    // ---- interactive live ---------------------------------------------------------------------------------
+
+    const live = (d: Recorded) => d.netcall as LiveNetcallLike;
+
+    it('makes the creator of a live room its host and a joiner a player after changeRoleToPlayer: syncDone of both, clientJoin to the host', async () => {
+      const [alice, bob, room] = names('alice', 'bob', 'live');
+      const a = await device(alice);
+      const b = await device(bob);
+      await a.netcall.createChannel({ channelName: room });
+      const hosted = await a.netcall.joinChannel({ channelName: room, type: 2, liveEnable: true });
+      expect(hosted).toMatchObject({ channelName: room, account: alice, role: 'host' });
+      const cid = hosted.cid;
+      expect(typeof cid).toBe('string');
+      expect(cid).not.toBe('');
+      // The host is a player already.
+      await expect(live(a).changeRoleToPlayer()).resolves.toBeUndefined();
+      const selfA = await a.netcall.startRtc({ mode: 0 });
+      expect(selfA).toEqual({ uid: hosted.uid, account: alice, cid });
+      await a.next('syncDone');
+
+      const joined = await b.netcall.joinChannel({ channelName: room, type: 2, liveEnable: true });
+      expect(joined).toMatchObject({ cid, account: bob, role: engine.joinerRole });
+      await expect(live(b).changeRoleToPlayer()).resolves.toBeUndefined();
+      const selfB = await b.netcall.startRtc({ mode: 0 });
+      expect(selfB).toEqual({ uid: joined.uid, account: bob, cid });
+      const sync = await b.next('syncDone');
+      expect(sync.userlist.map((u) => [u.account, u.uid]).sort()).toEqual(
+        [
+          [alice, selfA.uid],
+          [bob, selfB.uid],
+        ].sort(),
+      );
+      expect(await a.next('clientJoin')).toMatchObject({ cid, account: bob, uid: selfB.uid });
+    });
+
+    it('closes a live room for its members with liveRoomClose (string cid and reason), after which they are free', async () => {
+      const [alice, bob, room, next] = names('alice', 'bob', 'live', 'next');
+      const a = await device(alice);
+      const b = await device(bob);
+      const closes = recordLive(b.netcall);
+      await a.netcall.createChannel({ channelName: room });
+      const { cid } = await a.netcall.joinChannel({ channelName: room, type: 2, liveEnable: true });
+      await a.netcall.startRtc({ mode: 0 });
+      await b.netcall.joinChannel({ channelName: room, type: 2, liveEnable: true });
+
+      await engine.closeLive(a.netcall, [b.netcall]);
+      expect(await closes.next('liveRoomClose')).toEqual({ cid, reason: expect.any(String) });
+      await engine.settle(b.netcall);
+      expect(closes.seen('liveRoomClose')).toHaveLength(1);
+      // Free again: a room of its own is no conflict (409 while still in one).
+      await b.netcall.createChannel({ channelName: next });
+      await expect(b.netcall.joinChannel({ channelName: next, type: 2 })).resolves.toMatchObject({
+        channelName: next,
+      });
+    });
+
     // ---- group calls ------------------------------------------------------------------------------------
 
     it('rings every callee of a group call with one cid; accepts and rejects reach the caller; it goes on with two, and the last hangup ends it', async () => {
@@ -679,6 +746,8 @@ describeContract('Netcall on the open backend', () => {
     roomCapacity: ROOM_CAPACITY,
     drop: (device) => cuts.get(device)!(),
     createNamesCid: true,
+    closeLive: (host) => host.leaveChannel(),
+    joinerRole: 'audience',
     ours: { ringTimeoutMs: RING_TIMEOUT_MS },
   };
 });
@@ -708,6 +777,11 @@ describeContract('NimNetcall over the NetEase SDK stand-in', () => {
     roomCapacity: ROOM_CAPACITY,
     drop: (device) => sdks.get(device)!.simulateGatewayLoss(),
     createNamesCid: false,
+    closeLive: async (host, members) => {
+      await host.leaveChannel();
+      for (const member of members) sdks.get(member)!.simulateLiveRoomClose(1);
+    },
+    joinerRole: 'cohost',
   };
 });
 
@@ -1063,5 +1137,80 @@ describe('NimNetcall hides the SDK quirks', () => {
     });
     expect(toNetcallError(undefined)).toBeInstanceOf(NetcallError);
     expect(toNetcallError(7)).toMatchObject({ code: 500 });
+  });
+
+  it('joins a live room as a player (ROLE_HOST, liveEnable 1) and refuses what SDK77 cannot do: 501 for role switch, co-host flows and messages, 400 for stageApproval', async () => {
+    const a = device('alice');
+    const b = device('bob');
+    await a.netcall.createChannel({ channelName: 'show' });
+    const refused = a.netcall.joinChannel({
+      channelName: 'show',
+      type: 2,
+      liveEnable: true,
+      sessionConfig: { stageApproval: true },
+    });
+    await expect(refused).rejects.toMatchObject({
+      code: 400,
+      message: expect.stringContaining('stageApproval'),
+    });
+    expect(a.sdk.joinOptions).toEqual([]);
+    await expect(
+      a.netcall.joinChannel({ channelName: 'show', type: 2, liveEnable: true }),
+    ).resolves.toMatchObject({
+      role: 'host',
+    });
+    const joinedB = await b.netcall.joinChannel({ channelName: 'show', type: 1, liveEnable: true });
+    expect(joinedB.role).toBe('cohost');
+    expect(joinedB.live).toBeUndefined();
+    for (const sdk of [a.sdk, b.sdk])
+      expect(sdk.joinOptions).toEqual([expect.objectContaining({ role: sdk.ROLE_HOST, liveEnable: 1 })]);
+
+    await expect(b.netcall.changeRoleToPlayer()).resolves.toBeUndefined();
+    const unsupported: [string, () => Promise<void>][] = [
+      ['changeRoleToAudience', () => b.netcall.changeRoleToAudience()],
+      ['requestCoHost', () => b.netcall.requestCoHost()],
+      ['respondCoHost', () => a.netcall.respondCoHost({ account: 'bob', accepted: true })],
+      ['inviteCoHost', () => a.netcall.inviteCoHost({ account: 'bob' })],
+      ['respondCoHostInvite', () => b.netcall.respondCoHostInvite({ accepted: true })],
+      ['removeCoHost', () => a.netcall.removeCoHost({ account: 'bob' })],
+      ['sendRoomMessage', () => b.netcall.sendRoomMessage({ type: 'text', content: 'hi' })],
+    ];
+    for (const [op, run] of unsupported) {
+      const attempt = run();
+      await expect(attempt).rejects.toBeInstanceOf(NetcallError);
+      await expect(attempt).rejects.toMatchObject({
+        code: NOT_SUPPORTED,
+        message: expect.stringContaining(`${op}: not supported on NetEase's engine`),
+      });
+    }
+    // Outside a live room, changeRoleToPlayer says where the problem is: no room (404), or not live (400).
+    const c = device('carol');
+    await expect(c.netcall.changeRoleToPlayer()).rejects.toMatchObject({ code: 404 });
+    await c.netcall.createChannel({ channelName: 'plain' });
+    await c.netcall.joinChannel({ channelName: 'plain', type: 2 });
+    await expect(c.netcall.changeRoleToPlayer()).rejects.toMatchObject({ code: 400 });
+  });
+
+  it("turns the gateway's liveRoomClose into ours, with string ids, and leaves the SDK's session so the next join works", async () => {
+    const a = device('alice');
+    const b = device('bob');
+    await a.netcall.createChannel({ channelName: 'show' });
+    const { cid } = await a.netcall.joinChannel({ channelName: 'show', type: 2, liveEnable: true });
+    await b.netcall.joinChannel({ channelName: 'show', type: 2, liveEnable: true });
+    const closes = recordLive(b.netcall);
+    b.sdk.simulateLiveRoomClose(3);
+    b.sdk.simulateLiveRoomClose(3);
+    expect(await closes.next('liveRoomClose')).toEqual({ cid, reason: '3' });
+    await standinIdle();
+    // Stand-in: the SDK delivered it twice, raw, with numbers.
+    expect(raw(b, 'liveRoomClose')).toHaveLength(2);
+    expect(raw(b, 'liveRoomClose')[0].payload).toMatchObject({ body: { cid: Number(cid), reason: 3 } });
+    expect(closes.seen('liveRoomClose')).toHaveLength(1);
+    expect(b.netcall.cid).toBeNull();
+    expect(b.sdk.getStatus().signalInited).toBe(false);
+    await b.netcall.createChannel({ channelName: 'after' });
+    await expect(b.netcall.joinChannel({ channelName: 'after', type: 2 })).resolves.toMatchObject({
+      channelName: 'after',
+    });
   });
 });

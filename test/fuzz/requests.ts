@@ -143,9 +143,25 @@ export function wellFormed({ secret, self, taken }: FuzzWorld): WellFormed {
         code: { guest: NOT_LOGGED_IN, member: toSelf ? 400 : 404 },
       };
     }),
-    ...(['response', 'hangup', 'startRtc', 'control', 'leaveChannel', 'inviteToCall'] as const).map((op) =>
-      fields(op).map((args) => ({ op, args, code: { guest: NOT_LOGGED_IN, member: 404 } })),
-    ),
+    // Every op on a call or room: the fuzz account is in none, and the cids are nobody's.
+    ...(
+      [
+        'response',
+        'hangup',
+        'startRtc',
+        'control',
+        'leaveChannel',
+        'inviteToCall',
+        'changeRoleToPlayer',
+        'changeRoleToAudience',
+        'requestCoHost',
+        'respondCoHost',
+        'inviteCoHost',
+        'respondCoHostInvite',
+        'removeCoHost',
+        'sendRoomMessage',
+      ] as const
+    ).map((op) => fields(op).map((args) => ({ op, args, code: { guest: NOT_LOGGED_IN, member: 404 } }))),
     // A group call to accounts nobody uses: not online (404), or 400 when it names the caller.
     fc
       .tuple(fc.uniqueArray(strangers, { minLength: 2, maxLength: 8 }), fc.boolean(), fields('call'))
@@ -157,14 +173,11 @@ export function wellFormed({ secret, self, taken }: FuzzWorld): WellFormed {
         ],
         code: { guest: NOT_LOGGED_IN, member: withSelf ? 400 : 404 },
       })),
-    // Joining a room nobody created: 404 (400 first when it asks for live, not served yet).
+    // Joining a room nobody created, live or not: 404 (the room is looked up before any live setting).
     fields('joinChannel').map((args) => ({
       op: 'joinChannel' as const,
       args,
-      code: {
-        guest: NOT_LOGGED_IN,
-        member: args.some(([key, value]) => key === 'liveEnable' && value === true) ? 400 : 404,
-      },
+      code: { guest: NOT_LOGGED_IN, member: 404 },
     })),
     // Creating one would succeed (and change state): guests only.
     fields('createChannel').map((args) => ({

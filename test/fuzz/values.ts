@@ -5,7 +5,13 @@
  * The acceptance rules here restate the protocol for the generators only; the oracle never uses them.
  */
 import fc from 'fast-check';
-import { ACCOUNT_PATTERN, CHANNEL_NAME_PATTERN, MAX_GROUP_CALLEES, type Op } from '../../services/protocol';
+import {
+  ACCOUNT_PATTERN,
+  CHANNEL_NAME_PATTERN,
+  MAX_GROUP_CALLEES,
+  MAX_ROOM_MESSAGE_CHARS,
+  type Op,
+} from '../../services/protocol';
 import { PROTOTYPE_NAMES } from '../helpers/accounts';
 
 type FieldKind =
@@ -21,7 +27,9 @@ type FieldKind =
   | 'pushConfig'
   | 'channelName'
   | 'custom'
-  | 'sessionConfig';
+  | 'sessionConfig'
+  | 'messageType'
+  | 'content';
 
 /** Per op: field → [kind, required]. */
 export const SCHEMA: Record<Op, Record<string, [FieldKind, boolean]>> = {
@@ -57,6 +65,14 @@ export const SCHEMA: Record<Op, Record<string, [FieldKind, boolean]>> = {
   },
   leaveChannel: { cid: ['cid', false] },
   inviteToCall: { cid: ['cid', true], callee: ['account', true] },
+  changeRoleToPlayer: { cid: ['cid', false] },
+  changeRoleToAudience: { cid: ['cid', false] },
+  requestCoHost: { cid: ['cid', false] },
+  respondCoHost: { account: ['account', true], accepted: ['boolean', true], cid: ['cid', false] },
+  inviteCoHost: { account: ['account', true], cid: ['cid', false] },
+  respondCoHostInvite: { accepted: ['boolean', true], cid: ['cid', false] },
+  removeCoHost: { account: ['account', true], cid: ['cid', false] },
+  sendRoomMessage: { type: ['messageType', true], content: ['content', true], cid: ['cid', false] },
 };
 export const OPS = Object.keys(SCHEMA) as Op[];
 
@@ -70,10 +86,12 @@ const matches = (pattern: RegExp) => (value: unknown) => typeof value === 'strin
 
 const isAccount = matches(ACCOUNT_PATTERN);
 const SESSION_CONFIG: Record<string, (v: unknown) => boolean> = {
-  rtmpUrl: (v) => typeof v === 'string' && v.length >= 1 && v.length <= 1024,
+  // rtmp:// and nothing an ffmpeg output list would read as a separator or a quote.
+  rtmpUrl: (v) => typeof v === 'string' && v.length <= 1024 && /^rtmp:\/\/[^\s|[\]\\'"]+$/.test(v),
   rtmpRecord: (v) => typeof v === 'boolean',
-  splitMode: (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 99,
+  splitMode: (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 5,
   layout: (v) => typeof v === 'string' && v.length >= 1 && v.length <= 4096,
+  stageApproval: (v) => typeof v === 'boolean',
 };
 
 const ACCEPTS: Record<FieldKind, (value: unknown) => boolean> = {
@@ -102,6 +120,8 @@ const ACCEPTS: Record<FieldKind, (value: unknown) => boolean> = {
   endHint: (v) => END_HINTS.includes(v as string),
   pushConfig: (v) =>
     isPlainObject(v) && (v.custom === undefined || (typeof v.custom === 'string' && v.custom.length <= 1024)),
+  messageType: (v) => v === 'text' || v === 'custom',
+  content: (v) => typeof v === 'string' && v.length >= 1 && v.length <= MAX_ROOM_MESSAGE_CHARS,
 };
 
 /** The value as the server sees it: what survives JSON.stringify and JSON.parse inside an object. */
@@ -201,8 +221,17 @@ const NEAR_MISSES: Record<FieldKind, fc.Arbitrary<unknown>> = {
     scalar,
     fc.array(scalar, { maxLength: 3 }),
     fc.oneof(scalar, longText(1025, 3000)).map((rtmpUrl) => own([['rtmpUrl', rtmpUrl]])),
+    fc
+      .constantFrom('http://x/live', 'rtmps://x/live', 'rtmp://', 'rtmp://x/a b', 'rtmp://x/a|b', 'RTMP://x')
+      .map((rtmpUrl) => own([['rtmpUrl', rtmpUrl]])),
+    fc.constantFrom(6, -1, 2.5, '2').map((splitMode) => own([['splitMode', splitMode]])),
     keyText.map((key) => own([[key, 1]])),
   ),
+  messageType: fc.oneof(
+    fc.mixedCase(fc.constantFrom('text', 'custom')),
+    fc.constantFrom(' text', 'text ', 'image', '', 1, ['text']),
+  ),
+  content: fc.oneof(fc.constant(''), longText(MAX_ROOM_MESSAGE_CHARS + 1, 3000)),
   cid: fc.oneof(
     fc.constant(''),
     around(badChar),
@@ -263,7 +292,16 @@ export function validFor(
     case 'custom':
       return fc.string({ minLength: 1, maxLength: 1024 });
     case 'sessionConfig':
-      return fc.constantFrom({}, { rtmpRecord: true }, { splitMode: 2, layout: 'grid' });
+      return fc.constantFrom(
+        {},
+        { rtmpRecord: true },
+        { splitMode: 2, layout: 'grid' },
+        { rtmpUrl: 'rtmp://example.invalid/live/x?key=1', stageApproval: true },
+      );
+    case 'messageType':
+      return fc.constantFrom('text', 'custom');
+    case 'content':
+      return fc.string({ minLength: 1, maxLength: MAX_ROOM_MESSAGE_CHARS });
     case 'cid':
       return fc
         .oneof(

@@ -667,6 +667,18 @@ export class NimStandin implements NimNetcallInstance {
     this.deliver('disconnect', { code: '403', desc: 'wx: maxceed reconnect times' }, 'gateway');
   }
 
+  /**
+   * The gateway closes this instance's live room: SDK77 passes the gateway's packet on raw, as `liveRoomClose`
+   * (`{cmd, body: {cid, reason}}`; netcall-api.md §4), with no teardown of its own noted, unlike `kicked`. The
+   * stand-in's model: delivered as is, the status untouched. When NetEase's gateway sends it is not in SDK77;
+   * tests call this where the gateway would.
+   */
+  simulateLiveRoomClose(reason: number | string = 0): void {
+    const gateway = this.gatewaySession;
+    if (!gateway) throw new Error('simulateLiveRoomClose: no gateway session');
+    this.deliver('liveRoomClose', { cmd: 'liveRoomClose', body: { cid: gateway.cid, reason } }, 'gateway');
+  }
+
   simulateKick(reason = 1): void {
     const gateway = this.gatewaySession;
     if (!gateway) throw new Error('simulateKick: no gateway session');

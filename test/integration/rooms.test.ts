@@ -134,16 +134,6 @@ describe('joinChannel', () => {
     await d.leaveChannel();
     await expect(e.joinChannel({ channelName: room, type: 2 })).resolves.toMatchObject({ account: erin });
   });
-
-  it('is refused live rooms for now with a clear 400, not silently', async () => {
-    const [alice, room] = fresh('alice', 'room');
-    const [a] = await online(alice);
-    await a.createChannel({ channelName: room });
-    await expect(a.joinChannel({ channelName: room, type: 2, liveEnable: true })).rejects.toMatchObject({
-      code: 400,
-      message: expect.stringContaining('live'),
-    });
-  });
 });
 
 describe('RTC in a room', () => {

@@ -24,6 +24,7 @@ import { bindSessionToStore, callStore, sessionStore, type MediaActionEvent } fr
 import { bindGroupToStore, groupStore } from '../../services/stores/group-store';
 import { COMPONENTS_ROOT, defineHost, loadComponent, renderHost, simulate } from '../helpers/simulate';
 import { STATES, SELF_UID, rtcUser, type ScreenState } from './states';
+import { writeLayoutPictures } from './layouts';
 
 export const REPO_ROOT = path.resolve(__dirname, '../..');
 export const OUT_DIR = path.join(REPO_ROOT, 'docs/screenshots');
@@ -372,12 +373,17 @@ export async function writeScreenshots(outDir = OUT_DIR, states = STATES): Promi
 // with the given words), not when a test imports it.
 if (process.argv[1] && path.resolve(process.argv[1]) === __filename) {
   const only = process.argv.slice(2);
+  const wanted = (name: string) => only.length === 0 || only.some((prefix) => name.startsWith(prefix));
+  // The live mix's layout pictures (SVG, drawn from the server's layout function) go with the screens.
+  const layouts = wanted('layout') ? writeLayoutPictures(OUT_DIR) : [];
   writeScreenshots(
     OUT_DIR,
-    only.length ? STATES.filter((state) => only.some((prefix) => state.name.startsWith(prefix))) : STATES,
+    STATES.filter((state) => wanted(state.name)),
   )
     .then((files) => {
-      console.log(`wrote ${files.length} screenshots to ${path.relative(process.cwd(), OUT_DIR)}/`);
+      console.log(
+        `wrote ${files.length} screenshots and ${layouts.length} layout pictures to ${path.relative(process.cwd(), OUT_DIR)}/`,
+      );
       process.exit(0);
     })
     .catch((error: unknown) => {
