@@ -1,4 +1,3 @@
 export * from './types';
-export * from './media-policy';
 export * from './base-session';
 export * from './session';

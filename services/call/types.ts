@@ -3,7 +3,7 @@
  * snapshot a store mirrors. Pure types: no behaviour here.
  */
 import type { CallType } from '../protocol';
-import type { TileHint } from './media-policy';
+import type { TileHint } from './base-session';
 
 export type CallPhase = 'idle' | 'dialing' | 'incoming' | 'connecting' | 'in-call' | 'ended';
 

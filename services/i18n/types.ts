@@ -5,7 +5,7 @@
  * enough to stay on one line under a 120 px button at 12 px; the screenshot test proves it in both languages.
  */
 import type { EndReason } from '../call/types';
-import type { TileHint } from '../call/media-policy';
+import type { TileHint } from '../call/base-session';
 
 export type Lang = 'zh-CN' | 'en';
 

@@ -7,7 +7,7 @@
  * It turns those events into the smallest list of changes for a store or view to apply.
  * It must never touch `wx`, components or stores: it only listens to a `NetcallLike`.
  */
-import { Emitter } from '../netcall/emitter';
+import { Emitter } from '../netcall/netcall';
 import type { NetcallLike } from '../netcall/types';
 import type {
   ClientJoinEvent,

@@ -1,3 +1,2 @@
-export * from './emitter';
-export * from './types';
 export * from './netcall';
+export * from './types';

@@ -6,6 +6,7 @@
 import { Code, NetcallError } from '../protocol/errors';
 import {
   isReply,
+  Layout,
   type CallArgs,
   type CallResult,
   type CoHostTargetArgs,
@@ -37,8 +38,56 @@ import {
   type SocketTaskLike,
   type Timers,
 } from '../platform/primitives';
-import { Emitter } from './emitter';
 import type { LiveNetcallLike, NetcallEvents } from './types';
+
+// ---- the emitter (here rather than a module of its own: every shipped file carries its own CommonJS preamble)
+// A small typed multi-listener emitter. NetEase's SDK keeps one handler per event and `off` throws when
+// there is none; ours fans out, `off` is idempotent, and a throwing listener cannot starve the others.
+
+export type Listener<T> = (payload: T) => void;
+
+export class Emitter<Events extends object> {
+  private readonly listeners = new Map<keyof Events, Set<Listener<never>>>();
+
+  on<K extends keyof Events>(name: K, listener: Listener<Events[K]>): this {
+    let set = this.listeners.get(name);
+    if (!set) this.listeners.set(name, (set = new Set()));
+    set.add(listener as Listener<never>);
+    return this;
+  }
+
+  once<K extends keyof Events>(name: K, listener: Listener<Events[K]>): this {
+    const wrapper: Listener<Events[K]> = (payload) => {
+      this.off(name, wrapper);
+      listener(payload);
+    };
+    return this.on(name, wrapper);
+  }
+
+  /** Without a listener, removes every listener of that event. */
+  off<K extends keyof Events>(name: K, listener?: Listener<Events[K]>): this {
+    if (!listener) this.listeners.delete(name);
+    else this.listeners.get(name)?.delete(listener as Listener<never>);
+    return this;
+  }
+
+  emit<K extends keyof Events>(name: K, payload: Events[K]): void {
+    const set = this.listeners.get(name);
+    if (!set) return;
+    for (const listener of [...set]) {
+      try {
+        (listener as Listener<Events[K]>)(payload);
+      } catch (error) {
+        // A broken app handler must not break the kit's own handlers on the same event.
+        console.error(`[netcall] listener for "${String(name)}" threw`, error);
+      }
+    }
+  }
+
+  listenerCount(name: keyof Events): number {
+    return this.listeners.get(name)?.size ?? 0;
+  }
+}
 
 export interface NetcallOptions {
   /** `ws://` or `wss://` URL of the signalling server. */
@@ -460,4 +509,26 @@ export class Netcall extends Emitter<NetcallEvents> implements LiveNetcallLike {
       this.pending.delete(seq);
     }
   }
+}
+
+/**
+ * NetEase's layout constants as static members, where NetEase's SDK has them (`Netcall.LAYOUT_SPLITLATTICETILE`
+ * for `sessionConfig.splitMode`). Assigned from one table rather than declared one by one: the names ship once.
+ */
+Object.assign(Netcall, Layout);
+
+// eslint-disable-next-line @typescript-eslint/no-namespace -- declaration merging: the statics' types on the class
+export declare namespace Netcall {
+  const LAYOUT_SPLITBOTTOMHORFLOATING: typeof Layout.LAYOUT_SPLITBOTTOMHORFLOATING;
+  const LAYOUT_SPLITTOPHORFLOATING: typeof Layout.LAYOUT_SPLITTOPHORFLOATING;
+  const LAYOUT_SPLITLATTICETILE: typeof Layout.LAYOUT_SPLITLATTICETILE;
+  const LAYOUT_SPLITLATTICECUTTINGTILE: typeof Layout.LAYOUT_SPLITLATTICECUTTINGTILE;
+  const LAYOUT_SPLITCUSTOMLAYOUT: typeof Layout.LAYOUT_SPLITCUSTOMLAYOUT;
+  const LAYOUT_SPLITAUDIOLAYOUT: typeof Layout.LAYOUT_SPLITAUDIOLAYOUT;
+  const LAYOUT_SPLITCUSTOM: typeof Layout.LAYOUT_SPLITCUSTOM;
+  const LAYOUT_SPLITAUDIO: typeof Layout.LAYOUT_SPLITAUDIO;
+  const LAYOUT_TOP_LEFT: typeof Layout.LAYOUT_TOP_LEFT;
+  const LAYOUT_TOP_RIGHT: typeof Layout.LAYOUT_TOP_RIGHT;
+  const LAYOUT_BOTTOM_LEFT: typeof Layout.LAYOUT_BOTTOM_LEFT;
+  const LAYOUT_BOTTOM_RIGHT: typeof Layout.LAYOUT_BOTTOM_RIGHT;
 }

@@ -72,6 +72,7 @@ import type {
   NimRtcUser,
 } from '../../typings/nim-netcall';
 import {
+  Layout,
   Code,
   NetcallError,
   validateArgs,
@@ -102,7 +103,7 @@ import {
   type SyncDoneEvent,
 } from '../protocol';
 import { defaultTimers, type Timers } from '../platform';
-import { Emitter } from './emitter';
+import { Emitter } from './netcall';
 import { numericCode, toNetcallError } from './nim-errors';
 import type { LiveNetcallLike, NetcallEvents } from './types';
 
@@ -955,4 +956,26 @@ export class NimNetcall extends Emitter<NimNetcallEvents> implements LiveNetcall
       throw toNetcallError(error, op);
     }
   }
+}
+
+/**
+ * NetEase's layout constants as static members, where NetEase's SDK has them (`Netcall.LAYOUT_SPLITLATTICETILE`
+ * for `sessionConfig.splitMode`). Assigned from one table rather than declared one by one: the names ship once.
+ */
+Object.assign(NimNetcall, Layout);
+
+// eslint-disable-next-line @typescript-eslint/no-namespace -- declaration merging: the statics' types on the class
+export declare namespace NimNetcall {
+  const LAYOUT_SPLITBOTTOMHORFLOATING: typeof Layout.LAYOUT_SPLITBOTTOMHORFLOATING;
+  const LAYOUT_SPLITTOPHORFLOATING: typeof Layout.LAYOUT_SPLITTOPHORFLOATING;
+  const LAYOUT_SPLITLATTICETILE: typeof Layout.LAYOUT_SPLITLATTICETILE;
+  const LAYOUT_SPLITLATTICECUTTINGTILE: typeof Layout.LAYOUT_SPLITLATTICECUTTINGTILE;
+  const LAYOUT_SPLITCUSTOMLAYOUT: typeof Layout.LAYOUT_SPLITCUSTOMLAYOUT;
+  const LAYOUT_SPLITAUDIOLAYOUT: typeof Layout.LAYOUT_SPLITAUDIOLAYOUT;
+  const LAYOUT_SPLITCUSTOM: typeof Layout.LAYOUT_SPLITCUSTOM;
+  const LAYOUT_SPLITAUDIO: typeof Layout.LAYOUT_SPLITAUDIO;
+  const LAYOUT_TOP_LEFT: typeof Layout.LAYOUT_TOP_LEFT;
+  const LAYOUT_TOP_RIGHT: typeof Layout.LAYOUT_TOP_RIGHT;
+  const LAYOUT_BOTTOM_LEFT: typeof Layout.LAYOUT_BOTTOM_LEFT;
+  const LAYOUT_BOTTOM_RIGHT: typeof Layout.LAYOUT_BOTTOM_RIGHT;
 }

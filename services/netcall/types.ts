@@ -25,7 +25,7 @@ import type {
   StartRtcArgs,
   StartRtcResult,
 } from '../protocol';
-import type { Listener } from './emitter';
+import type { Listener } from './netcall';
 
 export interface DisconnectEvent {
   /**

@@ -6,38 +6,8 @@
  */
 import { Code, NetcallError } from './errors';
 
-/**
- * NetEase's layout constants, flat, as NetEase's Web SDK spreads them onto `WebRTC`/`Netcall`. Two families
- * share the one namespace there and so here: `splitMode` values (SPLIT_MODE, 0..5) and the corner a floating
- * picture sits in (MIX_VIDEO_MODE, 1..4). Their numbers overlap on purpose — they are read from different
- * fields — so never look a name up by its value.
- */
-export const Layout = {
-  /** Host full screen, co-hosts as a row of small windows along the bottom (底部横排浮窗). */
-  LAYOUT_SPLITBOTTOMHORFLOATING: 0,
-  /** Host full screen, co-hosts as a row of small windows along the top (顶部横排浮窗). */
-  LAYOUT_SPLITTOPHORFLOATING: 1,
-  /** A grid; each picture whole inside its cell (平铺). */
-  LAYOUT_SPLITLATTICETILE: 2,
-  /** A grid; each picture fills its cell, cropped (裁剪平铺). */
-  LAYOUT_SPLITLATTICECUTTINGTILE: 3,
-  /** The host's `layout` JSON (自定义布局). */
-  LAYOUT_SPLITCUSTOMLAYOUT: 4,
-  /** Sound only (纯音频布局). */
-  LAYOUT_SPLITAUDIOLAYOUT: 5,
-  /** NetEase Web SDK's name for LAYOUT_SPLITCUSTOMLAYOUT. */
-  LAYOUT_SPLITCUSTOM: 4,
-  /** NetEase Web SDK's name for LAYOUT_SPLITAUDIOLAYOUT. */
-  LAYOUT_SPLITAUDIO: 5,
-  /** Floating pictures stacked in the top-left corner. */
-  LAYOUT_TOP_LEFT: 1,
-  /** Floating pictures stacked in the top-right corner. */
-  LAYOUT_TOP_RIGHT: 2,
-  /** Floating pictures stacked in the bottom-left corner. */
-  LAYOUT_BOTTOM_LEFT: 3,
-  /** Floating pictures stacked in the bottom-right corner. */
-  LAYOUT_BOTTOM_RIGHT: 4,
-} as const;
+// NetEase's layout constants live beside the wire frames, so Netcall can carry them without this module.
+export { Layout } from './frames';
 
 /** `sessionConfig.splitMode`. */
 export type SplitMode = 0 | 1 | 2 | 3 | 4 | 5;

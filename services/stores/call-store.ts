@@ -19,7 +19,7 @@ import type {
   SoundMode,
   SwitchRequest,
 } from '../call/types';
-import type { TileHint } from '../call/media-policy';
+import type { TileHint } from '../call/base-session';
 import type { CallType, RtcUser } from '../protocol';
 
 // ---- the call's media --------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import {
   type GroupRecord,
   type GroupSnapshot,
 } from '../call/group-session';
-import type { TileHint } from '../call/media-policy';
+import type { TileHint } from '../call/base-session';
 import type { Direction, EndReason, LocalMedia, SoundMode } from '../call/types';
 import type { CallType } from '../protocol/frames';
 import { MirrorStore, bindSessionToStore, type MediaActionEvent, type Mirrored } from './call-store';

@@ -1,5 +1,5 @@
 import { runInAction } from 'mobx-miniprogram';
-import { Emitter } from '../../services/netcall/emitter';
+import { Emitter } from '../../services/netcall/netcall';
 import { idleSnapshot } from '../../services/call/session';
 import type { CallRecord, CallSnapshot, EndReason } from '../../services/call/types';
 import { labels } from '../../services/i18n';

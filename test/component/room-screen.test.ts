@@ -1,5 +1,5 @@
 import { runInAction } from 'mobx-miniprogram';
-import { Emitter } from '../../services/netcall/emitter';
+import { Emitter } from '../../services/netcall/netcall';
 import {
   idleGroupSnapshot,
   type GroupMember,

@@ -5,7 +5,7 @@
  */
 import * as path from 'path';
 import * as simulate from 'miniprogram-simulate';
-import { Emitter } from '../../services/netcall/emitter';
+import { Emitter } from '../../services/netcall/netcall';
 import type { NetcallEvents, NetcallLike } from '../../services/netcall/types';
 import type { CallResult, RtcUser, StartRtcResult } from '../../services/protocol';
 

@@ -15,7 +15,7 @@ import fs from 'fs';
 import path from 'path';
 import type { Browser, Page } from 'playwright-core';
 import { runInAction } from 'mobx-miniprogram';
-import { Emitter } from '../../services/netcall/emitter';
+import { Emitter } from '../../services/netcall/netcall';
 import { idleGroupSnapshot, type GroupRecord, type GroupSnapshot } from '../../services/call/group-session';
 import { idleSnapshot } from '../../services/call/session';
 import type { CallRecord, CallSnapshot } from '../../services/call/types';

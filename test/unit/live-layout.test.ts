@@ -5,6 +5,8 @@
  * NetEase's own example layouts accepted and every malformed one refused with 208.
  */
 import fc from 'fast-check';
+import { Netcall } from '../../services/netcall/netcall';
+import { NimNetcall } from '../../services/netcall/nim-netcall';
 import { layout, type Placement } from '../../server/live/layout';
 import { Code, NetcallError } from '../../services/protocol/errors';
 import {
@@ -62,6 +64,17 @@ describe('NetEase layout constants', () => {
       LAYOUT_BOTTOM_LEFT: 3,
       LAYOUT_BOTTOM_RIGHT: 4,
     });
+  });
+
+  it('are static members of Netcall and NimNetcall with NetEase’s names and values', () => {
+    for (const engine of [Netcall, NimNetcall])
+      for (const [name, value] of Object.entries(Layout))
+        expect({ name, value: (engine as unknown as Record<string, unknown>)[name] }).toEqual({
+          name,
+          value,
+        });
+    expect(Netcall.LAYOUT_SPLITLATTICETILE).toBe(2);
+    expect(NimNetcall.LAYOUT_TOP_RIGHT).toBe(2);
   });
 });
 
