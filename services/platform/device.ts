@@ -123,8 +123,9 @@ export function setScreenInsetsSource(next: ScreenInsetsSource | null): void {
 // prompt for scopes never asked, and report a refused scope instead of failing silently, so the UI can offer
 // `wx.openSetting` from a tap (the only way back once the user said no). The `wx` calls sit behind
 // `PermissionChecker` so the flow runs in Node tests with a scripted checker.
-// It does not handle the privacy agreement (WeChat's privacy authorisation, since 2023-09-15); a refused privacy prompt shows up here as an
-// authorize failure that leaves the scope unasked (`canPrompt: true`).
+// The privacy agreement (WeChat's privacy authorisation, since 2023-09-15) comes before any prompt here: WeChat
+// holds `wx.authorize` until the user agrees (services/platform/privacy.ts, shown by `<netcall-privacy>`); a refusal
+// shows up here as an authorize failure that leaves the scope unasked (`canPrompt: true`).
 
 export type CallScope = 'scope.camera' | 'scope.record';
 
