@@ -47,6 +47,7 @@ const NUMERIC_FLAGS = {
   'host-grace-ms': 'hostGraceMs',
   'max-audience': 'maxAudience',
   'max-room-messages-per-second': 'maxRoomMessagesPerSecond',
+  'max-live-mixes': 'maxLiveMixes',
   'max-token-lifetime-seconds': 'maxTokenLifetimeSeconds',
   'media-url-ttl-seconds': 'mediaUrlTtlSeconds',
   'missed-call-notice-interval-ms': 'missedCallNoticeIntervalMs',
@@ -87,6 +88,11 @@ const USAGE = `npm run serve -- [flags]
   --no-echo                      do not run it, even in dev mode
   --echo-delay-ms N              the echo plays your media back N ms later (default 0, at most 10000)
   --echo-account NAME            the account the echo answers as (default echo)
+  --live-mix                     mix live rooms with ffmpeg (default: on in dev mode, off otherwise)
+  --no-live-mix                  do not, even in dev mode
+  --live-canvas WxH              size of the live mix (default 640x360)
+  --hls-dir DIR                  where live mixes write HLS (default: a new folder in the OS temp dir)
+  --recordings-dir DIR           where rtmpRecord live rooms are recorded (default: OS temp dir)
 ${Object.keys(NUMERIC_FLAGS)
   .map((flag) => `  --${flag} N`)
   .join('\n')}
@@ -146,6 +152,12 @@ async function main(): Promise<void> {
       'no-echo': { type: 'boolean', default: false },
       'echo-delay-ms': { type: 'string' },
       'echo-account': { type: 'string' },
+      // The live mix: on in dev mode unless --no-live-mix, off otherwise unless --live-mix.
+      'live-mix': { type: 'boolean', default: false },
+      'no-live-mix': { type: 'boolean', default: false },
+      'live-canvas': { type: 'string' },
+      'hls-dir': { type: 'string' },
+      'recordings-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
       ...numeric,
       // Accepted only to be refused with the reason (see the header).
@@ -168,6 +180,16 @@ async function main(): Promise<void> {
     if (value !== undefined) limits[option] = integer(value, flag);
   }
   const echo = echoOption(values);
+  if (values['live-mix'] && values['no-live-mix'])
+    throw new Error('--live-mix and --no-live-mix contradict each other');
+  const liveMix = values['live-mix'] ? true : values['no-live-mix'] ? false : undefined;
+  let liveCanvas: ServerOptions['liveCanvas'];
+  if (values['live-canvas'] !== undefined) {
+    const size = /^(\d{1,5})x(\d{1,5})$/.exec(values['live-canvas']);
+    if (!size)
+      throw new Error(`--live-canvas must be WIDTHxHEIGHT, e.g. 640x360, got "${values['live-canvas']}"`);
+    liveCanvas = { width: Number(size[1]), height: Number(size[2]) };
+  }
   const host = values.host ?? '0.0.0.0';
   const publicHost = values['public-host'] ?? (host === '0.0.0.0' ? (lanAddress() ?? '127.0.0.1') : host);
   const started = startServer({
@@ -187,6 +209,10 @@ async function main(): Promise<void> {
     logLevel: (values['log-level'] as 'info' | undefined) ?? 'info',
     ...limits,
     ...(echo === undefined ? {} : { echo }),
+    ...(liveMix === undefined ? {} : { liveMix }),
+    ...(liveCanvas ? { liveCanvas } : {}),
+    ...(values['hls-dir'] === undefined ? {} : { hlsDir: resolve(values['hls-dir']) }),
+    ...(values['recordings-dir'] === undefined ? {} : { recordingsDir: resolve(values['recordings-dir']) }),
   });
   // Installed before anything is ready: a supervisor may send SIGTERM at any moment, even mid-start.
   const stop = () => {
@@ -209,6 +235,8 @@ async function main(): Promise<void> {
     );
     console.log(`          on the login page, set the server to ${server.url}`);
   }
+  if (liveMix ?? values.dev)
+    console.log(`live      rooms are mixed; anyone watches one at ${server.httpUrl}/live/<channelName>`);
   if (echo !== false && (echo !== undefined || values.dev)) {
     const { account = 'echo', delayMs = 0 } = typeof echo === 'object' ? echo : {};
     const delay = delayMs > 0 ? ` ${delayMs} ms later` : '';

@@ -4,6 +4,8 @@
  * or a timer past what setTimeout can wait). Nothing here starts anything.
  */
 import { randomBytes } from 'crypto';
+import os from 'os';
+import path from 'path';
 import type pino from 'pino';
 import type { Logger } from 'pino';
 import { ACCOUNT_PATTERN } from '../services/protocol';
@@ -67,8 +69,25 @@ export interface ServerOptions {
   maxAudience?: number;
   /** Room messages one account may send per second; more get 429 (default 5). */
   maxRoomMessagesPerSecond?: number;
-  /** Composes live rooms' stages into their live streams (default: none; see server/live/mixes.ts). */
+  /**
+   * Composes live rooms' stages into their live streams. Default: the ffmpeg mix (`createMixerMixes`) when
+   * `liveMix` is on, else none (rooms, roles and the directory still work; the audience's stream stays empty).
+   */
   liveMixes?: LiveMixes;
+  /**
+   * The server-side live mix with ffmpeg (and the HLS and recordings it writes). Default: on in dev mode, off
+   * otherwise — each live room then costs an ffmpeg encoder, so an operator turns it on knowingly. Needs
+   * ffmpeg (npm's @ffmpeg-installer/ffmpeg, or one on PATH); without it the server refuses to start.
+   */
+  liveMix?: boolean;
+  /** Live mixes running at once; a live room past it goes on unmixed, logged (default 16). */
+  maxLiveMixes?: number;
+  /** Size of the live mix, even sides, 160×90 to 1920×1080 (default 640×360). */
+  liveCanvas?: { width: number; height: number };
+  /** Where live mixes write their HLS, a folder per room (default: a new folder in the OS temp dir). */
+  hlsDir?: string;
+  /** Where `rtmpRecord` live rooms are recorded, listed by `GET /api/recordings` (default: OS temp dir). */
+  recordingsDir?: string;
   /** How long a call waits for a device whose socket dropped to reconnect (default 30 s; 0 ends at once). */
   callGraceMs?: number;
   /** Lifetime of tokens minted by dev login (default 24 h). */
@@ -126,6 +145,7 @@ const BOUNDS: Record<NumericOption, [min: number, max: number]> = {
   hostGraceMs: [0, MAX_TIMER_MS],
   maxAudience: [0, 1_000_000],
   maxRoomMessagesPerSecond: [1, 1000],
+  maxLiveMixes: [1, 1000],
   maxRequestsPerSecond: [1, Number.MAX_SAFE_INTEGER],
   requestBurst: [1, Number.MAX_SAFE_INTEGER],
   maxBufferedBytes: [1024, Number.MAX_SAFE_INTEGER],
@@ -240,3 +260,46 @@ export function resolveEcho(options: ServerOptions, dev: boolean): EchoConfig | 
   whole(config.maxCalls, 'maxCalls', 1, maxDevices);
   return config;
 }
+
+/** The live mix's settings, or null when it is off (the default outside dev mode, or another `liveMixes`). */
+export function resolveLiveMix(
+  options: ServerOptions,
+  dev: boolean,
+): {
+  maxMixes: number;
+  canvas: { width: number; height: number };
+  hlsDir?: string;
+  recordingsDir: string;
+} | null {
+  const canvas = options.liveCanvas ?? { width: 640, height: 360 };
+  const side = (value: unknown, name: string, min: number, max: number) => {
+    if (
+      typeof value !== 'number' ||
+      !Number.isInteger(value) ||
+      value % 2 !== 0 ||
+      value < min ||
+      value > max
+    )
+      throw new Error(
+        `startServer: \`liveCanvas.${name}\` must be an even whole number from ${min} to ${max}, got ${String(value)}`,
+      );
+  };
+  side(canvas.width, 'width', 160, 1920);
+  side(canvas.height, 'height', 90, 1080);
+  for (const key of ['hlsDir', 'recordingsDir'] as const) {
+    const value = options[key];
+    if (value !== undefined && (typeof value !== 'string' || value === ''))
+      throw new Error(`startServer: \`${key}\` must be a folder path, got ${String(value)}`);
+  }
+  if (options.liveMixes || !(options.liveMix ?? dev)) return null;
+  return {
+    maxMixes: options.maxLiveMixes ?? 16,
+    canvas: { width: canvas.width, height: canvas.height },
+    hlsDir: options.hlsDir,
+    recordingsDir: recordingsDirOf(options),
+  };
+}
+
+/** Where recordings are kept (and listed from), whether or not this server mixes. */
+export const recordingsDirOf = (options: ServerOptions): string =>
+  options.recordingsDir ?? path.join(os.tmpdir(), 'netcall-recordings');

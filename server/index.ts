@@ -2,14 +2,19 @@
  * The open backend in one call: `startServer()` starts signalling (WebSocket) and the HTTP API on one port,
  * plus the embedded media server, and `close()` frees every port. Imports nothing from services/ but protocol/.
  */
+import { mkdtempSync, rmSync } from 'fs';
 import { createServer, type Server as HttpServer } from 'http';
 import type { AddressInfo } from 'net';
+import os from 'os';
+import path from 'path';
 import pino from 'pino';
 import {
   checkNumbers,
+  recordingsDirOf,
   resolveEcho,
   resolveLimits,
   resolveLive,
+  resolveLiveMix,
   resolveSecrets,
   type ServerOptions,
 } from './config';
@@ -23,16 +28,19 @@ import {
 } from './history';
 import { createCallsRoute } from './http/calls';
 import { createLiveRoute } from './http/live';
+import { createRecordingsRoute } from './http/recordings';
 import { createRequestHandler } from './http/routes';
-import { noLiveMixes } from './live/mixes';
+import { createViewerRoute } from './http/viewer';
+import { createMixerMixes, noLiveMixes, type MixerMixes } from './live/mixes';
 import { startMediaPlane } from './media';
 import type { MediaHealth } from './media/plane';
+import { derivePlayKey, makeSign, streamPathOf } from './media/sign';
 import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, TokenVerifier, mintToken } from './auth/tokens';
 import { endAllCalls, kickAccount, refreshMedia } from './signaling/calls';
 import type { CallEnd, SignalingContext } from './signaling/context';
 import { Hub } from './signaling/hub';
 import { SlidingCounter } from './signaling/limits';
-import { liveDirectory, liveDirectoryEntry } from './signaling/live';
+import { audienceOf, liveDirectory, liveDirectoryEntry } from './signaling/live';
 import { attachSocketServer } from './signaling/socket-server';
 import { MemoryStore, type CallState } from './store/memory';
 import { checkFfmpeg } from './tools/ffmpeg';
@@ -67,6 +75,13 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/**
+ * How long the web viewer's FLV URL may start a play. The page is public and asks for a fresh one whenever it
+ * (re)connects, so a copied URL stops opening new plays within minutes; one that plays goes on until the room
+ * closes (signatures are checked when a play starts).
+ */
+const VIEWER_URL_TTL_SECONDS = 120;
+
 const listen = (server: HttpServer, port: number, host: string) =>
   new Promise<number>((resolve, reject) => {
     server.once('error', reject);
@@ -85,13 +100,19 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const log = options.logger ?? pino({ level: options.logLevel ?? 'warn' });
   const limits = resolveLimits(options);
   const echoConfig = resolveEcho(options, dev);
-  const ffmpeg = echoConfig
-    ? await checkFfmpeg().catch((error: Error) => {
-        throw new Error(
-          `startServer: the echo peer needs ffmpeg (turn it off with \`echo: false\`): ${error.message}`,
-        );
-      })
-    : '';
+  const mixConfig = resolveLiveMix(options, dev);
+  const needs = [echoConfig && 'the echo peer', mixConfig && 'the live mix'].filter(Boolean);
+  const ffmpeg =
+    needs.length > 0
+      ? await checkFfmpeg().catch((error: Error) => {
+          throw new Error(
+            `startServer: ${needs.join(' and ')} need${needs.length > 1 ? '' : 's'} ffmpeg ` +
+              `(turn ${needs.length > 1 ? 'them' : 'it'} off with ` +
+              `${[echoConfig && '`echo: false`', mixConfig && '`liveMix: false`'].filter(Boolean).join(', ')}): ` +
+              error.message,
+          );
+        })
+      : '';
   const history =
     options.history ??
     (options.historyFile ? new FileCallHistory({ path: options.historyFile, log }) : new MemoryCallHistory());
@@ -113,6 +134,21 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     maxConnectionsPerIp: limits.maxConnectionsPerIp,
     logger: log,
   });
+
+  // The mix's HLS is transient: a folder of our own unless the operator named one (then only rooms' subfolders
+  // are ours to remove).
+  const hlsRoot = mixConfig ? (mixConfig.hlsDir ?? mkdtempSync(path.join(os.tmpdir(), 'netcall-hls-'))) : '';
+  const mixes: MixerMixes | null = mixConfig
+    ? createMixerMixes({
+        ffmpegPath: ffmpeg,
+        hlsRoot,
+        recordingsDir: mixConfig.recordingsDir,
+        canvas: mixConfig.canvas,
+        maxMixes: mixConfig.maxMixes,
+        log,
+      })
+    : null;
+  const playKey = derivePlayKey(mediaSecret);
 
   const store = new MemoryStore();
   const now = () => Date.now();
@@ -146,7 +182,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       ...resolveLive(options),
       // Set once the port is known; nothing reads it before a client can connect.
       httpUrl: '',
-      mixes: options.liveMixes ?? noLiveMixes,
+      mixes: options.liveMixes ?? mixes ?? noLiveMixes,
       timers: new Map(),
       messages: new SlidingCounter(1000),
     },
@@ -175,6 +211,23 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
           rooms: () => liveDirectory(ctx),
           room: (channelName) => liveDirectoryEntry(ctx, channelName),
         }),
+        createRecordingsRoute({ tokens, dir: recordingsDirOf(options) }),
+        createViewerRoute({
+          room: (channelName) => {
+            const room = store.roomByName(channelName);
+            if (!room?.live) return undefined;
+            const { stream, startedAt } = room.live;
+            return { cid: room.cid, stream, audience: audienceOf(room).length, startedAt };
+          },
+          viewerFlv: ({ stream }) => {
+            // The plane's own play URL (its host and port), signed again to expire sooner.
+            const exp = Math.floor(now() / 1000) + VIEWER_URL_TTL_SECONDS;
+            const sign = makeSign(streamPathOf(stream), exp, playKey);
+            return media.playUrls(stream).flv.replace(/\?sign=[^&#]*$/, `?sign=${sign}`);
+          },
+          hlsDir: (cid) => mixes?.hlsDirOf(cid),
+          mediaOrigin: () => `http://${publicHost}:${media.health().httpPort}`,
+        }),
       ],
       health: () => ({
         status: media.health().status === 'up' ? 'ok' : 'degraded',
@@ -194,6 +247,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     port = await listen(http, options.port ?? 0, host);
   } catch (error) {
     await media.close();
+    if (mixConfig && !mixConfig.hlsDir) rmSync(hlsRoot, { recursive: true, force: true });
     throw error;
   }
   const { rtmpPort, httpPort } = media.health();
@@ -207,8 +261,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       // The echo first: its calls end and its relays (ffmpeg children) are gone before anything else stops.
       await echo?.close();
       // Peers hear their calls end before the sockets are told to go (1012: come back later).
-      // Ending every call also clears every grace and ring timer.
+      // Ending every call also clears every grace and ring timer, and closes live rooms (their mixes stop).
       endAllCalls(ctx);
+      // No mix process outlives the server; recordings are finished before it says it closed.
+      await mixes?.close();
+      if (mixConfig && !mixConfig.hlsDir) rmSync(hlsRoot, { recursive: true, force: true });
       await sockets.close();
       await reporter.settled();
       const closed = new Promise<void>((resolve) => http.close(() => resolve()));

@@ -127,6 +127,9 @@ export class Mixer extends EventEmitter<MixerEvents> {
   private decoders = new Set<Decoder>();
   private publisher: ChildProcess | null = null;
   private publisherRestarts = 0;
+  /** Publishers started so far: each after the first records to a file of its own (see recordFiles()). */
+  private publishers = 0;
+  private readonly recorded: string[] = [];
   private timer: NodeJS.Timeout | null = null;
   private epoch = 0;
   private ticks = 0;
@@ -159,6 +162,14 @@ export class Mixer extends EventEmitter<MixerEvents> {
     this.startPublisher();
     this.epoch = Date.now();
     this.schedule();
+  }
+
+  /**
+   * Files the recording went to: `recordFile`, then `<name>-part<n><ext>` for each publisher restarted after a
+   * failure (a new publisher writing to the same path would truncate what the room recorded so far).
+   */
+  recordFiles(): string[] {
+    return [...this.recorded];
   }
 
   /** OS pids of the ffmpeg processes running now (the publisher and every decoder). */
@@ -265,7 +276,7 @@ export class Mixer extends EventEmitter<MixerEvents> {
           `hls_segment_filename=${path.join(dir, 'live-%d.ts')}]${path.join(dir, HLS_PLAYLIST)}`,
       );
     }
-    const record = this.options.recordFile;
+    const record = this.recordTarget();
     if (record) {
       const format = record.endsWith('.mp4')
         ? 'mp4:movflags=+frag_keyframe+empty_moov+default_base_moof'
@@ -286,8 +297,23 @@ export class Mixer extends EventEmitter<MixerEvents> {
       ...words(`-map 0:v -map 1:a -c:v libx264 -preset veryfast -tune zerolatency -profile:v baseline`),
       ...words(`-pix_fmt yuv420p -g ${fps} -keyint_min ${fps} -sc_threshold 0`),
       ...words(`-b:v ${kbps}k -maxrate ${kbps}k -bufsize ${kbps * 2}k -c:a aac -b:a 64k`),
+      // The tee muxer hides its outputs' needs from the encoders: without global headers x264 puts SPS/PPS only
+      // in-band and FLV gets Annex B packets, which ffmpeg decodes but browser players (mpegts.js) refuse.
+      ...words(`-flags +global_header`),
       ...['-f', 'tee', slaves.join('|')],
     ];
+  }
+
+  /** Where this publisher records: the file asked for, or a new part of it after a restart. */
+  private recordTarget(): string | undefined {
+    const file = this.options.recordFile;
+    if (!file) return undefined;
+    const generation = this.publishers;
+    const ext = path.extname(file);
+    const target =
+      generation === 0 ? file : `${file.slice(0, file.length - ext.length)}-part${generation}${ext}`;
+    this.recorded.push(target);
+    return target;
   }
 
   private outputName(index: number): string {
@@ -298,6 +324,7 @@ export class Mixer extends EventEmitter<MixerEvents> {
 
   private startPublisher(): void {
     const child = this.spawnChild(this.publisherArgs(), ['pipe', 'ignore', 'pipe', 'pipe']);
+    this.publishers++;
     this.publisher = child;
     const since = Date.now();
     let stderr = '';

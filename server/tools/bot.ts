@@ -9,6 +9,10 @@
  * - `--answer` (the default): answers every call (1:1 or group), one at a time; declines others `busy`.
  * - `--call bob` rings one account; `--call bob,carol` a group call. Exits 0 when the call is over.
  * - `--join standup`: creates the room if it does not exist, joins it, starts RTC.
+ * - `--host show`: creates the room, goes live in it as its host, starts RTC and pushes; accepts every co-host
+ *   request. Exits 0 when the live ends.
+ * - `--cohost show`: joins the live room `show` as audience and asks to go on stage; once the host accepts (or
+ *   invites it), steps on stage, starts RTC and pushes. Back in the audience when removed; exits 0 at the end.
  * - SIGINT/SIGTERM: hangs up (or leaves the room), stops pushing, logs out, exits 0.
  *
  * Owns one connection and at most one pusher (ffmpeg), which never outlives it.
@@ -32,7 +36,8 @@ const USAGE = `npm run bot -- --account NAME [action] [media] [--server URL] [--
   --answer           answer every call (the default)
   --call X[,Y…]      call one account, or several as a group call; exit when it is over
   --join ROOM        create the room if needed, join it and push
-  --host ROOM, --cohost ROOM   live-room roles: not supported yet
+  --host ROOM        create the live room, host it and push; accept every co-host request
+  --cohost ROOM      join the live room, ask to go on stage, push once accepted (or invited)
 
   media:
   --pattern          a moving test pattern and a 1 kHz tone (the default)
@@ -40,7 +45,12 @@ const USAGE = `npm run bot -- --account NAME [action] [media] [--server URL] [--
 
 Every event is printed as one JSON line; Ctrl-C hangs up and exits.`;
 
-type Action = { kind: 'answer' } | { kind: 'call'; callees: string[] } | { kind: 'join'; room: string };
+type Action =
+  | { kind: 'answer' }
+  | { kind: 'call'; callees: string[] }
+  | { kind: 'join'; room: string }
+  | { kind: 'host'; room: string }
+  | { kind: 'cohost'; room: string };
 
 interface Settings {
   ws: string;
@@ -74,14 +84,15 @@ function settingsFrom(argv: string[]): Settings | 'help' {
     },
   });
   if (values.help) return 'help';
-  if (values.host !== undefined || values.cohost !== undefined)
-    throw new UsageError(
-      '--host/--cohost are not supported yet: live rooms (host and co-host roles) come with interactive live; ' +
-        'use --join ROOM for a plain room',
-    );
   if (!values.account) throw new UsageError('--account NAME is required');
-  const actions = [values.answer, values.call !== undefined, values.join !== undefined].filter(Boolean);
-  if (actions.length > 1) throw new UsageError('give one of --answer, --call, --join');
+  const actions = [
+    values.answer,
+    values.call !== undefined,
+    values.join !== undefined,
+    values.host !== undefined,
+    values.cohost !== undefined,
+  ].filter(Boolean);
+  if (actions.length > 1) throw new UsageError('give one of --answer, --call, --join, --host, --cohost');
   if (values.pattern && values.file !== undefined) throw new UsageError('give one of --pattern, --file');
   if (values.type !== '1' && values.type !== '2')
     throw new UsageError('--type must be 1 (audio) or 2 (video)');
@@ -91,7 +102,11 @@ function settingsFrom(argv: string[]): Settings | 'help' {
     ? { kind: 'call', callees }
     : values.join !== undefined
       ? { kind: 'join', room: values.join }
-      : { kind: 'answer' };
+      : values.host !== undefined
+        ? { kind: 'host', room: values.host }
+        : values.cohost !== undefined
+          ? { kind: 'cohost', room: values.cohost }
+          : { kind: 'answer' };
   let server: URL;
   try {
     server = new URL(values.server);
@@ -198,6 +213,38 @@ class Bot {
     netcall.on('callLost', (event) => {
       if (this.current?.cid === event.cid) this.ended();
     });
+    // Interactive live: the host takes every co-host; a co-host steps on stage when taken, off when removed.
+    netcall.on('coHostRequest', (event) => {
+      if (this.settings.action.kind !== 'host' || this.current?.cid !== event.cid) return;
+      void this.netcall
+        .respondCoHost({ account: event.account, accepted: true, cid: event.cid })
+        .then(() => print({ bot: 'accepted co-host', account: event.account }))
+        .catch((error: unknown) =>
+          print({ bot: 'could not accept', account: event.account, message: String(error) }),
+        );
+    });
+    netcall.on('coHostResponse', (event) => {
+      if (this.settings.action.kind !== 'cohost' || this.current?.cid !== event.cid) return;
+      if (event.accepted) void this.goOnStage();
+      else print({ bot: 'not taken on stage', reason: event.reason ?? 'refused' });
+    });
+    netcall.on('coHostInvite', (event) => {
+      if (this.settings.action.kind !== 'cohost' || this.current?.cid !== event.cid) return;
+      void this.netcall
+        .respondCoHostInvite({ accepted: true, cid: event.cid })
+        .then(() => this.goOnStage())
+        .catch((error: unknown) => print({ bot: 'could not answer the invite', message: String(error) }));
+    });
+    netcall.on('coHostRemoved', (event) => {
+      if (this.current?.cid === event.cid) void this.stopPushing();
+    });
+    netcall.on('liveRoomClose', (event) => {
+      if (this.current?.cid !== event.cid) return;
+      print({ bot: 'live over', cid: event.cid, reason: event.reason });
+      // The room is gone: nothing to leave.
+      this.current = null;
+      void this.stop(0);
+    });
     netcall.on('tokenWillExpire', () => void this.renew());
     netcall.on('disconnect', (event) => {
       if (this.stopping) return;
@@ -225,6 +272,40 @@ class Bot {
       const { cid } = await this.netcall.joinChannel({ channelName: action.room, type });
       this.current = { cid, room: true, type };
       await this.startRtc();
+    } else if (action.kind === 'host') {
+      await this.netcall.createChannel({ channelName: action.room });
+      const { cid, role } = await this.netcall.joinChannel({
+        channelName: action.room,
+        type,
+        liveEnable: true,
+        sessionConfig: {},
+      });
+      this.current = { cid, room: true, type };
+      print({ bot: 'live', cid, role });
+      await this.startRtc();
+    } else if (action.kind === 'cohost') {
+      const { cid, role, live } = await this.netcall.joinChannel({
+        channelName: action.room,
+        type,
+        liveEnable: true,
+      });
+      this.current = { cid, room: true, type };
+      print({ bot: 'live', cid, role, live });
+      await this.netcall.requestCoHost({ cid });
+      print({ bot: 'asked to go on stage', cid });
+    }
+  }
+
+  /** Taken on stage (a request accepted, an invite answered): on stage, then RTC, then the push. */
+  private async goOnStage(): Promise<void> {
+    const current = this.current;
+    if (!current || this.stopping) return;
+    try {
+      await this.netcall.changeRoleToPlayer({ cid: current.cid });
+      print({ bot: 'on stage', cid: current.cid });
+      await this.startRtc();
+    } catch (error) {
+      print({ bot: 'could not go on stage', cid: current.cid, message: String(error) });
     }
   }
 

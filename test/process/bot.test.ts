@@ -2,8 +2,8 @@
 /**
  * `npm run bot` as its own process against a dev server: it logs in through dev login, answers a call from a
  * real test client, pushes its test pattern to the URL its syncDone gave it, and the pattern decodes from the
- * play URL the client was given for it. Ctrl-C (SIGINT) hangs up, exits 0, and the client's call ends; the
- * live-room roles are refused as not supported yet, with a non-zero exit.
+ * play URL the client was given for it. Ctrl-C (SIGINT) hangs up, exits 0, and the client's call ends. A
+ * `--host` bot goes live and a `--cohost` bot gets on its stage; the audience plays the dev server's mix.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -161,12 +161,48 @@ describe('npm run bot', () => {
     );
   }, 60_000);
 
-  it('refuses the live-room roles as not supported yet, with a non-zero exit', async () => {
+  it('hosts a live room with --host and takes a --cohost bot on stage; the mixed live stream decodes', async () => {
     const host = runBot(['--server', server.httpUrl, '--account', 'host-bot', '--host', 'stage']);
+    await host.line((l) => l.bot === 'pushing', 'the host bot pushing');
+    const viewer = await connectClient(server, 'viewer', { token: await devToken('viewer') });
+    const watching = await viewer.joinChannel({ channelName: 'stage', type: 2, liveEnable: true });
+    expect(watching.role).toBe('audience');
+    // Dev mode mixes live rooms: the audience's stream is the mix (640×360), the host bot's pattern in it.
+    expect(await decodeVideoFrames(watching.live!.flv, { frames: 5, timeoutMs: MEDIA_MS })).toMatchObject({
+      width: 640,
+      height: 360,
+      codec: 'h264',
+    });
+
     const cohost = runBot(['--server', server.httpUrl, '--account', 'cohost-bot', '--cohost', 'stage']);
-    for (const bot of [host, cohost]) {
-      expect(await bot.exited).not.toBe(0);
-      expect(bot.output()).toMatch(/--host\/--cohost are not supported yet/);
-    }
-  }, 60_000);
+    await cohost.line((l) => l.bot === 'asked to go on stage', 'the co-host bot asking');
+    await host.line(
+      (l) => l.bot === 'accepted co-host' && l.account === 'cohost-bot',
+      'the host bot accepting',
+    );
+    await cohost.line((l) => l.bot === 'on stage', 'the co-host bot on stage');
+    await cohost.line((l) => l.bot === 'pushing', 'the co-host bot pushing');
+    // The directory (behind a token) shows it on stage.
+    const entry = await eventuallyValue(
+      async () => {
+        const res = await fetch(`${server.httpUrl}/api/live/stage`, {
+          headers: { authorization: `Bearer ${await devToken('viewer')}` },
+        });
+        const { room } = (await res.json()) as { room?: { coHosts: string[] } };
+        return room?.coHosts.includes('cohost-bot') ? room : undefined;
+      },
+      'the co-host bot listed on stage',
+      START_MS,
+      100,
+    );
+    expect(entry.coHosts).toEqual(['cohost-bot']);
+
+    // The host's Ctrl-C ends the live: the co-host bot hears it and exits 0 by itself.
+    const closed = new Promise((resolve) => viewer.on('liveRoomClose', resolve));
+    host.child.kill('SIGINT');
+    expect(await host.exited).toBe(0);
+    expect(await closed).toMatchObject({ reason: 'host-left' });
+    expect(await cohost.exited).toBe(0);
+    expect(cohost.lines()).toEqual(expect.arrayContaining([expect.objectContaining({ bot: 'live over' })]));
+  }, 90_000);
 });

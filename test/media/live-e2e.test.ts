@@ -1,0 +1,207 @@
+/** @jest-environment node */
+/**
+ * Interactive live end to end, with the server's own mix wired in (`liveMix: true`): real `Netcall` clients
+ * play every part. The host creates the room, goes live with `rtmpRecord` and pushes solid red to the push URL
+ * its syncDone gave it; an audience member joins and decodes the `live.flv` its joinChannel result carries, with
+ * one reader for the whole test; a co-host steps on stage and pushes blue — the reader sees both side by side
+ * (the default layout, NetEase's lattice tile), then only red once the co-host is back in the audience. The
+ * HLS the server serves decodes; the recording is listed for the host (and nobody else) and decodes; when the
+ * host leaves, everyone hears `liveRoomClose` and the mix's ffmpeg processes are gone.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { mintToken, type RunningServer } from '../../server';
+import type { RecordingView } from '../../server/http/recordings';
+import { MediaRoster } from '../../services/media';
+import { killLiveHelpers, pushColour, watchLiveFrames, type LiveFrames } from '../../bench/live-mix';
+import { decodeVideoFrames, killAllFfmpeg } from '../helpers/ffmpeg';
+import {
+  TEST_SECRET,
+  closeClients,
+  connectClient,
+  startTestServer,
+  type TestClient,
+} from '../helpers/server';
+import { eventually, eventuallyValue } from '../helpers/wait';
+
+// Generous: two cores shared with other test runs; every wait ends as soon as its frame or event arrives.
+const FRAME_MS = 25_000;
+const CHANNEL = 'e2e-show';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'live-e2e-'));
+const recordingsDir = path.join(dir, 'recordings');
+let server: RunningServer;
+let reader: LiveFrames | undefined;
+
+beforeAll(async () => {
+  server = await startTestServer({ liveMix: true, hlsDir: path.join(dir, 'hls'), recordingsDir });
+});
+
+afterAll(async () => {
+  reader?.stop();
+  killLiveHelpers();
+  killAllFfmpeg();
+  closeClients();
+  await server?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** ffmpeg processes of the mix (the publisher's tee, the decoders' sound pipe), children of this process. */
+function mixProcesses(): number[] {
+  const found: number[] = [];
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== process.pid) continue;
+      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      // The test's own pushers and reader never use tee nor raw sound out.
+      if (args.includes('tee') || args.includes('s16le')) found.push(Number(pid));
+    } catch {
+      // exited while we looked
+    }
+  }
+  return found;
+}
+
+async function recordingsOf(account: string): Promise<{ status: number; recordings: RecordingView[] }> {
+  const res = await fetch(`${server.httpUrl}/api/recordings`, {
+    headers: { authorization: `Bearer ${mintToken(TEST_SECRET, account)}` },
+  });
+  const body = (await res.json()) as { recordings?: RecordingView[] };
+  return { status: res.status, recordings: body.recordings ?? [] };
+}
+
+/** The next `event` on `client`, or a failure naming it after FRAME_MS. */
+function eventOf(client: TestClient, event: 'liveRoomClose'): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${event} within ${FRAME_MS} ms`)), FRAME_MS);
+    client.on(event, (payload) => {
+      clearTimeout(timer);
+      resolve(payload);
+    });
+  });
+}
+
+/** Starts RTC and resolves with the push URL the member's syncDone gave it. */
+async function pushUrlOf(client: TestClient): Promise<string> {
+  const roster = new MediaRoster(client);
+  roster.setSelf(await client.startRtc({ mode: 0 }));
+  return eventuallyValue(() => roster.pusher?.url, `${client.account}: its push URL`);
+}
+
+it('mixes host and co-host into the live stream the audience plays, then the host alone on the same stream; HLS, the recording, and the close', async () => {
+  const host = await connectClient(server, 'e2e-host');
+  await host.createChannel({ channelName: CHANNEL });
+  const hosting = await host.joinChannel({
+    channelName: CHANNEL,
+    type: 2,
+    liveEnable: true,
+    sessionConfig: { rtmpRecord: true },
+  });
+  expect(hosting.role).toBe('host');
+  pushColour(await pushUrlOf(host), 'red');
+
+  const viewer = await connectClient(server, 'e2e-viewer');
+  const watching = await viewer.joinChannel({ channelName: CHANNEL, type: 2, liveEnable: true });
+  expect(watching.role).toBe('audience');
+  reader = watchLiveFrames(watching.live!.flv);
+  // The host alone, lattice tile: one 4:3 picture, whole, 480×360 at x 80..560 of the 640×360 canvas.
+  await reader.until((grid) => grid.all('red', [3, 12], [1, 7]), 'with the host', FRAME_MS);
+
+  const coHost = await connectClient(server, 'e2e-cohost');
+  await coHost.joinChannel({ channelName: CHANNEL, type: 2, liveEnable: true });
+  await coHost.changeRoleToPlayer();
+  pushColour(await pushUrlOf(coHost), 'blue');
+  // Two tiles of 320×360, each 4:3 picture whole: 320×240 at y 60..300.
+  const both = await reader.until(
+    (grid) => grid.all('red', [1, 6], [2, 6]) && grid.all('blue', [9, 14], [2, 6]),
+    'with red on the left and blue on the right',
+    FRAME_MS,
+  );
+  expect(both.grid.count('blue')).toBeGreaterThan(0); // what the next check must not find can be seen
+  const framesBefore = reader.frames();
+
+  await coHost.changeRoleToAudience();
+  await reader.until(
+    (grid) => grid.count('blue') === 0 && grid.all('red', [3, 12], [1, 7]),
+    'with only the host again',
+    FRAME_MS,
+  );
+  // One reader throughout: it kept decoding the one stream and never ended.
+  expect(reader.frames()).toBeGreaterThan(framesBefore);
+  expect(await Promise.race([reader.exited, Promise.resolve('still playing')])).toBe('still playing');
+
+  // HLS as the server serves it (play.hls of the directory), decoded by ffmpeg over HTTP.
+  const playlistUrl = `${server.httpUrl}/live/${CHANNEL}/live.m3u8`;
+  const playlist = await eventuallyValue(
+    async () => {
+      const res = await fetch(playlistUrl);
+      const text = await res.text();
+      return res.status === 200 && (text.match(/#EXTINF/g) ?? []).length >= 2 ? { res, text } : undefined;
+    },
+    'an HLS playlist with two segments',
+    FRAME_MS,
+    200,
+  );
+  expect(playlist.res.headers.get('content-type')).toBe('application/vnd.apple.mpegurl');
+  expect(playlist.res.headers.get('cache-control')).toBe('no-store');
+  const segment = /^(live-\d+\.ts)$/m.exec(playlist.text)![1];
+  const segmentRes = await fetch(`${server.httpUrl}/live/${CHANNEL}/${segment}`);
+  expect(segmentRes.status).toBe(200);
+  expect(segmentRes.headers.get('content-type')).toBe('video/mp2t');
+  expect(await decodeVideoFrames(playlistUrl, { frames: 10, timeoutMs: FRAME_MS })).toMatchObject({
+    codec: 'h264',
+    width: 640,
+    height: 360,
+  });
+
+  // The recording: listed for its host while it records, never for anyone else.
+  const listed = await recordingsOf('e2e-host');
+  expect(listed.status).toBe(200);
+  expect(listed.recordings).toEqual([
+    expect.objectContaining({ channelName: CHANNEL, cid: hosting.cid, endedAt: null }),
+  ]);
+  expect(listed.recordings[0].size).toBeGreaterThan(0);
+  expect(await recordingsOf('e2e-viewer')).toEqual({ status: 200, recordings: [] });
+  const anonymous = await fetch(`${server.httpUrl}/api/recordings`);
+  expect(anonymous.status).toBe(401);
+  expect(await anonymous.json()).toMatchObject({ code: 401 });
+
+  const running = mixProcesses();
+  expect(running.length).toBeGreaterThanOrEqual(2); // the publisher and the host's decoder
+  const closed = eventOf(viewer, 'liveRoomClose');
+  await host.leaveChannel();
+  expect(await closed).toMatchObject({ cid: hosting.cid, reason: 'host-left' });
+  await eventually(() => mixProcesses().length === 0, 'no mix process left', FRAME_MS, 100);
+  expect((await fetch(playlistUrl)).status).toBe(404);
+
+  const [finished] = await eventuallyValue(
+    async () => {
+      const { recordings } = await recordingsOf('e2e-host');
+      return recordings[0]?.endedAt ? recordings : undefined;
+    },
+    'the recording finished',
+    FRAME_MS,
+    100,
+  );
+  expect(finished.endedAt).toBeGreaterThan(finished.startedAt);
+  expect(
+    await decodeVideoFrames(path.join(recordingsDir, finished.file), { frames: 10, timeoutMs: FRAME_MS }),
+  ).toMatchObject({ codec: 'h264', width: 640, height: 360 });
+}, 120_000);
+
+it('stops every mix when the server closes: no ffmpeg of it left, no HLS folder', async () => {
+  const host = await connectClient(server, 'e2e-host2');
+  await host.createChannel({ channelName: 'e2e-closing' });
+  await host.joinChannel({ channelName: 'e2e-closing', type: 2, liveEnable: true });
+  pushColour(await pushUrlOf(host), 'green');
+  // Positive control: the mix runs and writes its HLS when the server is told to close.
+  await eventually(() => mixProcesses().length >= 2, 'the mix running', FRAME_MS, 100);
+  await eventually(() => readdirSync(path.join(dir, 'hls')).length > 0, 'its HLS folder', FRAME_MS, 100);
+  const closed = eventOf(host, 'liveRoomClose');
+  await server.close();
+  expect(mixProcesses()).toEqual([]);
+  expect(readdirSync(path.join(dir, 'hls'))).toEqual([]);
+  expect(await closed).toMatchObject({ reason: 'shutdown' });
+}, 60_000);
