@@ -12,8 +12,9 @@ export async function run(budgets: Budgets): Promise<BenchmarkResult> {
   const report = reports.p2p;
   const { kit, dependencies, total } = report;
   const rooms = reports.rooms.total;
+  const live = reports.live.total;
   return {
-    name: 'shipped size (an app with 1:1 calls only; then with rooms)',
+    name: 'shipped size (an app with 1:1 calls only; then with rooms; then with live)',
     metrics: [
       budgeted(
         budgets,
@@ -29,6 +30,13 @@ export async function run(budgets: Budgets): Promise<BenchmarkResult> {
         rooms.minified,
       ),
       budgeted(budgets, 'size.rooms.gzip', 'with rooms and group calls, minified + gzip -9', rooms.gzip),
+      budgeted(
+        budgets,
+        'size.live.minified',
+        `with interactive live (+ live entry, live-room; ${live.files} files), minified`,
+        live.minified,
+      ),
+      budgeted(budgets, 'size.live.gzip', 'with interactive live, minified + gzip -9', live.gzip),
       info('size.raw', 'kit + runtime deps, raw', total.raw, 'B'),
       info(
         'size.kit.minified',

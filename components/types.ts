@@ -18,6 +18,7 @@ import type { CallLabels } from '../services/i18n/types';
 import type { CallType } from '../services/protocol/frames';
 import type { CallSessionLike } from '../services/stores/call-store';
 import type { GroupSessionLike } from '../services/stores/group-store';
+import type { LiveSessionLike } from '../services/stores/live-store';
 
 // ---- the media elements' own event details (WeChat's live-pusher / live-player) --------------------------
 
@@ -142,6 +143,47 @@ export type RoomScreenEvent<K extends keyof RoomScreenEvents> = ComponentEvent<R
 export interface RoomScreenInstance extends NetcallComponentInstance<RoomScreenProperties> {
   /** As call-screen's, for a GroupSession (`miniprogram-netcall/services/call/group-session`). */
   attachSession(session: GroupSessionLike | null): void;
+}
+
+// ---- live-room -------------------------------------------------------------------------------------------
+
+export interface LiveRoomProperties {
+  /** 'zh-CN' shows Chinese, anything else English. Default 'en'. */
+  lang: string;
+}
+
+export interface LiveRoomEvents {
+  /** Shared screen controls; a live has no ringing to accept or reject. */
+  accept: { cid: string | null; type: CallType };
+  reject: { cid: string | null };
+  /** Leave; the host ends the live for everyone. */
+  hangup: { cid: string | null };
+  close: { reason: EndReason | null };
+  mute: { micOn: boolean };
+  camera: { cameraOn: boolean };
+  flip: { devicePosition: DevicePosition };
+  sound: { soundMode: SoundMode };
+  /** The audience asked to join the stage. */
+  request: { cid: string | null };
+  /** A co-host stepped down. */
+  leavestage: { cid: string | null };
+  /** The audience answered the host's invite. */
+  invite: { accepted: boolean };
+  /** The host answered a request. */
+  respond: { account: string; accepted: boolean };
+  send: { content: string };
+  /** A status code of the audience's live player. */
+  playerstate: { code: number | undefined };
+  /** The live player's network figures, one a second. */
+  netstatus: MediaNetStatusDetail;
+  error: ScreenErrorDetail;
+}
+
+export type LiveRoomEvent<K extends keyof LiveRoomEvents> = ComponentEvent<LiveRoomEvents, K>;
+
+export interface LiveRoomInstance extends NetcallComponentInstance<LiveRoomProperties> {
+  /** As call-screen's, for a LiveSession (`miniprogram-netcall/services/live/live-session`). */
+  attachSession(session: LiveSessionLike | null): void;
 }
 
 // ---- netcall-room -----------------------------------------------------------------------------------------

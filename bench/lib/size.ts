@@ -80,13 +80,18 @@ function listRuntimeFiles(dir: string): string[] {
 /**
  * What an app of each kind uses, as entries (modules it requires) and components (used in its pages): an app
  * with 1:1 calls only requires the package entry and shows `call-screen` (which uses the room, the pusher and
- * the player); an app with rooms and group calls also requires the group entry and shows `room-screen`.
+ * the player); an app with rooms and group calls also requires the group entry and shows `room-screen`; an
+ * app with interactive live requires the live entry and shows `live-room`.
  */
 export const PROFILES = {
   p2p: { entries: ['index.js'], components: ['call-screen'] },
   rooms: {
     entries: ['index.js', 'services/call/group-session.js'],
     components: ['call-screen', 'room-screen'],
+  },
+  live: {
+    entries: ['index.js', 'services/live/live-session.js'],
+    components: ['call-screen', 'live-room'],
   },
 } as const;
 
@@ -223,7 +228,11 @@ export async function measurePackage(distDir: string, profile: Profile = 'p2p'):
 export async function measureShippedSize(): Promise<Record<Profile, SizeReport>> {
   const distDir = await buildPackage();
   try {
-    return { p2p: await measurePackage(distDir, 'p2p'), rooms: await measurePackage(distDir, 'rooms') };
+    return {
+      p2p: await measurePackage(distDir, 'p2p'),
+      rooms: await measurePackage(distDir, 'rooms'),
+      live: await measurePackage(distDir, 'live'),
+    };
   } finally {
     fs.rmSync(path.dirname(distDir), { recursive: true, force: true });
   }

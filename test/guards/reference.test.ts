@@ -27,6 +27,7 @@ const COMPONENTS = fs
 const SERVICES: Record<string, string> = {
   CallSession: 'services/call/session.ts',
   GroupSession: 'services/call/group-session.ts',
+  LiveSession: 'services/live/live-session.ts',
   Netcall: 'services/netcall/netcall.ts',
   NimNetcall: 'services/netcall/nim-netcall.ts',
   MediaRoster: 'services/media/roster.ts',
@@ -126,7 +127,10 @@ function functionText(file: string, name: string): string {
   return found.getText(source);
 }
 
-/** The first arguments of `triggerEvent(…)` calls: string literals, or the `event.type` a handler re-emits. */
+/**
+ * The first arguments of `triggerEvent(…)` calls (string literals, or the `event.type` a handler re-emits) and
+ * the names `forwardThrottled` re-emits.
+ */
 function triggered(code: string): { literal: string[]; reemitters: boolean } {
   const calls = [...code.matchAll(/triggerEvent\(\s*([^,)]+)/g)].map((m) => m[1].trim());
   // A literal, or a choice between literals (`agreed ? 'agree' : 'disagree'`).
@@ -134,7 +138,9 @@ function triggered(code: string): { literal: string[]; reemitters: boolean } {
     /^'[^']+'$/.test(arg)
       ? [arg.slice(1, -1)]
       : (/^[\w.!]+\s*\?\s*'([^']+)'\s*:\s*'([^']+)'$/.exec(arg)?.slice(1) ?? []);
-  const literal = calls.flatMap(literals);
+  // `forwardThrottled(this, 'netstatus', …)` (components/common/component.ts) emits its second argument.
+  const forwarded = [...code.matchAll(/forwardThrottled\(\s*this,\s*'([^']+)'/g)].map((m) => m[1]);
+  const literal = [...calls.flatMap(literals), ...forwarded];
   const other = calls.filter((arg) => literals(arg).length === 0 && arg !== 'event.type' && arg !== 'name');
   if (other.length > 0) throw new Error(`triggerEvent(${other.join(', ')}): cannot tell the event name`);
   return { literal, reemitters: calls.includes('event.type') };

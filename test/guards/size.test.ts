@@ -1,7 +1,7 @@
 /** @jest-environment node */
 /**
  * Guard: what a mini-program ships for the kit stays within bench/budgets.json, for an app with 1:1 calls
- * only and for an app with rooms and group calls too. Builds `gulp dist` into a temporary folder (like
+ * only, for an app with rooms and group calls too, and for an app with interactive live. Builds `gulp dist` into a temporary folder (like
  * test/devtools), minifies each .js with terser, adds the runtime deps and compares (bench/lib/size.ts;
  * `npm run bench` prints the same numbers with the other benchmarks).
  */
@@ -18,6 +18,7 @@ beforeAll(async () => {
 const BUDGET_IDS: Record<Profile, { minified: string; gzip: string }> = {
   p2p: { minified: 'size.minified', gzip: 'size.gzip' },
   rooms: { minified: 'size.rooms.minified', gzip: 'size.rooms.gzip' },
+  live: { minified: 'size.live.minified', gzip: 'size.live.gzip' },
 };
 
 function overBudget(report: SizeReport, id: string, value: number): string {
@@ -61,7 +62,25 @@ describe('shipped size guard', () => {
     expect(shipped('rooms')).toEqual(expect.arrayContaining(shipped('p2p')));
   });
 
-  describe.each(['p2p', 'rooms'] as const)('%s app', (profile) => {
+  it('ships the live entry and live-room only to apps with live, and the group entry not to them', () => {
+    const live = [
+      'miniprogram_dist/services/live/live-session.js',
+      'miniprogram_dist/services/stores/live-store.js',
+      'miniprogram_dist/services/i18n/live.js',
+      'miniprogram_dist/components/live-room/index.js',
+    ];
+    for (const file of live) {
+      expect(shipped('p2p')).not.toContain(file);
+      expect(shipped('rooms')).not.toContain(file);
+      expect(shipped('live')).toContain(file);
+    }
+    expect(shipped('live')).not.toContain('miniprogram_dist/services/call/group-session.js');
+    expect(shipped('live')).not.toContain('miniprogram_dist/components/room-screen/index.js');
+    // Everything a 1:1 app ships, an app with live ships too.
+    expect(shipped('live')).toEqual(expect.arrayContaining(shipped('p2p')));
+  });
+
+  describe.each(['p2p', 'rooms', 'live'] as const)('%s app', (profile) => {
     it('stays within the minified budget', () => {
       const { minified } = reports[profile].total;
       const id = BUDGET_IDS[profile].minified;

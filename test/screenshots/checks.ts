@@ -45,11 +45,14 @@ export const TEXT_SELECTOR = [
   '.netcall-tile__overlay > wx-text',
   // The group screen wears call-screen's classes; these are its own: invitees' and members' names.
   '.room-screen__name',
+  // The live screen's: its badge and the message list.
+  '.live-room__badge',
+  '.live-room__message',
 ].join(', ');
 
 /** Single-line text: a wrap would break the row it sits in. */
 const ONE_LINE_SELECTOR =
-  '.call-screen__label, .call-screen__name, .call-screen__timer, .call-screen__pill, .call-screen__pill-button, .netcall-tile__hint, .room-screen__name';
+  '.call-screen__label, .call-screen__name, .call-screen__timer, .call-screen__pill, .call-screen__pill-button, .netcall-tile__hint, .room-screen__name, .live-room__badge';
 
 /** Text on a solid coloured button is the button's business, not the scrim's. */
 const SOLID_BUTTON_SELECTOR = '.call-screen__pill-button--primary';

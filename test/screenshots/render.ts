@@ -22,6 +22,8 @@ import type { CallRecord, CallSnapshot } from '../../services/call/types';
 import { setScreenInsetsSource, type ScreenInsets } from '../../services/platform/device';
 import { bindSessionToStore, callStore, sessionStore, type MediaActionEvent } from '../../services/stores';
 import { bindGroupToStore, groupStore } from '../../services/stores/group-store';
+import { idleLiveSnapshot, type LiveRecord, type LiveSnapshot } from '../../services/live/live-session';
+import { bindLiveToStore, liveStore } from '../../services/stores/live-store';
 import { COMPONENTS_ROOT, defineHost, loadComponent, renderHost, simulate } from '../helpers/simulate';
 import { STATES, SELF_UID, rtcUser, type ScreenState } from './states';
 import { writeLayoutPictures } from './layouts';
@@ -98,7 +100,22 @@ class StillGroupSession extends Emitter<{
   }
 }
 
-type ScreenTag = 'call-screen' | 'room-screen';
+/** The live screen's session: the same, on the live store. */
+class StillLiveSession extends Emitter<{
+  change: Partial<LiveSnapshot>;
+  liveEnded: LiveRecord;
+  mediaAction: MediaActionEvent;
+}> {
+  constructor(private readonly state: LiveSnapshot) {
+    super();
+  }
+  snapshot(): LiveSnapshot {
+    return this.state;
+  }
+}
+
+type ScreenTag = 'call-screen' | 'room-screen' | 'live-room';
+const TAGS = { call: 'call-screen', room: 'room-screen', live: 'live-room' } as const;
 const hostIds: Partial<Record<ScreenTag, string>> = {};
 
 function host(tag: ScreenTag): string {
@@ -115,6 +132,7 @@ function host(tag: ScreenTag): string {
 const COMPONENT_TAGS: Record<string, string> = {
   main: 'call-screen',
   'room-screen': 'room-screen',
+  'live-room': 'live-room',
   'netcall-room': 'netcall-room',
   'netcall-pusher': 'netcall-pusher',
   'netcall-player': 'netcall-player',
@@ -150,14 +168,18 @@ function serialize(node: Node, root: ScreenTag): string {
 /** The screen of `state` in `lang`, as the composed DOM's HTML (kit classes, unprefixed). */
 export async function captureState(state: ScreenState, lang: Lang): Promise<string> {
   setScreenInsetsSource(() => PHONE);
-  const tag: ScreenTag = state.screen === 'room' ? 'room-screen' : 'call-screen';
+  const tag: ScreenTag = TAGS[state.screen ?? 'call'];
   const unbind =
     state.screen === 'room'
       ? bindGroupToStore(new StillGroupSession({ ...idleGroupSnapshot(), ...state.snapshot }))
-      : bindSessionToStore(new StillSession({ ...idleSnapshot(), ...state.snapshot }));
-  // A group's tiles carry their members' names; the 1:1 screen shows none.
+      : state.screen === 'live'
+        ? bindLiveToStore(new StillLiveSession({ ...idleLiveSnapshot(), ...state.snapshot }))
+        : bindSessionToStore(new StillSession({ ...idleSnapshot(), ...state.snapshot }));
+  // A group's and a stage's tiles carry their members' names; the 1:1 screen shows none.
   const accountOf = (uid: string) =>
-    (state.screen === 'room' && state.snapshot.members?.find((m) => m.uid === uid)?.account) || `user${uid}`;
+    (state.screen === 'room' && state.snapshot.members?.find((m) => m.uid === uid)?.account) ||
+    (state.screen === 'live' && state.snapshot.stage?.find((m) => m.uid === uid)?.account) ||
+    `user${uid}`;
   runInAction(() =>
     callStore.rosterLoaded({
       pusher: state.pusher ? { uid: SELF_UID, account: 'me', url: rtcUser(SELF_UID, 'me').url } : null,
@@ -183,6 +205,7 @@ export async function captureState(state: ScreenState, lang: Lang): Promise<stri
     unbind();
     sessionStore.reset();
     groupStore.reset();
+    liveStore.reset();
     runInAction(() => callStore.reset());
     setScreenInsetsSource(null);
   }

@@ -1,6 +1,6 @@
 /** @jest-environment node */
 /**
- * Every state of the call screen and the group screen (states.ts), in zh-CN and en, rendered as the renderer renders the gallery,
+ * Every state of the call screen, the group screen and the live screen (states.ts), in zh-CN and en, rendered as the renderer renders the gallery,
  * with and without `"style": "v2"` and once more under an app's hostile global styles, checked in headless
  * Chromium: every icon has its picture, no label overflows or wraps, every tappable element is at least
  * 88 rpx, text over video and scrims has 4.5:1 contrast, and the controls have the same boxes in every
@@ -79,6 +79,24 @@ describe('the browser checks catch what they look for', () => {
       expect.stringContaining('room-screen__name "Han Meimei": contrast'),
     ]);
     await show(page, dialing(SCRIM));
+    expect(await contrastProblems(page)).toEqual([]);
+  });
+
+  it("checks the live screen's messages: a message over the bright stream needs its dark pill", async () => {
+    const watching = (style: string) =>
+      pageHtml(
+        '<live-room><wx-view class="call-screen live-room call-screen--stage">' +
+          VIDEO +
+          '<wx-view class="call-screen__bottom"><wx-view class="live-room__messages">' +
+          `<wx-view class="live-room__message" style="${style}"><wx-text class="live-room__author">Wang Fang</wx-text> Good evening!</wx-view>` +
+          '</wx-view></wx-view></wx-view></live-room>',
+        { variant: 'plain' },
+      );
+    await show(page, watching('background: none'));
+    expect(await contrastProblems(page)).toEqual([
+      expect.stringContaining('live-room__message "Wang Fang Good evening!": contrast'),
+    ]);
+    await show(page, watching(''));
     expect(await contrastProblems(page)).toEqual([]);
   });
 

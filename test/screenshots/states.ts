@@ -7,6 +7,7 @@
 import type { GroupMember, GroupSnapshot } from '../../services/call/group-session';
 import { idleSnapshot } from '../../services/call/session';
 import type { CallSnapshot } from '../../services/call/types';
+import type { LiveMessage, LiveSnapshot, StageMember } from '../../services/live/live-session';
 import type { RtcUser } from '../../services/protocol';
 
 interface BaseState {
@@ -34,7 +35,13 @@ export interface RoomScreenState extends BaseState {
   panel?: boolean;
 }
 
-export type ScreenState = CallScreenState | RoomScreenState;
+/** A state of `<live-room>`, on the live store; players are the stage members with their uid. */
+export interface LiveRoomState extends BaseState {
+  screen: 'live';
+  snapshot: Partial<LiveSnapshot>;
+}
+
+export type ScreenState = CallScreenState | RoomScreenState | LiveRoomState;
 
 const local = idleSnapshot().local;
 const peer = { peer: 'Li Lei', cid: 'c1', direction: 'outgoing' as const };
@@ -269,7 +276,119 @@ export const ROOM_STATES: readonly RoomScreenState[] = [
   },
 ];
 
-export const STATES: readonly ScreenState[] = [...CALL_STATES, ...ROOM_STATES];
+// ---- the live screen -----------------------------------------------------------------------------------
+
+const onStage = (n: number, change: Partial<StageMember> = {}): StageMember => ({
+  ...PEER,
+  account: NAMES[n],
+  uid: String(n + 2),
+  role: 'cohost',
+  rtc: true,
+  ...change,
+});
+const said = (id: number, account: string, content: string, mine = false): LiveMessage => ({
+  id,
+  account,
+  type: 'text',
+  content,
+  time: 0,
+  mine,
+});
+const MESSAGES: LiveMessage[] = [
+  said(1, 'Wang Fang', '晚上好！Good evening!'),
+  said(2, 'Zhang Wei', 'The second song, please!'),
+  said(3, 'Liu Yang', '主播声音很清楚'),
+  said(4, 'me', 'Thanks for coming, everyone', true),
+];
+const hosting: Partial<LiveSnapshot> = {
+  phase: 'host',
+  role: 'host',
+  cid: 'l1',
+  channelName: 'friday-music',
+  host: 'me',
+  uid: SELF_UID,
+  duration: 754,
+  audienceCount: 128,
+  peakAudience: 131,
+  local: { ...local, soundMode: 'speaker' },
+};
+const audience: Partial<LiveSnapshot> = {
+  ...hosting,
+  phase: 'audience',
+  role: 'audience',
+  host: 'Li Lei',
+  uid: '9',
+  duration: 95,
+  live: {
+    rtmp: 'rtmp://media.example/live/l1_live?sign=screenshot',
+    flv: 'http://media.example/live/l1_live.flv?sign=screenshot',
+    h5: 'http://media.example/live/friday-music',
+  },
+};
+
+export const LIVE_STATES: readonly LiveRoomState[] = [
+  {
+    screen: 'live',
+    name: 'live-host-stage',
+    title: 'Hosting with two co-hosts on stage: one mic off; messages',
+    snapshot: {
+      ...hosting,
+      stage: [onStage(0, { micOn: false }), onStage(1)],
+      messages: MESSAGES.slice(0, 2),
+    },
+    pusher: true,
+    players: uids(2),
+  },
+  {
+    screen: 'live',
+    name: 'live-host-request',
+    title: 'The host with a co-host request waiting (and two more)',
+    snapshot: {
+      ...hosting,
+      stage: [onStage(0)],
+      requests: [
+        { account: 'Zhao Min', at: 0 },
+        { account: 'Sun Hao', at: 1 },
+        { account: 'Zhou Xin', at: 2 },
+      ],
+    },
+    pusher: true,
+    players: uids(1),
+  },
+  {
+    screen: 'live',
+    name: 'live-audience-invited',
+    title: 'Watching the live stream: the host invites me on stage',
+    snapshot: { ...audience, phase: 'invited', invitedBy: 'Li Lei' },
+  },
+  {
+    screen: 'live',
+    name: 'live-audience-messages',
+    title: 'Watching with messages, my request to join waiting',
+    snapshot: { ...audience, phase: 'requesting', messages: MESSAGES },
+  },
+  {
+    screen: 'live',
+    name: 'live-ended',
+    title: "The host's end page: duration and peak audience",
+    snapshot: {
+      ...hosting,
+      phase: 'ended',
+      reason: 'local-hangup',
+      closeReason: 'host-left',
+      summary: {
+        cid: 'l1',
+        channelName: 'friday-music',
+        startedAt: 0,
+        endedAt: 3_723_000,
+        duration: 3_723_000,
+        peakAudience: 131,
+      },
+    },
+  },
+];
+
+export const STATES: readonly ScreenState[] = [...CALL_STATES, ...ROOM_STATES, ...LIVE_STATES];
 
 /** A wire user for `uid`: my own entry carries a push URL, the others a play URL. */
 export function rtcUser(uid: string, account: string): RtcUser {
