@@ -1,6 +1,6 @@
 /**
- * Demo app for WeChat DevTools: login → dial → call or room, on top of the kit (`miniprogram-netcall`).
- * The app holds the connected Netcall and its two sessions (1:1, group); pages do the rest.
+ * Demo app for WeChat DevTools: login → dial → call, room or live, on top of the kit (`miniprogram-netcall`).
+ * The app holds the connected Netcall and its three sessions (1:1, group, live); pages do the rest.
  */
 import { DEFAULT_SERVER } from './config';
 import type { DemoLang } from './i18n';
@@ -11,6 +11,8 @@ App<DemoApp>({
     netcall: null,
     call: null,
     group: null,
+    live: null,
+    token: '',
     account: '',
     server: DEFAULT_SERVER,
     lang: (wx.getStorageSync<DemoLang>('lang') || 'zh-CN') as DemoLang,

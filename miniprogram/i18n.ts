@@ -42,6 +42,26 @@ export interface DemoLabels {
   callFull: string;
   alreadyInCall: string;
   notOnline: string;
+  live: string;
+  liveTitle: string;
+  goLiveTitle: string;
+  goLive: string;
+  refresh: string;
+  noLive: string;
+  onStage: string;
+  watchingCount: string;
+  liveName: string;
+  liveNameHint: string;
+  splitMode: string;
+  splitTile: string;
+  splitFloatBottom: string;
+  splitFloatTop: string;
+  splitCutTile: string;
+  splitAudio: string;
+  approval: string;
+  approvalHint: string;
+  notLive: string;
+  leaveLive: string;
 }
 
 const LABELS: Record<DemoLang, DemoLabels> = {
@@ -83,6 +103,26 @@ const LABELS: Record<DemoLang, DemoLabels> = {
     callFull: '人数超过了一次通话的上限',
     alreadyInCall: '你已经在通话中',
     notOnline: '有被呼叫的账号不在线',
+    live: '直播',
+    liveTitle: '直播',
+    goLiveTitle: '开播',
+    goLive: '开始直播',
+    refresh: '刷新',
+    noLive: '现在没有直播。开一场吧！',
+    onStage: '{count} 人在麦上',
+    watchingCount: '{count} 人观看',
+    liveName: '直播间名称',
+    liveNameHint: '字母、数字和 _ . -，最多 64 个字符。观众在直播列表里看到它。',
+    splitMode: '合流布局',
+    splitTile: '宫格',
+    splitFloatBottom: '主播全屏，嘉宾小窗在下',
+    splitFloatTop: '主播全屏，嘉宾小窗在上',
+    splitCutTile: '宫格（裁剪铺满）',
+    splitAudio: '纯音频',
+    approval: '连麦需要同意',
+    approvalHint: '观众申请或被邀请后才能上麦',
+    notLive: '这个直播已经结束了',
+    leaveLive: '离开此页面将退出直播。',
   },
   en: {
     loginTitle: 'Log in',
@@ -123,6 +163,26 @@ const LABELS: Record<DemoLang, DemoLabels> = {
     callFull: 'Too many people for one call',
     alreadyInCall: 'You are already in a call',
     notOnline: 'Someone you called is not online',
+    live: 'Live',
+    liveTitle: 'Live',
+    goLiveTitle: 'Go live',
+    goLive: 'Go live',
+    refresh: 'Refresh',
+    noLive: 'Nobody is live right now. Be the first!',
+    onStage: '{count} on stage',
+    watchingCount: '{count} watching',
+    liveName: 'Live room name',
+    liveNameHint: 'Letters, digits and _ . -, up to 64 characters. The audience sees it in the live list.',
+    splitMode: 'Mix layout',
+    splitTile: 'Grid',
+    splitFloatBottom: 'Host full screen, guests below',
+    splitFloatTop: 'Host full screen, guests on top',
+    splitCutTile: 'Grid, cropped to fill',
+    splitAudio: 'Audio only',
+    approval: 'Approve who joins the stage',
+    approvalHint: 'The audience goes on stage only by request or invite',
+    notLive: 'This live has ended',
+    leaveLive: 'Leaving this page leaves the live.',
   },
 };
 

@@ -1,9 +1,10 @@
 /**
- * What the demo's pages share: the one Netcall of this login, its CallSession (1:1) and its GroupSession
- * (group calls and rooms), kept in the app's globalData, created at login and released at logout. The two
- * sessions keep out of each other's way (each is busy while the other's call goes on) and share one roster,
- * so one binding feeds the call store every media view reads. An invitation of either kind opens its page
- * over whatever page is on top.
+ * What the demo's pages share: the one Netcall of this login (and its token, for the live directory), its
+ * CallSession (1:1), its GroupSession (group calls and rooms) and its LiveSession (interactive live), kept in
+ * the app's globalData, created at login and released at logout. The sessions keep out of each other's way
+ * (each call session is busy while another's call or live goes on) and share one roster, so one binding
+ * feeds the call store every media view reads. An invitation of either call kind opens its page over
+ * whatever page is on top; a live is only ever entered from the live pages.
  */
 import {
   CallSession,
@@ -17,13 +18,18 @@ import {
   type NetcallLike,
 } from 'miniprogram-netcall';
 import { GroupSession, type GroupSnapshot } from 'miniprogram-netcall/services/call/group-session';
+import { LiveSession } from 'miniprogram-netcall/services/live/live-session';
 import type { DemoLang } from './i18n';
+import { LIVE_ACTIVE } from './live';
 import { CALL_ACTIVE, CALL_PAGE, GROUP_ACTIVE, ROOM_PAGE } from './room';
 
 export interface DemoGlobalData {
   netcall: Netcall | null;
   call: CallSession | null;
   group: GroupSession | null;
+  live: LiveSession | null;
+  /** The login's account token: the live directory (`GET /api/live`) asks for it. */
+  token: string;
   account: string;
   server: string;
   lang: DemoLang;
@@ -51,18 +57,20 @@ function openOnTop(route: string): void {
 /** One CallSession and one GroupSession per login: they ring for invitations whatever page is on top. */
 export function startSession(netcall: Netcall): CallSession {
   const background: BackgroundPolicy = { mode: 'keep-audio' };
-  // Each asks the other lazily: the two are only ever asked once an invitation arrives, after both exist.
+  // Each asks the others lazily: they are only ever asked once an invitation arrives, after all exist.
+  const onAir = () => LIVE_ACTIVE.includes(live.phase);
   const call: CallSession = new CallSession({
     netcall,
     background,
-    busy: () => GROUP_ACTIVE.includes(group.phase),
+    busy: () => GROUP_ACTIVE.includes(group.phase) || onAir(),
   });
   const group: GroupSession = new GroupSession({
     netcall,
     roster: call.roster,
     background,
-    busy: () => CALL_ACTIVE.includes(call.phase),
+    busy: () => CALL_ACTIVE.includes(call.phase) || onAir(),
   });
+  const live: LiveSession = new LiveSession({ netcall, roster: call.roster, background });
   const unbindRoster = bindRosterToStore(call.roster, callStore);
   const onCall = (change: Partial<CallSnapshot>) => {
     if (change.phase === 'incoming') openOnTop(CALL_PAGE);
@@ -78,18 +86,18 @@ export function startSession(netcall: Netcall): CallSession {
     group.off('change', onGroup);
     unbindRoster();
   };
-  Object.assign(globalData(), { netcall, call, group });
+  Object.assign(globalData(), { netcall, call, group, live });
   return call;
 }
 
 export async function endSession(): Promise<void> {
   const app = globalData();
   // Disposing hangs up a call still going on: the store follows its roster to the end before unbinding.
-  await Promise.all([app.call?.dispose(), app.group?.dispose()]);
+  await Promise.all([app.call?.dispose(), app.group?.dispose(), app.live?.dispose()]);
   if (unbind) unbind();
   unbind = null;
   if (app.netcall) app.netcall.close();
-  Object.assign(app, { netcall: null, call: null, group: null });
+  Object.assign(app, { netcall: null, call: null, group: null, live: null, token: '' });
 }
 
 export type Handlers = { [K in NetcallEventName]?: (event: NetcallEvents[K]) => void };

@@ -1,10 +1,11 @@
 /**
  * Dial: call someone by account (video or voice): one account is a 1:1 call on the call page, several a
- * group call on the room page; rooms by name are one tap away. Invitations open their pages by themselves
+ * group call on the room page; rooms by name and live rooms are one tap away. Invitations open their pages by themselves
  * (the app's sessions, session.ts); this page only notices a lost connection and sends the user to log in.
  */
 import type { CallType } from 'miniprogram-netcall';
 import { demoLabels } from '../../i18n';
+import { LIVE_PAGE } from '../../live';
 import { ROOM_PAGE, dialTarget } from '../../room';
 import { endSession, globalData, listen, toast } from '../../session';
 
@@ -14,6 +15,7 @@ Page({
   data: {
     account: '',
     callee: '',
+    lang: 'zh-CN',
     t: demoLabels('zh-CN'),
     loggedInAs: '',
   },
@@ -25,7 +27,7 @@ Page({
       return;
     }
     const t = demoLabels(lang);
-    this.setData({ account, t, loggedInAs: t.loggedInAs.replace('{account}', account) });
+    this.setData({ account, lang, t, loggedInAs: t.loggedInAs.replace('{account}', account) });
     wx.setNavigationBarTitle({ title: t.dialTitle });
   },
 
@@ -74,6 +76,10 @@ Page({
 
   onRooms() {
     wx.navigateTo({ url: `/${ROOM_PAGE}` });
+  },
+
+  onLive() {
+    wx.navigateTo({ url: `/${LIVE_PAGE}` });
   },
 
   onLogout() {

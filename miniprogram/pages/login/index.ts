@@ -78,7 +78,10 @@ Page({
       // trying again while the session lasts (a phone on a flaky network may fail the first time).
       const renew = (): void => {
         fetchToken(server, account)
-          .then((fresh) => netcall.renewToken(fresh))
+          .then((fresh) => {
+            globalData().token = fresh;
+            return netcall.renewToken(fresh);
+          })
           .catch((error: unknown) => {
             toast(messageOf(error));
             if (netcall.isConnected) setTimeout(renew, 10_000);
@@ -87,7 +90,7 @@ Page({
       netcall.on('tokenWillExpire', renew);
       await netcall.connect();
       startSession(netcall);
-      Object.assign(globalData(), { account, server });
+      Object.assign(globalData(), { account, server, token });
       wx.setStorageSync('account', account);
       wx.setStorageSync('server', server);
       wx.redirectTo({ url: '/pages/dial/index' });
