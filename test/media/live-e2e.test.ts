@@ -15,7 +15,9 @@ import { mintToken, type RunningServer } from '../../server';
 import type { RecordingView } from '../../server/http/recordings';
 import { MediaRoster } from '../../services/media';
 import { killLiveHelpers, pushColour, watchLiveFrames, type LiveFrames } from '../../bench/live-mix';
-import { decodeVideoFrames, killAllFfmpeg } from '../helpers/ffmpeg';
+import { spawn } from 'node:child_process';
+import { binaries, decodeVideoFrames, killAllFfmpeg } from '../helpers/ffmpeg';
+import { canListen, freePort } from '../helpers/ports';
 import {
   TEST_SECRET,
   closeClients,
@@ -190,6 +192,56 @@ it('mixes host and co-host into the live stream the audience plays, then the hos
     await decodeVideoFrames(path.join(recordingsDir, finished.file), { frames: 10, timeoutMs: FRAME_MS }),
   ).toMatchObject({ codec: 'h264', width: 640, height: 360 });
 }, 120_000);
+
+it('pushes the mix to the host’s rtmpUrl too: a bypass RTMP server receives the live stream', async () => {
+  // The "any RTMP server" of the bypass push: ffmpeg listening as one, decoding what it is sent to a colour grid.
+  const port = await freePort();
+  const bypassUrl = `rtmp://127.0.0.1:${port}/live/bypass`;
+  const listener = spawn(
+    binaries().ffmpeg,
+    [
+      ...['-hide_banner', '-nostdin', '-loglevel', 'error', '-listen', '1', '-i', bypassUrl],
+      ...['-map', '0:v:0', '-vf', 'scale=16:9:flags=area', '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1'],
+    ],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  );
+  let received = Buffer.alloc(0);
+  listener.stdout!.on('data', (chunk: Buffer) => {
+    received = Buffer.concat([received, chunk]).subarray(-16 * 9 * 3 * 4);
+  });
+  try {
+    // The listener is up before the host goes live: the mix's bypass output connects once.
+    await eventually(async () => !(await canListen(port)), 'the bypass server listening', FRAME_MS, 50);
+    const host = await connectClient(server, 'e2e-bypass-host');
+    await host.createChannel({ channelName: 'e2e-bypass' });
+    await host.joinChannel({
+      channelName: 'e2e-bypass',
+      type: 2,
+      liveEnable: true,
+      sessionConfig: { rtmpUrl: bypassUrl },
+    });
+    pushColour(await pushUrlOf(host), 'green');
+    // The centre cell of the latest frame: green once the mix of the host reaches the bypass server.
+    const centre = () => {
+      const frame = received.subarray(received.length - (received.length % (16 * 9 * 3)) - 16 * 9 * 3);
+      const at = (4 * 16 + 8) * 3;
+      return frame.length === 16 * 9 * 3 ? [frame[at], frame[at + 1], frame[at + 2]] : undefined;
+    };
+    const [r, g, b] = await eventuallyValue(
+      () => {
+        const pixel = centre();
+        return pixel && pixel[1] > 100 && pixel[0] < 80 && pixel[2] < 80 ? pixel : undefined;
+      },
+      'the host’s green at the bypass server',
+      FRAME_MS,
+      100,
+    );
+    expect(g).toBeGreaterThan(r + b);
+    await host.leaveChannel();
+  } finally {
+    listener.kill('SIGKILL');
+  }
+}, 60_000);
 
 it('stops every mix when the server closes: no ffmpeg of it left, no HLS folder', async () => {
   const host = await connectClient(server, 'e2e-host2');
