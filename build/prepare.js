@@ -1,6 +1,7 @@
 'use strict';
 /**
- * npm's `prepare` script: builds miniprogram_dist/ (`gulp dist`). npm runs it on `npm install` / `npm ci` in
+ * npm's `prepare` script: builds miniprogram_dist/ (`gulp dist`), then the server package's JavaScript
+ * (server/build.js, so `npx miniprogram-netcall-server` runs in a fresh clone). npm runs it on `npm install` / `npm ci` in
  * this repo, on `npm pack` / `npm publish`, and when an app installs the kit from a git URL (npm clones it,
  * installs its dev dependencies, runs `prepare`, then packs it): without it a git install has no
  * miniprogram_dist/ at all, because git installs skip `prepack`.
@@ -27,4 +28,9 @@ const result = spawnSync(process.execPath, [gulp, 'dist'], {
   cwd: root,
   stdio: ['ignore', process.stderr, 'inherit'],
 });
-process.exit(result.status === null ? 1 : result.status);
+if (result.status !== 0) process.exit(result.status === null ? 1 : result.status);
+const server = spawnSync(process.execPath, [path.join(root, 'server', 'build.js')], {
+  cwd: root,
+  stdio: ['ignore', process.stderr, 'inherit'],
+});
+process.exit(server.status === null ? 1 : server.status);

@@ -71,7 +71,9 @@ function secretFrom(file: string | undefined, env: string): string | undefined {
   return process.env[env] || undefined;
 }
 
-const USAGE = `npm run serve -- [flags]
+// From the repo it runs as TypeScript (`npm run serve`); installed, as the server package's compiled bin.
+const FROM_SOURCE = __filename.endsWith('.ts');
+const USAGE = `${FROM_SOURCE ? 'npm run serve --' : 'miniprogram-netcall-server'} [flags]
 
   --dev                          dev mode: generated secrets, POST /api/login for any account
   --host ADDR                    listen address (default 0.0.0.0)
@@ -230,10 +232,13 @@ async function main(): Promise<void> {
   console.log(`media     ${server.media.rtmp} (RTMP)  ${server.media.http} (HTTP-FLV)`);
   if (values.dev) {
     console.log(`dev login POST ${server.httpUrl}/api/login {"account":"alice"} -> {"token":...}`);
+    if (FROM_SOURCE)
+      console.log(
+        `DevTools  import the folder ${resolve(__dirname, '..')} (it opens dist/ via project.config.json)`,
+      );
     console.log(
-      `DevTools  import the folder ${resolve(__dirname, '..')} (it opens dist/ via project.config.json)`,
+      `${FROM_SOURCE ? '         ' : 'app      '} on the login page, set the server to ${server.url}`,
     );
-    console.log(`          on the login page, set the server to ${server.url}`);
   }
   if (liveMix ?? values.dev)
     console.log(`live      rooms are mixed; anyone watches one at ${server.httpUrl}/live/<channelName>`);

@@ -1,0 +1,26 @@
+'use strict';
+/**
+ * Builds the server package: TypeScript to dist/ (tsconfig.build.json), the web viewer's files beside the
+ * compiled code that serves them, and a `#!/usr/bin/env node` line on the CLI so `npx miniprogram-netcall-server`
+ * runs it with plain node (no ts-node in production). Plain JavaScript: it runs before anything is compiled.
+ */
+const { spawnSync } = require('child_process');
+const fs = require('fs');
+const path = require('path');
+
+const here = __dirname;
+const dist = path.join(here, 'dist');
+fs.rmSync(dist, { recursive: true, force: true });
+
+const tsc = require.resolve('typescript/bin/tsc', { paths: [here, path.join(here, '..')] });
+const compiled = spawnSync(process.execPath, [tsc, '-p', path.join(here, 'tsconfig.build.json')], {
+  stdio: 'inherit',
+});
+if (compiled.status !== 0) process.exit(compiled.status === null ? 1 : compiled.status);
+
+fs.cpSync(path.join(here, 'viewer'), path.join(dist, 'server', 'viewer'), { recursive: true });
+
+const cli = path.join(dist, 'server', 'cli.js');
+const code = fs.readFileSync(cli, 'utf8');
+if (!code.startsWith('#!')) fs.writeFileSync(cli, `#!/usr/bin/env node\n${code}`);
+fs.chmodSync(cli, 0o755);
