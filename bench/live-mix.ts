@@ -15,7 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import pino from 'pino';
-import type { RunningServer } from '../server';
+import type { RunningServer } from '../server/index';
 import { Mixer, type StageInput } from '../server/live/mixer';
 import { Layout } from '../services/protocol/live';
 import { MediaRoster } from '../services/media';

@@ -29,6 +29,8 @@ const result = spawnSync(process.execPath, [gulp, 'dist'], {
   stdio: ['ignore', process.stderr, 'inherit'],
 });
 if (result.status !== 0) process.exit(result.status === null ? 1 : result.status);
+// Packing the kit needs only miniprogram_dist/; the server package builds itself when it is packed.
+if (process.env.npm_command === 'pack' || process.env.npm_command === 'publish') process.exit(0);
 const server = spawnSync(process.execPath, [path.join(root, 'server', 'build.js')], {
   cwd: root,
   stdio: ['ignore', process.stderr, 'inherit'],

@@ -10,17 +10,27 @@ const path = require('path');
 
 const here = __dirname;
 const dist = path.join(here, 'dist');
-fs.rmSync(dist, { recursive: true, force: true });
+// Built beside it and swapped in at the end: whoever runs dist/ meanwhile never sees a half-written one.
+const staging = path.join(here, `dist.building-${process.pid}`);
+fs.rmSync(staging, { recursive: true, force: true });
 
 const tsc = require.resolve('typescript/bin/tsc', { paths: [here, path.join(here, '..')] });
-const compiled = spawnSync(process.execPath, [tsc, '-p', path.join(here, 'tsconfig.build.json')], {
-  stdio: 'inherit',
-});
-if (compiled.status !== 0) process.exit(compiled.status === null ? 1 : compiled.status);
+const compiled = spawnSync(
+  process.execPath,
+  [tsc, '-p', path.join(here, 'tsconfig.build.json'), '--outDir', staging],
+  { stdio: 'inherit' },
+);
+if (compiled.status !== 0) {
+  fs.rmSync(staging, { recursive: true, force: true });
+  process.exit(compiled.status === null ? 1 : compiled.status);
+}
 
-fs.cpSync(path.join(here, 'viewer'), path.join(dist, 'server', 'viewer'), { recursive: true });
+fs.cpSync(path.join(here, 'viewer'), path.join(staging, 'server', 'viewer'), { recursive: true });
 
-const cli = path.join(dist, 'server', 'cli.js');
+const cli = path.join(staging, 'server', 'cli.js');
 const code = fs.readFileSync(cli, 'utf8');
 if (!code.startsWith('#!')) fs.writeFileSync(cli, `#!/usr/bin/env node\n${code}`);
 fs.chmodSync(cli, 0o755);
+
+fs.rmSync(dist, { recursive: true, force: true });
+fs.renameSync(staging, dist);

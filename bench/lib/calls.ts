@@ -3,7 +3,7 @@
  * MediaRoster on each side, wired the way the README tells an app to: the caller starts RTC on
  * `callAccepted`, the callee after its `response`. Used by the call-setup and first-frame benchmarks.
  */
-import type { RunningServer } from '../../server';
+import type { RunningServer } from '../../server/index';
 import { MediaRoster } from '../../services/media';
 import type { Netcall } from '../../services/netcall';
 import { connectClient } from '../../test/helpers/server';

@@ -13,13 +13,15 @@
  *   line is kept; extra ones log out when their call ends.
  * - Group calls: rung in (`call` with a list, or `inviteToCall`), it answers and joins like any member, and
  *   plays back the member who rang it (while that one is in the RTC session, else the first other member).
+ * - Live rooms: a host's `inviteCoHost({account: 'echo'})` reaches it by account with the room's name; it joins,
+ *   accepts, steps on stage and plays the host back; it leaves when removed and ends with the room.
  * - Media: `Relay` copies the source's play URL to the echo's push URL, `delayMs` later; it is restarted when
  *   either URL changes (a rejoin, a media-plane restart) and stopped when the call ends or the source leaves.
  *
  * Owns its lines and relays; never touches the store, the hub or the media plane directly.
  */
 import type { Logger } from 'pino';
-import type { BeCallingEvent, RtcUser } from '../../services/protocol';
+import type { BeCallingEvent, CoHostInviteEvent, RtcUser } from '../../services/protocol';
 import { Netcall } from '../../services/netcall/netcall';
 import { wsConnectSocket } from '../tools/socket';
 import type { EchoConfig } from './options';
@@ -95,6 +97,24 @@ class Echo implements EchoPeer {
     void this.take(event, via);
   }
 
+  /**
+   * A live room's host invites the echo on stage (`coHostInvite` with the room's name: every line hears it).
+   * The first line to hear it takes it, as for a ring; with every line busy it lets the invite time out.
+   */
+  invited(event: CoHostInviteEvent): void {
+    if (this.closed || !event.channelName || this.rings.has(`live:${event.cid}`)) return;
+    const key = `live:${event.cid}`;
+    this.rings.add(key);
+    void this.free()
+      .then((line) =>
+        line
+          ? line.joinStage(event)
+          : this.deps.log.info({ cid: event.cid }, 'echo busy: no line for the stage'),
+      )
+      // Invited again later (after leaving the stage), it may go again.
+      .finally(() => this.rings.delete(key));
+  }
+
   /** A line's call ended: keep one idle line, log out the others. */
   ended(line: Line): void {
     const idle = [...this.lines].filter((l) => l.idle);
@@ -149,15 +169,21 @@ class Echo implements EchoPeer {
     return line;
   }
 
-  private async take(event: BeCallingEvent, via: Line): Promise<void> {
+  /** An idle line, logging one more in while under `maxCalls`; undefined when every line is busy. */
+  private async free(): Promise<Line | undefined> {
     let line = [...this.lines].find((l) => l.idle);
     if (!line && this.lines.size < this.config.maxCalls)
       line = await this.open().catch((error: unknown) => {
         this.deps.log.warn({ err: String(error) }, 'echo could not log in one more line');
         return undefined;
       });
+    return this.closed || !line || !line.idle ? undefined : line;
+  }
+
+  private async take(event: BeCallingEvent, via: Line): Promise<void> {
+    const line = await this.free();
     if (this.closed) return;
-    if (!line || !line.idle) {
+    if (!line) {
       this.deps.log.info({ cid: event.cid, caller: event.caller }, 'echo busy: every line is in a call');
       await via.decline(event);
       return;
@@ -168,6 +194,8 @@ class Echo implements EchoPeer {
 
 interface EchoCall {
   cid: string;
+  /** A live room's stage rather than a call: left with leaveChannel, ended by liveRoomClose. */
+  live?: boolean;
   /** Who rang: the one played back while it is in the RTC session. */
   caller: string;
   /** Everyone else in the RTC session, by account (one device per account in a call). */
@@ -196,6 +224,16 @@ class Line {
     });
     this.netcall = netcall;
     netcall.on('beCalling', (event) => echo.ring(event, this));
+    netcall.on('coHostInvite', (event) => echo.invited(event));
+    netcall.on('liveRoomClose', (event) => {
+      if (this.call?.cid === event.cid) this.finish('live closed');
+    });
+    netcall.on('coHostRemoved', (event) => {
+      // Back in the audience there is nothing to echo: leave the room.
+      if (this.call?.cid !== event.cid) return;
+      void netcall.leaveChannel({ cid: event.cid }).catch(() => {});
+      this.finish('removed from the stage');
+    });
     netcall.on('syncDone', (event) => {
       const call = this.call;
       if (!call || call.cid !== event.cid) return;
@@ -263,6 +301,28 @@ class Line {
     }
   }
 
+  /**
+   * Goes on a live room's stage it was invited to: joins by name (audience first), accepts, steps on stage and
+   * starts RTC; the relay then plays the host back, as the caller of a call.
+   */
+  async joinStage(event: CoHostInviteEvent): Promise<void> {
+    const netcall = this.netcall;
+    const { cid, account: host, channelName } = event;
+    this.call = { cid, caller: host, others: new Map(), live: true };
+    try {
+      await netcall.joinChannel({ channelName: channelName!, type: 2, liveEnable: true });
+      await netcall.respondCoHostInvite({ accepted: true, cid });
+      await netcall.changeRoleToPlayer({ cid });
+      await netcall.startRtc({ mode: 0, cid });
+      this.echo.deps.log.info({ cid, channelName, host }, 'echo on stage');
+    } catch (error) {
+      this.echo.deps.log.info({ cid, err: String(error) }, 'echo could not go on stage');
+      if (this.call?.cid !== cid) return;
+      await netcall.leaveChannel({ cid }).catch(() => {});
+      this.finish('not on stage');
+    }
+  }
+
   async decline(event: BeCallingEvent): Promise<void> {
     const { cid, caller, type } = event;
     await this.netcall
@@ -280,7 +340,11 @@ class Line {
     this.call = null;
     if (call && this.netcall.isConnected)
       // Shutting down with the server: the peer hears what the server's own shutdown would tell it.
-      await this.netcall.hangup({ cid: call.cid, reason: 'network' }).catch(() => {});
+      await (
+        call.live
+          ? this.netcall.leaveChannel({ cid: call.cid })
+          : this.netcall.hangup({ cid: call.cid, reason: 'network' })
+      ).catch(() => {});
     this.netcall.close();
     await this.follow();
   }

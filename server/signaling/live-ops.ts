@@ -144,13 +144,19 @@ export const respondCoHost: Handler<'respondCoHost'> = (ctx, conn, args) => {
   };
 };
 
-/** The host asks an audience member on stage: it hears `coHostInvite`. */
+/**
+ * The host asks someone on stage: an audience member hears `coHostInvite`; an online account not in the room
+ * (our extension) hears it on every device with the room's `channelName`, joins, and answers from inside.
+ */
 export const inviteCoHost: Handler<'inviteCoHost'> = (ctx, conn, args) => {
   const { room, member, live } = liveMember(ctx, conn, args);
   requireHost(room, member, 'invite a co-host');
   const target = memberOf(room, args.account);
-  if (!target) throw new NetcallError(Code.NOT_FOUND, `"${args.account}" is not in this room`);
-  if (onStage(target)) throw new NetcallError(Code.CONFLICT, `"${args.account}" is on stage already`);
+  const devices = target ? [target.connId] : ctx.store.devicesOf(args.account);
+  if (devices.length === 0)
+    throw new NetcallError(Code.NOT_FOUND, `"${args.account}" is neither in this room nor online`);
+  if (target && onStage(target))
+    throw new NetcallError(Code.CONFLICT, `"${args.account}" is on stage already`);
   if (pendingOf(ctx, live, 'invite', args.account))
     throw new NetcallError(Code.CONFLICT, `an invite to "${args.account}" is waiting for an answer`);
   refuseIfStageFull(ctx, room);
@@ -165,10 +171,10 @@ export const inviteCoHost: Handler<'inviteCoHost'> = (ctx, conn, args) => {
       });
   });
   ctx.store.putRoom(room);
-  return {
-    result: EMPTY,
-    after: () => ctx.hub.emit(target.connId, 'coHostInvite', { cid: room.cid, account: member.account }),
-  };
+  const invite = target
+    ? { cid: room.cid, account: member.account }
+    : { cid: room.cid, account: member.account, channelName: room.channelName };
+  return { result: EMPTY, after: () => ctx.hub.emitMany(devices, 'coHostInvite', invite) };
 };
 
 /** The invited member answers: the host hears `coHostInviteResponse`. No such invite (or expired): 404. */

@@ -339,6 +339,11 @@ export interface CoHostResponseEvent {
 export interface CoHostInviteEvent {
   cid: string;
   account: string;
+  /**
+   * Set when the invited account is not in the room yet (our extension): every device of it is asked, and the
+   * one that accepts joins the room by this name first (`joinChannel` with `liveEnable`), then answers.
+   */
+  channelName?: string;
 }
 /** To the host: the invited member's answer, or `reason: 'timeout'` when none came in time. */
 export interface CoHostInviteResponseEvent {

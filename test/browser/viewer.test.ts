@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import type { RunningServer } from '../../server';
+import type { RunningServer } from '../../server/index';
 import { killLiveHelpers, pushColour } from '../../bench/live-mix';
 import { MediaRoster } from '../../services/media';
 import { killAllFfmpeg } from '../helpers/ffmpeg';

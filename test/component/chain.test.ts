@@ -16,7 +16,7 @@
  * The custom export conditions make `ws` resolve to its Node build under jsdom.
  */
 import * as nodeTimers from 'timers';
-import type { RunningServer } from '../../server';
+import type { RunningServer } from '../../server/index';
 import type { ClientJoinEvent, SyncDoneEvent } from '../../services/protocol';
 import { startTestServer } from '../helpers/server';
 import { disposeParties, ended, names, party, phase, type Party } from '../helpers/session';

@@ -9,7 +9,7 @@
  *
  * Below the contract, NimNetcall-only tests pin the SDK quirks the adapter exists to hide.
  */
-import type { RunningServer } from '../../server';
+import type { RunningServer } from '../../server/index';
 import { MediaRoster } from '../../services/media';
 import type { LiveNetcallLike, Netcall, NetcallLike } from '../../services/netcall';
 import { NOT_SUPPORTED, NimNetcall, toNetcallError } from '../../services/netcall/nim-netcall';

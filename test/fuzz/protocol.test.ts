@@ -13,7 +13,7 @@
  * a failure names both and a FUZZ_PATH that replays just the failing batch.
  */
 import fc from 'fast-check';
-import { mintToken } from '../../server';
+import { mintToken } from '../../server/index';
 import { DEFAULT_LIMITS } from '../../server/signaling/limits';
 import { CLI_TEST_TIMEOUT_MS, startCli, stopAllClis, type RunningCli } from '../helpers/cli';
 import {

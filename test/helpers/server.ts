@@ -3,7 +3,7 @@
  * `closeClients()` after each test, so a failed assertion leaves nothing reconnecting), a call set up the way an
  * app sets it up, and the call history as `GET /api/calls` serves it.
  */
-import { startServer, mintToken, type RunningServer, type ServerOptions } from '../../server';
+import { startServer, mintToken, type RunningServer, type ServerOptions } from '../../server/index';
 import type { CallView } from '../../server/history';
 import { MediaRoster } from '../../services/media';
 import { Netcall, type NetcallOptions } from '../../services/netcall';

@@ -4,7 +4,7 @@
  * clients are silent, a caller may have only so many calls ringing, and a caller may ring the same callee only
  * so often per minute. Each refusal has a positive control in the same test.
  */
-import type { RunningServer, ServerOptions } from '../../server';
+import type { RunningServer, ServerOptions } from '../../server/index';
 import { closeClients, connectClient, fetchCalls, startTestServer, type TestClient } from '../helpers/server';
 import { disposeParties, ended, names, party, phase } from '../helpers/session';
 

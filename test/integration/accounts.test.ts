@@ -3,7 +3,7 @@
  * Account names are data, not keys: accounts named like Object.prototype's members call, answer, get URLs,
  * hang up and see their history like any other account.
  */
-import type { RunningServer } from '../../server';
+import type { RunningServer } from '../../server/index';
 import { PROTOTYPE_NAMES } from '../helpers/accounts';
 import { closeClients, connectClient, establishCall, fetchCalls, startTestServer } from '../helpers/server';
 

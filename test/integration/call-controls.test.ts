@@ -3,7 +3,7 @@
  * In-call behaviour with CallSession on the real server: control notices (mic, camera, background), the
  * audio↔video switch handshake (NetEase controls 5–8), the background policy, and media recovery.
  */
-import type { RunningServer } from '../../server';
+import type { RunningServer } from '../../server/index';
 import { startTestServer } from '../helpers/server';
 import { disposeParties, ended, inCall, names, party, until, type Party } from '../helpers/session';
 import { eventually } from '../helpers/wait';

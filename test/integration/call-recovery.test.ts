@@ -3,7 +3,7 @@
  * Signalling recovery with CallSession: a dropped socket within the server's grace period keeps the call (the
  * device reconnects, rejoins and gets a fresh syncDone); past it, both ends end with reason network.
  */
-import type { RunningServer } from '../../server';
+import type { RunningServer } from '../../server/index';
 import { startTestServer } from '../helpers/server';
 import { disposeParties, ended, inCall, names, party } from '../helpers/session';
 

@@ -3,7 +3,7 @@
  * CallSession on the real server with real clients: every end reason is reached by the flow that causes it.
  * Timeouts and grace periods are configured short instead of waited out.
  */
-import type { RunningServer, ServerOptions } from '../../server';
+import type { RunningServer, ServerOptions } from '../../server/index';
 import { startTestServer } from '../helpers/server';
 import { disposeParties, ended, inCall, names, party, phase } from '../helpers/session';
 

@@ -4,7 +4,7 @@
  * devices; accepts join, rejects and ring-outs reach the caller one by one; the call goes on while two parties
  * remain; one more callee can be rung in; bad input is refused with a clear code.
  */
-import type { RunningServer } from '../../server';
+import type { RunningServer } from '../../server/index';
 import { MediaRoster } from '../../services/media';
 import { closeClients, connectClient, roundTrip, startTestServer, type TestClient } from '../helpers/server';
 

@@ -4,7 +4,7 @@
  * leaving, inviting one more) and rooms (by name, full, taken, unknown), each party with its own session.
  * The server's ring time and capacity are configured small instead of waited out.
  */
-import type { RunningServer } from '../../server';
+import type { RunningServer } from '../../server/index';
 import { CallSession, type EndReason } from '../../services/call';
 import {
   GroupSession,

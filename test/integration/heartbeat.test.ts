@@ -6,7 +6,7 @@
  */
 import jwt from 'jsonwebtoken';
 import WebSocket from 'ws';
-import type { RunningServer } from '../../server';
+import type { RunningServer } from '../../server/index';
 import { TEST_SECRET, closeClients, connectClient, startTestServer } from '../helpers/server';
 import { adaptWs, closeOf, openSocket } from '../helpers/ws-socket';
 

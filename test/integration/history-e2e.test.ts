@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import type { RunningServer } from '../../server';
+import type { RunningServer } from '../../server/index';
 import { FileCallHistory } from '../../server/history';
 import { WeChatSubscribeNotifier, formatWeChatTime } from '../../server/notify';
 import { closeClients, connectClient, establishCall, fetchCalls, startTestServer } from '../helpers/server';

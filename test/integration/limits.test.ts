@@ -7,7 +7,7 @@
  */
 import jwt from 'jsonwebtoken';
 import WebSocket from 'ws';
-import type { RunningServer } from '../../server';
+import type { RunningServer } from '../../server/index';
 import {
   TEST_SECRET,
   closeClients,

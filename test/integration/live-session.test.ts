@@ -6,7 +6,7 @@
  * session's reason and the host's summary. The server's co-host timeout and host grace are configured small
  * instead of waited out; every wait is on an event.
  */
-import type { RunningServer } from '../../server';
+import type { RunningServer } from '../../server/index';
 import type { EndReason } from '../../services/call';
 import {
   LiveSession,

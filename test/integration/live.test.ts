@@ -5,10 +5,10 @@
  * the audience count, the room's close, the directory, what the mix hook hears, and every refusal of the issue's
  * "Bad input" list with the connection working on after it.
  */
-import type { RunningServer } from '../../server';
+import type { RunningServer } from '../../server/index';
 import type { LiveMixRoom, LiveMixes } from '../../server/live/mixes';
 import type { LiveDirectoryEntry } from '../../server/signaling/live';
-import { mintToken } from '../../server';
+import { mintToken } from '../../server/index';
 import { recordLive, type LiveRecorded } from '../contract/live-events';
 import {
   TEST_SECRET,
@@ -228,9 +228,30 @@ describe('co-host flows', () => {
     await c.respondCoHostInvite({ accepted: false });
     expect(await a.live.next('coHostInviteResponse')).toEqual({ cid, account: carol, accepted: false });
     await expect(c.changeRoleToPlayer()).rejects.toMatchObject({ code: 403 });
-    // Someone on stage, or not in the room, cannot be invited.
+    // Someone on stage, or neither in the room nor online, cannot be invited.
     await expect(a.inviteCoHost({ account: bob })).rejects.toMatchObject({ code: 409 });
     await expect(a.inviteCoHost({ account: `nobody${counter}` })).rejects.toMatchObject({ code: 404 });
+  });
+
+  it('invites an online account that is not in the room: every device of it hears the room’s name, joins and answers from inside', async () => {
+    const [alice, dave, room] = fresh('alice', 'dave', 'live');
+    const [a] = await online(alice);
+    const [d1, d2] = await online(dave, dave);
+    const { cid } = await goLive(a, room, { stageApproval: true });
+
+    await a.inviteCoHost({ account: dave });
+    const invite = { cid, account: alice, channelName: room };
+    expect(await d1.live.next('coHostInvite')).toEqual(invite);
+    expect(await d2.live.next('coHostInvite')).toEqual(invite);
+    // Not in the room yet: it cannot answer from outside (403, as for any op in a room one is not in), and the
+    // invite still waits (409 on a second).
+    await expect(d1.respondCoHostInvite({ accepted: true, cid })).rejects.toMatchObject({ code: 403 });
+    await expect(a.inviteCoHost({ account: dave })).rejects.toMatchObject({ code: 409 });
+    // One device joins by the name it was given, answers, and may step on stage despite the approval rule.
+    await d1.joinChannel({ channelName: room, type: 2, liveEnable: true });
+    await d1.respondCoHostInvite({ accepted: true });
+    expect(await a.live.next('coHostInviteResponse')).toEqual({ cid, account: dave, accepted: true });
+    await expect(d1.changeRoleToPlayer()).resolves.toBeUndefined();
   });
 
   it('lets only the host answer, invite or remove (403), answers for no request with 404, and times a request and an invite out as a refusal (timeout)', async () => {

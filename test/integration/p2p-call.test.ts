@@ -4,7 +4,7 @@
  * WebSockets, and MediaRoster holding the URLs each side would bind to its components.
  */
 import jwt from 'jsonwebtoken';
-import type { RunningServer } from '../../server';
+import type { RunningServer } from '../../server/index';
 import { NetcallError } from '../../services/protocol';
 import {
   TEST_SECRET,

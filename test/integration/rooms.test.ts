@@ -3,7 +3,7 @@
  * Rooms on the real server with real clients: NetEase's createChannel / joinChannel / leaveChannel and their
  * notices, startRtc and control inside a room, capacity, names given back, drops and rejoins, bad input.
  */
-import type { RunningServer } from '../../server';
+import type { RunningServer } from '../../server/index';
 import { MediaRoster } from '../../services/media';
 import { closeClients, connectClient, roundTrip, startTestServer, type TestClient } from '../helpers/server';
 import { cuttableSockets } from '../helpers/ws-socket';

@@ -3,7 +3,7 @@
  * The server as an operator meets it: ports, secrets, the HTTP API, and a clean shutdown.
  */
 import { createServer } from 'net';
-import { startServer } from '../../server';
+import { startServer } from '../../server/index';
 import { verifyToken } from '../../server/auth/tokens';
 import {
   TEST_MEDIA_SECRET,

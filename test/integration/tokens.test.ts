@@ -5,7 +5,7 @@
  * account that cannot come straight back with the token it holds.
  */
 import jwt from 'jsonwebtoken';
-import type { RunningServer } from '../../server';
+import type { RunningServer } from '../../server/index';
 import { TokenVerifier, mintToken } from '../../server/auth/tokens';
 import { TEST_SECRET, closeClients, createClient, startTestServer } from '../helpers/server';
 import { closeOf, rawSocket } from '../helpers/ws-socket';

@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import type { RunningServer } from '../../server';
+import type { RunningServer } from '../../server/index';
 import { MediaRoster } from '../../services/media';
 import type { RtcUser } from '../../services/protocol';
 import {
@@ -239,6 +239,30 @@ describe('the echo peer', () => {
     }, 'a free line after a hangup');
     expect(retried).not.toBe(cid);
   }, 30_000);
+
+  it('goes on a live room’s stage when its host invites it, and plays the host back', async () => {
+    const host = await connectClient(server, 'olive');
+    await host.createChannel({ channelName: 'echo-live' });
+    await host.joinChannel({ channelName: 'echo-live', type: 2, liveEnable: true });
+    const roster = new MediaRoster(host);
+    roster.setSelf(await host.startRtc({ mode: 0 }));
+    const pushUrl = await eventuallyValue(() => roster.pusher?.url, 'the host’s push URL');
+    pushColour(pushUrl, 'red');
+    // Not in the room: the invite reaches it by account, with the room's name.
+    const answered = new Promise((resolve) => host.on('coHostInviteResponse', resolve));
+    await host.inviteCoHost({ account: 'echo' });
+    expect(await answered).toMatchObject({ account: 'echo', accepted: true });
+    const echo: RtcUser = await eventuallyValue(
+      () => roster.players.find((p) => p.account === 'echo'),
+      'the echo on the stage',
+      MEDIA_MS,
+    );
+    const [r, g, b] = await averageColour(echo.flvUrl!, MEDIA_MS);
+    expect({ r: r > 150, g: g < 60, b: b < 60 }).toEqual({ r: true, g: true, b: true });
+    // The host ends the live: the echo's line is free again (it answers the next call).
+    await host.leaveChannel();
+    await eventually(() => relaysOf(streamOf(echo.url)).length === 0, 'the echo’s relay gone', MEDIA_MS);
+  }, 45_000);
 
   it('follows new URLs after the media plane restarted: the relay starts again on both fresh URLs', async () => {
     const { client, roster, pushUrl, echo } = await callEcho('ivan');

@@ -11,7 +11,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { mintToken, type RunningServer } from '../../server';
+import { mintToken, type RunningServer } from '../../server/index';
 import type { RecordingView } from '../../server/http/recordings';
 import { MediaRoster } from '../../services/media';
 import { killLiveHelpers, pushColour, watchLiveFrames, type LiveFrames } from '../../bench/live-mix';

@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import type { RunningServer } from '../../server';
+import type { RunningServer } from '../../server/index';
 import { HLS_PLAYLIST, Mixer } from '../../server/live/mixer';
 import { Layout } from '../../services/protocol/live';
 import {

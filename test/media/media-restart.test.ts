@@ -3,7 +3,7 @@
  * The media plane dies in the middle of a call: signalling carries on while it is down, and once it is back
  * every member of the live call gets a fresh `syncDone` whose new URLs really push and play.
  */
-import type { RunningServer } from '../../server';
+import type { RunningServer } from '../../server/index';
 import { decodeVideoFrames, killAllFfmpeg, pushTestPattern, type TestPusher } from '../helpers/ffmpeg';
 import { connectClient, establishCall, startTestServer, type TestClient } from '../helpers/server';
 import { eventually } from '../helpers/wait';

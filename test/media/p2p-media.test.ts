@@ -4,7 +4,7 @@
  * signalling, ffmpeg pushes a test pattern to the URL A was given for its own stream, and video is decoded
  * back from the play URL B was given for A. After hangup, those play URLs are refused: they die with the call.
  */
-import type { RunningServer } from '../../server';
+import type { RunningServer } from '../../server/index';
 import { MediaRoster } from '../../services/media';
 import {
   DecodeError,

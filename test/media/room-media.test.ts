@@ -4,7 +4,7 @@
  * decodes another member's video from the play URL it was given for that member. When a member leaves, the
  * play URLs the others hold for it are refused, while the rest of the room plays on.
  */
-import type { RunningServer } from '../../server';
+import type { RunningServer } from '../../server/index';
 import { MediaRoster } from '../../services/media';
 import { decodeVideoFrames, killAllFfmpeg, pushTestPattern, type TestPusher } from '../helpers/ffmpeg';
 import { closeClients, connectClient, startTestServer, type TestClient } from '../helpers/server';

@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import type { RunningServer } from '../../server';
+import type { RunningServer } from '../../server/index';
 import { MediaRoster } from '../../services/media';
 import { DecodeError, decodeVideoFrames, killAllFfmpeg } from '../helpers/ffmpeg';
 import { closeClients, connectClient, startTestServer } from '../helpers/server';

@@ -6,7 +6,7 @@
  * passes the cap, while a client doing the same but reading stays. The process lives throughout.
  */
 import WebSocket from 'ws';
-import { mintToken } from '../../server';
+import { mintToken } from '../../server/index';
 import { CLI_TEST_TIMEOUT_MS, startCli, stopAllClis, type RunningCli } from '../helpers/cli';
 import { TEST_MEDIA_SECRET, TEST_SECRET, callBeside, closeClients } from '../helpers/server';
 import { closeOf, openSocket } from '../helpers/ws-socket';
