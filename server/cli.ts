@@ -79,6 +79,8 @@ const USAGE = `${FROM_SOURCE ? 'npm run serve --' : 'miniprogram-netcall-server'
   --host ADDR                    listen address (default 0.0.0.0)
   --public-host HOST             host written into issued URLs (default: this machine's LAN address)
   --port P  --rtmp-port R  --media-http-port H    (defaults 8080, 1935, 8000; 0 picks a free one)
+  --media embedded|nginx         the media server (default embedded); nginx: Debian's nginx and
+                                 libnginx-mod-rtmp, RTMP only (no HTTP-FLV, so no --media-http-port)
   --secret-file F  --media-secret-file F  --metrics-token-file F
                                  secrets from files (else NETCALL_SECRET, NETCALL_MEDIA_SECRET,
                                  NETCALL_METRICS_TOKEN); never on the command line
@@ -138,6 +140,7 @@ async function main(): Promise<void> {
       port: { type: 'string' },
       'rtmp-port': { type: 'string' },
       'media-http-port': { type: 'string' },
+      media: { type: 'string' },
       host: { type: 'string' },
       'public-host': { type: 'string' },
       'secret-file': { type: 'string' },
@@ -181,6 +184,11 @@ async function main(): Promise<void> {
     const value = values[flag];
     if (value !== undefined) limits[option] = integer(value, flag);
   }
+  const media = values.media ?? 'embedded';
+  if (media !== 'embedded' && media !== 'nginx')
+    throw new Error(`--media must be embedded or nginx, got "${media}"`);
+  if (media === 'nginx' && values['media-http-port'] !== undefined)
+    throw new Error('--media-http-port does not apply to --media nginx (nginx-rtmp serves no HTTP-FLV)');
   const echo = echoOption(values);
   if (values['live-mix'] && values['no-live-mix'])
     throw new Error('--live-mix and --no-live-mix contradict each other');
@@ -197,7 +205,9 @@ async function main(): Promise<void> {
   const started = startServer({
     port: port(values.port, 'port', 8080),
     rtmpPort: port(values['rtmp-port'], 'rtmp-port', 1935),
-    mediaHttpPort: port(values['media-http-port'], 'media-http-port', 8000),
+    ...(media === 'nginx'
+      ? { media }
+      : { mediaHttpPort: port(values['media-http-port'], 'media-http-port', 8000) }),
     host,
     publicHost,
     dev: values.dev,
@@ -229,7 +239,8 @@ async function main(): Promise<void> {
   process.once('SIGTERM', stop);
   const server = await started;
   console.log(`listening ${server.url}`);
-  console.log(`media     ${server.media.rtmp} (RTMP)  ${server.media.http} (HTTP-FLV)`);
+  if (media === 'nginx') console.log(`media     ${server.media.rtmp} (RTMP, nginx-rtmp; no HTTP-FLV)`);
+  else console.log(`media     ${server.media.rtmp} (RTMP)  ${server.media.http} (HTTP-FLV)`);
   if (values.dev) {
     console.log(`dev login POST ${server.httpUrl}/api/login {"account":"alice"} -> {"token":...}`);
     if (FROM_SOURCE)

@@ -102,6 +102,12 @@ export interface ServerOptions {
   metricsToken?: string;
   /** Signature lifetime of media URLs (default 2 h); a call's URLs are revoked when it ends anyway. */
   mediaUrlTtlSeconds?: number;
+  /**
+   * The media server: `embedded` (default: node-media-server in a supervised child process, zero setup) or
+   * `nginx` (nginx with the RTMP module, Debian's `nginx` + `libnginx-mod-rtmp`, run and configured by the
+   * server; RTMP only: no HTTP-FLV, so `mediaHttpPort` does not apply).
+   */
+  media?: MediaEngine;
   logger?: Logger;
   logLevel?: pino.LevelWithSilent;
   /** Where ended calls are kept for `GET /api/calls` (default: `historyFile` if set, else in memory). */
@@ -128,6 +134,26 @@ const MIN_SECRET_BYTES = 32;
 type NumericOption = {
   [K in keyof ServerOptions]-?: NonNullable<ServerOptions[K]> extends number ? K : never;
 }[keyof ServerOptions];
+
+export const MEDIA_ENGINES = ['embedded', 'nginx'] as const;
+export type MediaEngine = (typeof MEDIA_ENGINES)[number];
+
+/**
+ * The media server to run. nginx-rtmp has no HTTP port to give `mediaHttpPort`, so a port asked for it is
+ * refused rather than silently left unused.
+ */
+export function resolveMediaEngine(options: ServerOptions): MediaEngine {
+  const media = options.media ?? 'embedded';
+  if (!MEDIA_ENGINES.includes(media))
+    throw new Error(
+      `startServer: \`media\` must be one of ${MEDIA_ENGINES.join(', ')}, got ${String(media)}`,
+    );
+  if (media === 'nginx' && options.mediaHttpPort)
+    throw new Error(
+      "startServer: `mediaHttpPort` does not apply to media 'nginx' (nginx-rtmp serves no HTTP-FLV): leave it out",
+    );
+  return media;
+}
 
 /** Inclusive bounds of every numeric option; timers stay within what setTimeout can wait. */
 const BOUNDS: Record<NumericOption, [min: number, max: number]> = {

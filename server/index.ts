@@ -1,6 +1,7 @@
 /**
  * The open backend in one call: `startServer()` starts signalling (WebSocket) and the HTTP API on one port,
- * plus the embedded media server, and `close()` frees every port. Imports nothing from services/ but protocol/.
+ * plus the media plane (the embedded media server, or nginx-rtmp with `media: 'nginx'`), and `close()` frees
+ * every port. Imports nothing from services/ but protocol/.
  */
 import { mkdtempSync, rmSync } from 'fs';
 import { createServer, type Server as HttpServer } from 'http';
@@ -15,6 +16,7 @@ import {
   resolveLimits,
   resolveLive,
   resolveLiveMix,
+  resolveMediaEngine,
   resolveSecrets,
   type ServerOptions,
 } from './config';
@@ -33,8 +35,10 @@ import { createRequestHandler } from './http/routes';
 import { createViewerRoute } from './http/viewer';
 import { createMixerMixes, noLiveMixes, type MixerMixes } from './live/mixes';
 import { startMediaPlane } from './media';
-import type { MediaHealth } from './media/plane';
+import { startNginxPlane } from './media/nginx';
+import type { MediaHealth, MediaPlane } from './media/plane';
 import { derivePlayKey, makeSign, streamPathOf } from './media/sign';
+import { ServerMetrics } from './metrics';
 import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, TokenVerifier, mintToken } from './auth/tokens';
 import { endAllCalls, kickAccount, refreshMedia } from './signaling/calls';
 import type { CallEnd, SignalingContext } from './signaling/context';
@@ -94,6 +98,7 @@ const listen = (server: HttpServer, port: number, host: string) =>
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   // Everything that can refuse the configuration runs before the media process starts, so nothing leaks.
   checkNumbers(options);
+  const mediaEngine = resolveMediaEngine(options);
   const { secret, mediaSecret, dev } = resolveSecrets(options);
   const host = options.host ?? '127.0.0.1';
   const publicHost = options.publicHost ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
@@ -123,17 +128,28 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     noticeIntervalMs: options.missedCallNoticeIntervalMs,
   });
 
-  const media = await startMediaPlane({
-    bind: host,
-    publicHost,
-    rtmpPort: options.rtmpPort ?? 0,
-    httpPort: options.mediaHttpPort ?? 0,
-    secret: mediaSecret,
-    urlTtlSeconds: options.mediaUrlTtlSeconds,
-    // One setting for both planes: a client address opens at most this many signalling and media sockets each.
-    maxConnectionsPerIp: limits.maxConnectionsPerIp,
-    logger: log,
-  });
+  // nginx refuses to start here, naming the packages, when it or its RTMP module is missing.
+  const media: MediaPlane =
+    mediaEngine === 'nginx'
+      ? await startNginxPlane({
+          bind: host,
+          publicHost,
+          rtmpPort: options.rtmpPort ?? 0,
+          secret: mediaSecret,
+          urlTtlSeconds: options.mediaUrlTtlSeconds,
+          logger: log,
+        })
+      : await startMediaPlane({
+          bind: host,
+          publicHost,
+          rtmpPort: options.rtmpPort ?? 0,
+          httpPort: options.mediaHttpPort ?? 0,
+          secret: mediaSecret,
+          urlTtlSeconds: options.mediaUrlTtlSeconds,
+          // One setting for both planes: a client address opens at most this many signalling and media sockets each.
+          maxConnectionsPerIp: limits.maxConnectionsPerIp,
+          logger: log,
+        });
 
   // The mix's HLS is transient: a folder of our own unless the operator named one (then only rooms' subfolders
   // are ours to remove).
@@ -193,6 +209,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         callRecordFrom(call, { endedBy: end.by, endedAt: end.endedAt, outcome: outcomeOf(call, end) }),
       ),
   };
+  // Only with a token: /metrics is refused without one, and counting would be work nobody can read.
+  const metrics = options.metricsToken
+    ? new ServerMetrics({ store, hub, media, storeUp: () => true, now })
+    : undefined;
   media.onRestart(() => {
     log.warn({ media: media.health() }, 'media plane is back: live members get fresh URLs');
     refreshMedia(ctx);
@@ -204,6 +224,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       tokenTtlSeconds: options.tokenTtlSeconds ?? 24 * 3600,
       tokenClaims,
       metricsToken: options.metricsToken,
+      metrics,
       routes: [
         createCallsRoute({ tokens, history }),
         createLiveRoute({
@@ -241,7 +262,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       }),
     }),
   );
-  const sockets = attachSocketServer(http, ctx);
+  const sockets = attachSocketServer(
+    http,
+    ctx,
+    metrics && ((op, code, data) => metrics.replied(op, code, data)),
+  );
   let port: number;
   try {
     port = await listen(http, options.port ?? 0, host);

@@ -1,5 +1,6 @@
 /**
- * The HTTP side of the server port: `/healthz`, and in dev mode `POST /api/login {account}` → `{token}`.
+ * The HTTP side of the server port: `/healthz`, `/metrics` (Prometheus, for holders of the metrics token), and
+ * in dev mode `POST /api/login {account}` → `{token}`.
  * Errors are JSON `{code, message}` with the matching HTTP status. No CORS headers: mini-programs do not need
  * them, and nothing here is for other sites' scripts.
  */
@@ -21,6 +22,8 @@ export interface HttpContext {
   health(): Record<string, string>;
   /** Live counts, for holders of the metrics token only. */
   stats(): Record<string, number>;
+  /** Prometheus exposition for `GET /metrics` (holders of the metrics token only); absent without a token. */
+  metrics?: { contentType: string; scrape(): Promise<string> };
   /** Extra routes tried in order before the 404; each resolves true when it answered. */
   routes?: ((req: IncomingMessage, res: ServerResponse) => Promise<boolean>)[];
 }
@@ -75,6 +78,23 @@ export function createRequestHandler(ctx: HttpContext) {
       if (path === '/healthz' && req.method === 'GET') {
         const counts = hasMetricsToken(req, ctx.metricsToken) ? ctx.stats() : {};
         send(res, 200, { ...ctx.health(), ...counts });
+        return;
+      }
+      if (path === '/metrics' && req.method === 'GET') {
+        // 404, not 401: with no token configured there is nothing a client could send to be let in.
+        if (!ctx.metricsToken || !ctx.metrics)
+          throw new NetcallError(
+            Code.NOT_FOUND,
+            'metrics are off: start the server with a metrics token (NETCALL_METRICS_TOKEN or --metrics-token-file)',
+          );
+        if (!hasMetricsToken(req, ctx.metricsToken))
+          throw new NetcallError(Code.UNAUTHORIZED, 'send Authorization: Bearer <metrics token>');
+        const text = await ctx.metrics.scrape();
+        res.writeHead(200, {
+          'content-type': ctx.metrics.contentType,
+          'content-length': Buffer.byteLength(text),
+        });
+        res.end(text);
         return;
       }
       if (path === '/api/login') {

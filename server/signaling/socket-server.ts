@@ -13,6 +13,7 @@ import {
   Code,
   MAX_FRAME_BYTES,
   NetcallError,
+  isOp,
   parseRequest,
   seqOf,
   type Op,
@@ -29,12 +30,22 @@ export const TRANSPORT_MAX_PAYLOAD = 2 * MAX_FRAME_BYTES;
 /** How long refusals are counted before the count starts again. */
 const ABUSE_WINDOW_MS = 10_000;
 
+/**
+ * Told about every answer the edge sends to a request frame (a reply, or an `error` event when the frame had
+ * no seq), refusals included: `op` when the frame named a known one, `data` when it succeeded. For metrics.
+ */
+export type ReplyListener = (op: Op | undefined, code: number, data?: unknown) => void;
+
 export interface SocketServer {
   /** Tells every client to come back later (close 1012) and waits for the sockets to go. */
   close(): Promise<void>;
 }
 
-export function attachSocketServer(http: HttpServer, ctx: SignalingContext): SocketServer {
+export function attachSocketServer(
+  http: HttpServer,
+  ctx: SignalingContext,
+  onReply?: ReplyListener,
+): SocketServer {
   // Pings are answered by hand, after they took a token: `ws` would answer any number of them for free.
   const wss = new WebSocketServer({ noServer: true, maxPayload: TRANSPORT_MAX_PAYLOAD, autoPong: false });
   const perAddress = new Map<string, number>();
@@ -68,7 +79,7 @@ export function attachSocketServer(http: HttpServer, ctx: SignalingContext): Soc
     const open = () => socket.readyState === socket.OPEN;
     socket.on('pong', () => (conn.alive = true));
     socket.on('ping', (data: Buffer) => {
-      if (open() && admit(ctx, conn, data)) socket.pong(data);
+      if (open() && admit(ctx, conn, data, onReply)) socket.pong(data);
     });
     socket.on('message', (data: RawData, isBinary: boolean) => {
       // `ws` keeps delivering frames while a close we started is in flight; that session is over.
@@ -76,22 +87,22 @@ export function attachSocketServer(http: HttpServer, ctx: SignalingContext): Soc
       // The default binaryType: one Buffer per message, however many fragments it came in.
       const buffer = data as Buffer;
       try {
-        if (!admit(ctx, conn, buffer)) return;
+        if (!admit(ctx, conn, buffer, onReply)) return;
         if (isBinary) {
-          answer(ctx, conn, undefined, Code.BAD_REQUEST, 'binary frames are not accepted');
+          answer(ctx, conn, undefined, Code.BAD_REQUEST, 'binary frames are not accepted', onReply);
           return;
         }
         if (buffer.length > MAX_FRAME_BYTES) {
           // Refused unread: only the first bytes are decoded, for the seq.
           const message = `frame of ${buffer.length} bytes exceeds ${MAX_FRAME_BYTES}`;
-          answer(ctx, conn, headSeq(buffer), Code.BAD_REQUEST, message);
+          answer(ctx, conn, headSeq(buffer), Code.BAD_REQUEST, message, onReply);
           return;
         }
-        handleFrame(ctx, conn, buffer.toString('utf8'), buffer.length);
+        handleFrame(ctx, conn, buffer.toString('utf8'), buffer.length, onReply);
       } catch (error) {
         // A bug of ours must cost one answer, never the process: say so, by seq when the frame has one.
         ctx.log.warn({ conn: conn.id, err: String(error) }, 'frame handling failed');
-        answer(ctx, conn, headSeq(buffer), Code.INTERNAL, 'internal error');
+        answer(ctx, conn, headSeq(buffer), Code.INTERNAL, 'internal error', onReply);
       }
     });
     socket.on('error', (error) => ctx.log.warn({ conn: conn.id, err: error.message }, 'socket error'));
@@ -143,16 +154,55 @@ function answer(
   seq: number | undefined,
   code: number,
   message: string,
+  onReply: ReplyListener | undefined,
+  op?: Op,
 ) {
   if (seq === undefined) ctx.hub.emit(conn.id, 'error', { code, message });
   else ctx.hub.reply(conn, { seq, code, message });
+  tell(ctx, onReply, op, code);
+}
+
+/** Every answer passes here once it was sent. A listener's bug costs its count, never a second reply. */
+function tell(
+  ctx: SignalingContext,
+  onReply: ReplyListener | undefined,
+  op: Op | undefined,
+  code: number,
+  data?: unknown,
+): void {
+  if (!onReply) return;
+  try {
+    onReply(op, code, data);
+  } catch (error) {
+    ctx.log.warn({ op, err: String(error) }, 'reply listener failed');
+  }
+}
+
+/**
+ * The op a refused frame named, when it is a known one (a 400 for bad args still counts against its op).
+ * Parses again: parseRequest does not hand back what it refused, and frames reaching here are capped in size
+ * and were metered.
+ */
+function refusedOp(text: string): Op | undefined {
+  try {
+    const raw = JSON.parse(text) as unknown;
+    const op = typeof raw === 'object' && raw !== null ? (raw as { op?: unknown }).op : undefined;
+    return isOp(op) ? op : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
  * Meters one incoming frame, whatever it is (text, binary or ping, valid or not, before or after login).
  * Returns false when it was refused for rate, after answering 429 (by seq when its first bytes carry one).
  */
-function admit(ctx: SignalingContext, conn: Connection, buffer: Buffer): boolean {
+function admit(
+  ctx: SignalingContext,
+  conn: Connection,
+  buffer: Buffer,
+  onReply: ReplyListener | undefined,
+): boolean {
   const now = ctx.now();
   if (conn.bucket.take(now)) return true;
   if (now - conn.refusedSince >= ABUSE_WINDOW_MS) {
@@ -167,14 +217,20 @@ function admit(ctx: SignalingContext, conn: Connection, buffer: Buffer): boolean
     return false;
   }
   const message = `more than ${ctx.limits.maxRequestsPerSecond} requests a second`;
-  answer(ctx, conn, headSeq(buffer), Code.RATE_LIMITED, message);
+  answer(ctx, conn, headSeq(buffer), Code.RATE_LIMITED, message, onReply);
   return false;
 }
 
-export function handleFrame(ctx: SignalingContext, conn: Connection, text: string, bytes: number): void {
+export function handleFrame(
+  ctx: SignalingContext,
+  conn: Connection,
+  text: string,
+  bytes: number,
+  onReply?: ReplyListener,
+): void {
   const parsed = parseRequest(text, bytes);
   if (!parsed.ok) {
-    answer(ctx, conn, parsed.seq, parsed.code, parsed.message);
+    answer(ctx, conn, parsed.seq, parsed.code, parsed.message, onReply, onReply && refusedOp(text));
     return;
   }
   const frame = parsed.frame;
@@ -190,11 +246,13 @@ export function handleFrame(ctx: SignalingContext, conn: Connection, text: strin
     if (!known) ctx.log.warn({ op: frame.op, err: String(error) }, 'handler failed');
     const code = known ? error.code : Code.INTERNAL;
     ctx.hub.reply(conn, { seq: frame.seq, code, message: known ? error.message : 'internal error' });
+    tell(ctx, onReply, frame.op, code);
     if (frame.op === 'login' && code === Code.UNAUTHORIZED)
       conn.socket.close(CloseCode.UNAUTHORIZED, closeReason(known ? error.message : 'unauthorized'));
     return;
   }
   ctx.hub.reply(conn, { seq: frame.seq, code: Code.OK, data: outcome.result });
+  tell(ctx, onReply, frame.op, Code.OK, outcome.result);
   try {
     outcome.after?.();
   } catch (error) {

@@ -98,6 +98,11 @@
   }
 
   function play(urls) {
+    // A media server without HTTP-FLV (nginx-rtmp) offers only an rtmp:// URL there, which no browser plays.
+    if (flvPlayback && !/^https?:/.test(urls.flv || '')) {
+      flvPlayback = false;
+      body.setAttribute('data-playback', 'hls');
+    }
     if (flvPlayback) {
       player = mpegts.createPlayer(
         // The mix always carries sound (silence when nobody speaks) and pictures (black when nobody shows).

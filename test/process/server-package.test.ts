@@ -61,7 +61,15 @@ describe('the server package', () => {
     ) as { bin: Record<string, string>; dependencies: Record<string, string> };
     expect(manifest.bin).toEqual({ 'miniprogram-netcall-server': 'dist/server/cli.js' });
     expect(Object.keys(manifest.dependencies).sort()).toEqual(
-      ['@ffmpeg-installer/ffmpeg', 'jsonwebtoken', 'mpegts.js', 'node-media-server', 'pino', 'ws'].sort(),
+      [
+        '@ffmpeg-installer/ffmpeg',
+        'jsonwebtoken',
+        'mpegts.js',
+        'node-media-server',
+        'pino',
+        'prom-client',
+        'ws',
+      ].sort(),
     );
     // What a production install holds: no ts-node, no TypeScript.
     expect(fs.existsSync(path.join(installed, 'node_modules/ts-node'))).toBe(false);

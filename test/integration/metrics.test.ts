@@ -1,0 +1,232 @@
+/** @jest-environment node */
+/**
+ * `GET /metrics` against the real server and real clients: who may scrape (the metrics token, 401, 404 when
+ * none is configured), and what a scrape says once clients log in, call, get refused and send junk. The
+ * exposition text is parsed (name, labels, value; TYPE lines) rather than matched as substrings.
+ */
+import type { RunningServer } from '../../server/index';
+import { NetcallError } from '../../services/protocol';
+import { TEST_SECRET, closeClients, connectClient, establishCall, startTestServer } from '../helpers/server';
+import { mintToken } from '../../server/index';
+import { closeSocket, rawSocket } from '../helpers/ws-socket';
+
+const METRICS_TOKEN = 'metrics-test-token-0123456789';
+
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+interface Scrape {
+  samples: Sample[];
+  /** `# TYPE` of each metric family. */
+  types: Map<string, string>;
+}
+
+/** Prometheus text exposition (0.0.4), as prom-client writes it: one sample a line, label values escaped. */
+function parseExposition(text: string): Scrape {
+  const samples: Sample[] = [];
+  const types = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    const type = /^# TYPE (\S+) (\S+)$/.exec(line);
+    if (type) {
+      types.set(type[1], type[2]);
+      continue;
+    }
+    if (line.startsWith('#')) continue;
+    const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!sample) throw new Error(`not an exposition line: ${line}`);
+    const labels: Record<string, string> = {};
+    for (const [, key, raw] of (sample[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+      labels[key] = raw.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
+    samples.push({ name: sample[1], labels, value: Number(sample[3]) });
+  }
+  return { samples, types };
+}
+
+/** The samples of `name` whose labels include `labels`. */
+const find = (scrape: Scrape, name: string, labels: Record<string, string> = {}): Sample[] =>
+  scrape.samples.filter(
+    (s) => s.name === name && Object.entries(labels).every(([key, value]) => s.labels[key] === value),
+  );
+
+/** The one sample of `name` with exactly these labels; fails when there is none or more than one. */
+function valueOf(scrape: Scrape, name: string, labels: Record<string, string> = {}): number {
+  const matches = find(scrape, name, labels).filter(
+    (s) => Object.keys(s.labels).length === Object.keys(labels).length,
+  );
+  if (matches.length !== 1)
+    throw new Error(`${matches.length} samples of ${name}${JSON.stringify(labels)}, expected one`);
+  return matches[0].value;
+}
+
+const get = (server: RunningServer, authorization?: string) =>
+  fetch(`${server.httpUrl}/metrics`, authorization ? { headers: { authorization } } : {});
+
+async function scrape(server: RunningServer): Promise<Scrape> {
+  const res = await get(server, `Bearer ${METRICS_TOKEN}`);
+  expect(res.status).toBe(200);
+  return parseExposition(await res.text());
+}
+
+afterEach(closeClients);
+
+describe('GET /metrics', () => {
+  let server: RunningServer;
+  beforeEach(async () => {
+    server = await startTestServer({ metricsToken: METRICS_TOKEN });
+  });
+  afterEach(() => server.close());
+
+  it('answers only the metrics token: 401 without it or with another, 200 with it', async () => {
+    const anonymous = await get(server);
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.json()).toMatchObject({
+      code: 401,
+      message: expect.stringMatching(/metrics token/),
+    });
+    expect((await get(server, 'Bearer wrong-token-0123456789')).status).toBe(401);
+    expect((await get(server, METRICS_TOKEN)).status).toBe(401); // not a Bearer credential
+
+    const res = await get(server, `Bearer ${METRICS_TOKEN}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const idle = parseExposition(await res.text());
+    expect(idle.types.get('netcall_connections')).toBe('gauge');
+    expect(idle.types.get('netcall_requests_total')).toBe('counter');
+    expect(idle.types.get('netcall_call_setup_seconds')).toBe('histogram');
+    expect(valueOf(idle, 'netcall_connections')).toBe(0);
+    expect(valueOf(idle, 'netcall_calls', { state: 'ringing' })).toBe(0);
+    expect(valueOf(idle, 'netcall_rooms', { kind: 'live' })).toBe(0);
+    expect(valueOf(idle, 'netcall_media_up')).toBe(1);
+    expect(valueOf(idle, 'netcall_media_restarts_total')).toBe(0);
+    expect(valueOf(idle, 'netcall_store_up')).toBe(1);
+    // Node's process metrics, under our prefix (not prom-client's bare names).
+    expect(valueOf(idle, 'netcall_process_cpu_user_seconds_total')).toBeGreaterThan(0);
+    expect(find(idle, 'process_cpu_user_seconds_total')).toEqual([]);
+  });
+
+  it('counts connections, accounts, calls by state, replies by op and code, and one call setup', async () => {
+    const a = await connectClient(server, 'metrics-a');
+    const b = await connectClient(server, 'metrics-b');
+    await establishCall(a, b);
+
+    const during = await scrape(server);
+    expect(valueOf(during, 'netcall_connections')).toBe(2);
+    expect(valueOf(during, 'netcall_online_accounts')).toBe(2);
+    expect(valueOf(during, 'netcall_calls', { state: 'accepted' })).toBe(1);
+    expect(valueOf(during, 'netcall_calls', { state: 'ringing' })).toBe(0);
+    expect(valueOf(during, 'netcall_requests_total', { op: 'call', code: '200' })).toBe(1);
+    expect(valueOf(during, 'netcall_requests_total', { op: 'login', code: '200' })).toBe(2);
+    expect(valueOf(during, 'netcall_requests_total', { op: 'startRtc', code: '200' })).toBe(2);
+    expect(valueOf(during, 'netcall_call_setup_seconds_count')).toBe(1);
+    const setup = valueOf(during, 'netcall_call_setup_seconds_sum');
+    expect(setup).toBeGreaterThanOrEqual(0);
+    expect(setup).toBeLessThan(5);
+    expect(valueOf(during, 'netcall_call_setup_seconds_bucket', { le: '+Inf' })).toBe(1);
+    expect(valueOf(during, 'netcall_media_up')).toBe(1);
+
+    // A repeated startRtc (what a device does when it rejoins) is a request, not a second setup.
+    await b.startRtc({ mode: 0 });
+    const rejoined = await scrape(server);
+    expect(valueOf(rejoined, 'netcall_requests_total', { op: 'startRtc', code: '200' })).toBe(3);
+    expect(valueOf(rejoined, 'netcall_call_setup_seconds_count')).toBe(1);
+
+    // Gauges are read from the state when scraped: the ended call is gone without anyone decrementing.
+    await a.hangup();
+    await b.next('hangup');
+    const after = await scrape(server);
+    expect(valueOf(after, 'netcall_calls', { state: 'accepted' })).toBe(0);
+    expect(valueOf(after, 'netcall_connections')).toBe(2);
+  });
+
+  it('counts refusals with their code, and unknown ops as "unknown"', async () => {
+    const a = await connectClient(server, 'metrics-caller');
+    await expect(a.call({ type: 2, callee: 'metrics-offline' })).rejects.toMatchObject({ code: 404 });
+    await expect(a.call({ type: 2, callee: 'metrics-offline' })).rejects.toBeInstanceOf(NetcallError);
+
+    const raw = await rawSocket(server.url);
+    try {
+      raw.sendText(
+        JSON.stringify({ seq: 1, op: 'login', args: { token: mintToken(TEST_SECRET, 'metrics-raw') } }),
+      );
+      expect(await raw.next()).toMatchObject({ seq: 1, code: 200 });
+      raw.sendText(JSON.stringify({ seq: 2, op: 'no-such-op-xyz', args: {} }));
+      expect(await raw.next()).toMatchObject({ seq: 2, code: 400 });
+      // A known op with bad arguments is refused before any handler runs, and still counts against its op.
+      raw.sendText(JSON.stringify({ seq: 3, op: 'hangup', args: { cid: 42 } }));
+      expect(await raw.next()).toMatchObject({ seq: 3, code: 400 });
+      // Not JSON at all: the error event carries no seq, and the count has no op to name.
+      raw.sendText('not json');
+      expect(await raw.next()).toMatchObject({ event: 'error', data: { code: 400 } });
+    } finally {
+      await closeSocket(raw.socket);
+    }
+
+    const after = await scrape(server);
+    expect(valueOf(after, 'netcall_requests_total', { op: 'call', code: '404' })).toBe(2);
+    expect(find(after, 'netcall_requests_total', { op: 'call', code: '200' })).toEqual([]);
+    expect(valueOf(after, 'netcall_requests_total', { op: 'hangup', code: '400' })).toBe(1);
+    expect(valueOf(after, 'netcall_requests_total', { op: 'unknown', code: '400' })).toBe(2);
+    expect(find(after, 'netcall_requests_total', { op: 'no-such-op-xyz' })).toEqual([]);
+    // Only names from the op list (and "unknown") ever become labels.
+    const ops = new Set(find(after, 'netcall_requests_total').map((s) => s.labels.op));
+    expect([...ops].sort()).toEqual(['call', 'hangup', 'login', 'unknown']);
+    expect(valueOf(after, 'netcall_call_setup_seconds_count')).toBe(0);
+  });
+
+  it('reads ringing calls and rooms by kind from the state when scraped', async () => {
+    const a = await connectClient(server, 'metrics-ringer');
+    const b = await connectClient(server, 'metrics-rung');
+    const c = await connectClient(server, 'metrics-host');
+    await a.call({ type: 2, callee: b.account });
+    await b.next('beCalling');
+    await c.createChannel({ channelName: 'metrics-room' });
+    const ringing = await scrape(server);
+    expect(valueOf(ringing, 'netcall_calls', { state: 'ringing' })).toBe(1);
+    expect(valueOf(ringing, 'netcall_calls', { state: 'accepted' })).toBe(0);
+    expect(valueOf(ringing, 'netcall_rooms', { kind: 'room' })).toBe(1);
+    expect(valueOf(ringing, 'netcall_rooms', { kind: 'call' })).toBe(0);
+
+    await a.hangup();
+    await b.next('hangup');
+    expect(valueOf(await scrape(server), 'netcall_calls', { state: 'ringing' })).toBe(0);
+  });
+
+  it("counts only its own server's activity", async () => {
+    const other = await startTestServer({ metricsToken: METRICS_TOKEN });
+    try {
+      await connectClient(server, 'metrics-here');
+      const here = await scrape(server);
+      const there = await scrape(other);
+      expect(valueOf(here, 'netcall_connections')).toBe(1);
+      expect(valueOf(here, 'netcall_requests_total', { op: 'login', code: '200' })).toBe(1);
+      expect(valueOf(there, 'netcall_connections')).toBe(0);
+      expect(find(there, 'netcall_requests_total')).toEqual([]);
+    } finally {
+      await other.close();
+    }
+  });
+});
+
+describe('GET /metrics without a metrics token configured', () => {
+  it('is 404 and says how to turn metrics on, whatever is sent', async () => {
+    const server = await startTestServer();
+    try {
+      for (const authorization of [undefined, `Bearer ${METRICS_TOKEN}`]) {
+        const res = await get(server, authorization);
+        expect(res.status).toBe(404);
+        expect(await res.json()).toMatchObject({
+          code: 404,
+          message: expect.stringMatching(/metrics are off.*NETCALL_METRICS_TOKEN/),
+        });
+      }
+      // Positive control: the same server answers on its port.
+      expect((await fetch(`${server.httpUrl}/healthz`)).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+});
