@@ -1,7 +1,7 @@
 /**
  * WeChat's SocketTask shape over a `ws` socket, so the real `Netcall` (services/netcall) runs inside Node —
- * the built-in echo peer and the bot CLI are clients of the server exactly as a phone is. The production
- * twin of test/helpers/ws-socket.ts (server code must not import from test/). Owns nothing but the adapter.
+ * the built-in echo peer and the bot CLI are clients of the server exactly as a phone is; the tests use it too
+ * (test/helpers/ws-socket.ts). Owns nothing but the adapter.
  */
 import WebSocket from 'ws';
 import type { ConnectSocket, SocketTaskLike } from '../../services/platform/primitives';

@@ -16,20 +16,11 @@ import { killLiveHelpers, pushColour } from '../../bench/live-mix';
 import { MediaRoster } from '../../services/media';
 import { killAllFfmpeg } from '../helpers/ffmpeg';
 import { closeClients, connectClient, startTestServer, type TestClient } from '../helpers/server';
+import { CHROMIUM, CHROMIUM_ARGS as BROWSER_TEST_ARGS } from '../helpers/chromium';
 import { eventuallyValue } from '../helpers/wait';
 
-const CHROMIUM = '/usr/bin/chromium';
-/** backend.md §7, and autoplay without a gesture (the page starts muted anyway). */
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--autoplay-policy=no-user-gesture-required',
-];
+/** Every browser test's launch flags, and autoplay without a gesture (the page is muted). */
+const CHROMIUM_ARGS = [...BROWSER_TEST_ARGS, '--autoplay-policy=no-user-gesture-required'];
 // Two cores shared with other runs: ffmpeg pushes, mixes and the browser decodes. Waits end when it happens.
 const PLAY_MS = 30_000;
 const CHANNEL = 'viewer-show';

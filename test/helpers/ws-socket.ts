@@ -3,22 +3,11 @@
  * `ws` sockets for tests that must do what `Netcall` never would (flood, send junk, stop reading).
  */
 import WebSocket from 'ws';
-import type { ConnectSocket, SocketTaskLike } from '../../services/platform';
+import type { ConnectSocket } from '../../services/platform';
+// The same adapter the server's echo peer and bot use: tests drive Netcall exactly as they do.
+import { adaptWs, wsConnectSocket } from '../../server/tools/socket';
 
-/** WeChat's SocketTask shape over one `ws` socket. */
-export function adaptWs(socket: WebSocket): SocketTaskLike {
-  return {
-    send: ({ data }) => socket.send(data),
-    close: (options) => socket.close(options?.code ?? 1000, options?.reason),
-    onOpen: (callback) => socket.on('open', () => callback()),
-    onMessage: (callback) => socket.on('message', (data) => callback({ data: data.toString() })),
-    onClose: (callback) =>
-      socket.on('close', (code, reason) => callback({ code, reason: reason.toString() })),
-    onError: (callback) => socket.on('error', (error) => callback({ errMsg: error.message })),
-  };
-}
-
-export const wsConnectSocket: ConnectSocket = (url: string) => adaptWs(new WebSocket(url));
+export { adaptWs, wsConnectSocket };
 
 /** A socket factory whose latest socket the test can cut abnormally, like a phone losing its network. */
 export function cuttableSockets(): { connectSocket: ConnectSocket; cut(): void } {

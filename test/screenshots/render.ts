@@ -24,23 +24,14 @@ import { bindSessionToStore, callStore, sessionStore, type MediaActionEvent } fr
 import { bindGroupToStore, groupStore } from '../../services/stores/group-store';
 import { idleLiveSnapshot, type LiveRecord, type LiveSnapshot } from '../../services/live/live-session';
 import { bindLiveToStore, liveStore } from '../../services/stores/live-store';
+import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium';
 import { COMPONENTS_ROOT, defineHost, loadComponent, renderHost, simulate } from '../helpers/simulate';
 import { STATES, SELF_UID, rtcUser, type ScreenState } from './states';
 import { writeLayoutPictures } from './layouts';
 
 export const REPO_ROOT = path.resolve(__dirname, '../..');
 export const OUT_DIR = path.join(REPO_ROOT, 'docs/screenshots');
-export const CHROMIUM = '/usr/bin/chromium';
-/** The launch flags of backend.md §7. */
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
+export { CHROMIUM, CHROMIUM_ARGS };
 
 export type Lang = 'en' | 'zh-CN';
 export type Variant = 'plain' | 'v2';
