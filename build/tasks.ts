@@ -69,8 +69,13 @@ function kitIndexTask(target: Target): TaskFunction {
       path.join(dir, 'index.js'),
       "'use strict';\nmodule.exports = require('./services/index');\n",
     );
+    // The package entry's types: the services, and the components' own types (type-only, so no JavaScript).
+    // Joined here, above both layers, rather than by services/ reaching up into components/.
     if (target.declarations)
-      fs.writeFileSync(path.join(dir, 'index.d.ts'), "export * from './services/index';\n");
+      fs.writeFileSync(
+        path.join(dir, 'index.d.ts'),
+        "export * from './services/index';\nexport type * from './components/types';\n",
+      );
   });
 }
 

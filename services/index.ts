@@ -16,5 +16,3 @@ export * from './call/base-session';
 export * from './call/session';
 export * from './stores/call-store';
 export * from './i18n';
-// The components' properties, event details and instance types (types only: no JavaScript for apps).
-export type * from '../components/types';
