@@ -315,7 +315,8 @@ netcallComponent({
       const text = messages.filter((m) => m.type === 'text');
       const lastId = state.shown.length > 0 ? state.shown[state.shown.length - 1] : 0;
       const fresh = text.filter((m) => m.id > lastId);
-      const restarted = text.length > 0 && text[0].id <= lastId && !state.shown.includes(text[0].id);
+      // A list whose newest message is older than what is shown started over (ids only rise within one list).
+      const restarted = text.length > 0 && text[text.length - 1].id < lastId;
       if (text.length === 0 && state.shown.length > 0) {
         patch.msgs = [];
         patch.first = 0;

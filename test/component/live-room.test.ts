@@ -377,5 +377,14 @@ describe('live-room: setData budget', () => {
     }
     expect(counter.paths.at(-1)!.sort()).toEqual(['first', 'msgs']);
     expect(shown()).toEqual(['fan m6', 'fan m7', 'fan m8', 'fan m9']);
+    // After that resend, a tick and a new message go by path again: the list is not resent each time.
+    const before = counter.paths.length;
+    await show({ duration: 200 });
+    messages.push(message(10, 'm10'));
+    await show({ messages: [...messages] });
+    expect(counter.paths.slice(before).map((paths) => [...paths].sort())).toEqual([
+      ['timer'],
+      ['first', 'msgs[4]'],
+    ]);
   });
 });
