@@ -147,29 +147,26 @@ netcallComponent({
       // store written by hand) cannot be expressed as appends: fall back to one whole-list setData.
       if (!kept.every((uid, index) => wanted[index].uid === uid)) {
         this.setData({
-          players: wanted.map((user, index) => ({ ...user, key: index, pos: index })),
+          players: wanted.map((user, index) => this.slotOf(user, index, index)),
           count: wanted.length,
         });
         return;
       }
-      const hints = this.hintsShown();
-      const marks = this.data.marks as Marks;
       wanted.slice(kept.length).forEach((user, offset) => {
         const index = slots.length + offset;
-        const slot: Slot = {
-          key: index,
-          uid: user.uid,
-          src: user.src,
-          pos: kept.length + offset,
-          name: user.name,
-        };
-        if (hints[user.uid]) slot.hint = hints[user.uid];
-        const mark = markOf(marks, user.uid);
-        if (mark) slot.mark = mark;
-        patch[`players[${index}]`] = slot;
+        patch[`players[${index}]`] = this.slotOf(user, index, kept.length + offset);
       });
       if (this.data.count !== wanted.length) patch.count = wanted.length;
       if (Object.keys(patch).length > 0) this.setData(patch);
+    },
+    /** A new slot, with its tile's hint and mark when it has them (so it shows them from its first frame). */
+    slotOf(user: Wanted, key: number, pos: number): Slot {
+      const slot: Slot = { key, uid: user.uid, src: user.src, pos, name: user.name };
+      const hint = this.hintsShown()[user.uid];
+      if (hint) slot.hint = hint;
+      const mark = markOf(this.data.marks as Marks, user.uid);
+      if (mark) slot.mark = mark;
+      return slot;
     },
     hintsShown(): Hints {
       return (this.data.hints as Hints | null) || sessionStore.hints;

@@ -108,7 +108,6 @@ interface Slot {
 export type MixerEvents = {
   /** The first frame went to the publisher: the live stream exists from now on. */
   started: [];
-  relayout: [info: { uids: string[]; placements: Placement[] }];
   /** A member's picture entered the mix (its decoder's first frame). */
   showing: [info: { uid: string }];
   /** A child failed; already logged. Emitted only while someone listens, so it never throws. */
@@ -222,7 +221,6 @@ export class Mixer extends EventEmitter<MixerEvents> {
     });
     for (const decoder of this.decoders) if (!keep.has(decoder)) this.stopDecoder(decoder);
     this.log.info({ uids: inputs.map((i) => i.uid), mode }, 'live mix re-laid out');
-    this.emit('relayout', { uids: inputs.map((i) => i.uid), placements });
   }
 
   /** Stops every ffmpeg (the publisher last, after it has finished its files). Idempotent. */

@@ -96,8 +96,6 @@ export interface MixerMixesOptions {
 export interface MixerMixes extends LiveMixes {
   /** Where a running mix writes its HLS, or undefined when that room has no mix. */
   hlsDirOf(cid: string): string | undefined;
-  /** OS pids of a room's mix processes (every room's without `cid`). */
-  pids(cid?: string): number[];
   /** Stops every mix and resolves when no mix process runs any more; start() is refused from then on. */
   close(): Promise<void>;
 }
@@ -141,8 +139,8 @@ export function createMixerMixes(options: MixerMixesOptions): MixerMixes {
       mode === Layout.LAYOUT_SPLITCUSTOMLAYOUT && room.sessionConfig.layout !== undefined
         ? parseCustomLayout(room.sessionConfig.layout)
         : undefined;
-    const host = room.stage.filter((m) => m.role === 'host');
-    const inputs = [...host, ...room.stage.filter((m) => m.role !== 'host')].map((member) => ({
+    // `room.stage` comes host first (the LiveMixRoom contract), which is the order layout() expects.
+    const inputs = room.stage.map((member) => ({
       uid: member.uid,
       url: member.url,
       // NetEase's modes: 0 audio+video, 1 audio only; 2 (video only) and 3 send no sound to mix.
@@ -264,10 +262,6 @@ export function createMixerMixes(options: MixerMixesOptions): MixerMixes {
     update,
     stop: (cid) => void end(cid),
     hlsDirOf: (cid) => mixes.get(cid)?.hlsDir,
-    pids: (cid) =>
-      (cid === undefined ? [...mixes.values()] : [mixes.get(cid)].filter((m) => m !== undefined)).flatMap(
-        (mix) => mix.mixer.pids(),
-      ),
     async close() {
       closed = true;
       for (const cid of [...mixes.keys()]) void end(cid);

@@ -618,10 +618,7 @@ export class LiveSession extends BaseSession<LivePhase, LiveSnapshot, LiveSessio
   /** The host's live is over on the server: stop pushing, wait for the summary (not forever). */
   private close(reason: EndReason): void {
     this.closing = reason;
-    this.clearTimers();
-    this.rtcStarted = false;
-    this.roster.clear();
-    this.media.reset();
+    this.release();
     this.go('closing');
     this.wait('summary', this.options.summaryTimeout ?? 5000, () => this.end(reason));
   }

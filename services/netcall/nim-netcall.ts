@@ -102,7 +102,7 @@ import {
   type StartRtcResult,
   type SyncDoneEvent,
 } from '../protocol';
-import { defaultTimers, type Timers } from '../platform';
+import { defaultTimers, type Timers } from '../platform/primitives';
 import { Emitter } from './netcall';
 import { numericCode, toNetcallError } from './nim-errors';
 import type { LiveNetcallLike, NetcallEvents } from './types';

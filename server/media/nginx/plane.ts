@@ -21,7 +21,7 @@ import { APP, assertSafeStream, derivePlayKey, makeSign, streamPathOf, toStreamN
 import { describe } from '../values';
 import { listenAddress, locateNginx, renderNginxConfig, workerUser, type NginxInstall } from './config';
 import { startHookServer, type HookServer } from './hooks';
-import { NginxStartError, spawnNginx, type NginxProcess } from './process';
+import { NginxStartError, askReady, spawnNginx, type NginxProcess } from './process';
 
 export interface NginxPlaneOptions {
   /** RTMP listen address, default '127.0.0.1' (hooks and control are always on 127.0.0.1). */
@@ -330,17 +330,11 @@ class NginxPlane {
     this.heartbeatTimer = setInterval(() => {
       if (nginx !== this.nginx || asking) return;
       asking = true;
-      const req = http.get(this.controlUrl('ready'), { timeout: intervalMs }, (res) => {
-        res.resume();
-        res.on('end', () => {
-          asking = false;
-          if (res.statusCode === 200) lastAnswer = Date.now();
-        });
-      });
-      req.on('timeout', () => req.destroy());
-      req.on('error', () => {
+      // The same question as at start: only our nginx, answering with our token, counts as alive.
+      void askReady(this.controlUrl('ready'), this.readyToken, intervalMs).then((ok) => {
         asking = false;
-        if (nginx !== this.nginx || Date.now() - lastAnswer < timeoutMs) return;
+        if (ok) lastAnswer = Date.now();
+        if (ok || nginx !== this.nginx || Date.now() - lastAnswer < timeoutMs) return;
         clearInterval(this.heartbeatTimer);
         this.log?.error(
           { pid: nginx?.pid, silentMs: Date.now() - lastAnswer },

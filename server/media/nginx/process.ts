@@ -83,9 +83,10 @@ function forwardStderr(child: ChildProcess, log?: Logger): () => string {
   return () => tail;
 }
 
-function askReady(url: string, token: string): Promise<boolean> {
+/** Whether our nginx answers its control server's ready path with our token; never rejects. */
+export function askReady(url: string, token: string, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = http.get(url, { timeout: 1000 }, (res) => {
+    const req = http.get(url, { timeout: timeoutMs }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk.slice(0, 200)));
