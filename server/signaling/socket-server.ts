@@ -13,7 +13,6 @@ import {
   Code,
   MAX_FRAME_BYTES,
   NetcallError,
-  isOp,
   parseRequest,
   seqOf,
   type Op,
@@ -179,21 +178,6 @@ function tell(
 }
 
 /**
- * The op a refused frame named, when it is a known one (a 400 for bad args still counts against its op).
- * Parses again: parseRequest does not hand back what it refused, and frames reaching here are capped in size
- * and were metered.
- */
-function refusedOp(text: string): Op | undefined {
-  try {
-    const raw = JSON.parse(text) as unknown;
-    const op = typeof raw === 'object' && raw !== null ? (raw as { op?: unknown }).op : undefined;
-    return isOp(op) ? op : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
  * Meters one incoming frame, whatever it is (text, binary or ping, valid or not, before or after login).
  * Returns false when it was refused for rate, after answering 429 (by seq when its first bytes carry one).
  */
@@ -230,7 +214,7 @@ export function handleFrame(
 ): void {
   const parsed = parseRequest(text, bytes);
   if (!parsed.ok) {
-    answer(ctx, conn, parsed.seq, parsed.code, parsed.message, onReply, onReply && refusedOp(text));
+    answer(ctx, conn, parsed.seq, parsed.code, parsed.message, onReply, parsed.op);
     return;
   }
   const frame = parsed.frame;

@@ -16,7 +16,9 @@ import {
 } from './frames';
 
 export type ParseResult =
-  { ok: true; frame: RequestFrame } | { ok: false; code: number; message: string; seq?: number };
+  | { ok: true; frame: RequestFrame }
+  /** `op` when the frame named a known op and only its args were wrong (metrics count the refusal under it). */
+  | { ok: false; code: number; message: string; seq?: number; op?: Op };
 
 type Rule = (value: unknown) => string | null;
 
@@ -192,7 +194,8 @@ export function parseRequest(text: string, byteLength: number): ParseResult {
   if (!isOp(raw.op))
     return { ok: false, code: Code.BAD_REQUEST, message: `unknown op ${quote(raw.op)}`, seq };
   const problem = validateArgs(raw.op, raw.args);
-  if (problem) return { ok: false, code: Code.BAD_REQUEST, message: `${raw.op}: ${problem}`, seq };
+  if (problem)
+    return { ok: false, code: Code.BAD_REQUEST, message: `${raw.op}: ${problem}`, seq, op: raw.op };
   return { ok: true, frame: { seq, op: raw.op, args: (raw.args ?? {}) as never } };
 }
 
