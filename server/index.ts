@@ -37,7 +37,6 @@ import { createMixerMixes, noLiveMixes, type MixerMixes } from './live/mixes';
 import { startMediaPlane } from './media';
 import { startNginxPlane } from './media/nginx';
 import type { MediaHealth, MediaPlane } from './media/plane';
-import { derivePlayKey, makeSign, streamPathOf } from './media/sign';
 import { ServerMetrics } from './metrics';
 import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, TokenVerifier, mintToken } from './auth/tokens';
 import { endAllCalls, kickAccount, refreshMedia } from './signaling/calls';
@@ -164,7 +163,6 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         log,
       })
     : null;
-  const playKey = derivePlayKey(mediaSecret);
 
   const store = new MemoryStore();
   const now = () => Date.now();
@@ -240,14 +238,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
             const { stream, startedAt } = room.live;
             return { cid: room.cid, stream, audience: audienceOf(room).length, startedAt };
           },
-          viewerFlv: ({ stream }) => {
-            // The plane's own play URL (its host and port), signed again to expire sooner.
-            const exp = Math.floor(now() / 1000) + VIEWER_URL_TTL_SECONDS;
-            const sign = makeSign(streamPathOf(stream), exp, playKey);
-            return media.playUrls(stream).flv.replace(/\?sign=[^&#]*$/, `?sign=${sign}`);
-          },
+          viewerFlv: ({ stream }) => media.playUrls(stream, VIEWER_URL_TTL_SECONDS).flv,
           hlsDir: (cid) => mixes?.hlsDirOf(cid),
-          mediaOrigin: () => `http://${publicHost}:${media.health().httpPort}`,
+          // No HTTP media port (nginx-rtmp): the page plays HLS from this server, nothing else to allow.
+          mediaOrigin: () => {
+            const port = media.health().httpPort;
+            return port ? `http://${publicHost.includes(':') ? `[${publicHost}]` : publicHost}:${port}` : '';
+          },
         }),
       ],
       health: () => ({

@@ -28,7 +28,8 @@ export interface MediaPlane {
   /** A URL that lets its holder publish exactly this stream, while the stream is authorised. */
   pushUrl(stream: string): string;
   /** URLs that let their holder play exactly this stream, while the stream is authorised. */
-  playUrls(stream: string): IssuedPlayUrls;
+  /** `ttlSeconds` shortens their life below the plane's own (a public page's URL, say). */
+  playUrls(stream: string, ttlSeconds?: number): IssuedPlayUrls;
   /** The stream belongs to a live RTC member: its push URL may publish, its play URLs may play. Idempotent. */
   authorize(stream: string): void;
   /** Ends the stream: its publisher and players are cut now and its URLs refused from now on. Idempotent. */

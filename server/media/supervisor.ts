@@ -192,10 +192,10 @@ class Supervisor {
         const path = streamPathOf(stream);
         return `${rtmpBase()}${path}?sign=${makeSign(path, this.expiry(), this.options.secret)}`;
       },
-      playUrls: (stream) => {
+      playUrls: (stream, ttlSeconds) => {
         assertSafeStream(stream);
         const path = streamPathOf(stream);
-        const sign = makeSign(path, this.expiry(), this.playKey);
+        const sign = makeSign(path, this.expiry(ttlSeconds), this.playKey);
         return { rtmp: `${rtmpBase()}${path}?sign=${sign}`, flv: `${httpBase()}${path}.flv?sign=${sign}` };
       },
       authorize: (stream) => {
@@ -226,8 +226,8 @@ class Supervisor {
    * Expiries only grow across worker generations, so every URL issued after a restart differs from every
    * URL issued before it, and a client's roster rebinds its pusher and players to the new worker.
    */
-  private expiry(): number {
-    const exp = Math.max(Math.floor(Date.now() / 1000) + this.ttl, this.minExp);
+  private expiry(ttlSeconds = this.ttl): number {
+    const exp = Math.max(Math.floor(Date.now() / 1000) + Math.min(ttlSeconds, this.ttl), this.minExp);
     this.maxIssuedExp = Math.max(this.maxIssuedExp, exp);
     return exp;
   }

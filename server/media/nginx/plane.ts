@@ -183,9 +183,9 @@ class NginxPlane {
       },
       // nginx-rtmp plays RTMP only (no HTTP-FLV or WS-FLV). `<live-player>` plays rtmp:// as well as FLV, so
       // the one URL it can serve goes in both fields rather than an HTTP URL nothing answers.
-      playUrls: (stream): IssuedPlayUrls => {
+      playUrls: (stream, ttlSeconds): IssuedPlayUrls => {
         assertSafeStream(stream);
-        const url = rtmpUrl(stream, makeSign(streamPathOf(stream), this.expiry(), this.playKey));
+        const url = rtmpUrl(stream, makeSign(streamPathOf(stream), this.expiry(ttlSeconds), this.playKey));
         return { rtmp: url, flv: url };
       },
       authorize: (stream) => {
@@ -220,8 +220,8 @@ class NginxPlane {
   }
 
   /** Expiries only grow across nginx generations, so URLs issued after a restart differ and clients rebind. */
-  private expiry(): number {
-    const exp = Math.max(Math.floor(Date.now() / 1000) + this.ttl, this.minExp);
+  private expiry(ttlSeconds = this.ttl): number {
+    const exp = Math.max(Math.floor(Date.now() / 1000) + Math.min(ttlSeconds, this.ttl), this.minExp);
     this.maxIssuedExp = Math.max(this.maxIssuedExp, exp);
     return exp;
   }
