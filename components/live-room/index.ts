@@ -73,7 +73,6 @@ export interface LiveRoomView {
   title: string;
   /** Joining, closing, or nothing (then the timer shows). */
   status: string;
-  timer: string;
   count: string;
   micOn: boolean;
   cameraOn: boolean;
@@ -187,7 +186,8 @@ export function viewOf(snapshot: Snapshot, lang: string, frame = ''): LiveRoomVi
   const close = snapshot.closeReason as keyof LiveLabels | null;
   const closeText = close && t[`close.${close}` as keyof LiveLabels];
   const summary = ended && snapshot.role === 'host' ? snapshot.summary : null;
-  const seconds = summary ? Math.round(summary.duration / 1000) : snapshot.duration;
+  // Read only once ended, so the view does not depend on the tick before then.
+  const seconds = !ended ? 0 : summary ? Math.round(summary.duration / 1000) : snapshot.duration;
   return {
     t,
     frame,
@@ -199,7 +199,6 @@ export function viewOf(snapshot: Snapshot, lang: string, frame = ''): LiveRoomVi
     flv: watching && snapshot.live ? snapshot.live.flv : '',
     title: snapshot.channelName,
     status,
-    timer: formatDuration(snapshot.duration),
     count: fill(t.watching, 'count', snapshot.audienceCount),
     micOn: local.micOn,
     cameraOn: local.cameraOn,
@@ -258,6 +257,13 @@ netcallComponent({
     attached() {
       privateOf(this).frame = screenFrame(device.getScreenInsets());
       this.watchView();
+      // The 1 Hz tick on its own: the view (members, marks, messages) is not rebuilt every second.
+      watchStore(
+        this,
+        'timer',
+        () => formatDuration(store.duration),
+        (timer) => this.setData({ timer }),
+      );
       watchStore(
         this,
         'screen',

@@ -65,7 +65,6 @@ export interface RoomScreenView {
   caller: string;
   initial: string;
   status: string;
-  timer: string;
   /** Under the end reason: "Duration 01:23"; '' if it never connected. */
   ended: string;
   /** Ended for a refused permission: which one to allow. */
@@ -198,7 +197,6 @@ export function viewOf(snapshot: Snapshot, lang: string, frame = ''): RoomScreen
     caller: snapshot.caller,
     initial: initialOf(snapshot.caller),
     status,
-    timer: formatDuration(snapshot.duration),
     ended:
       phase === 'ended' && snapshot.duration > 0 ? `${t.duration} ${formatDuration(snapshot.duration)}` : '',
     hint: denied ? (snapshot.deniedScope === 'scope.camera' ? t.deniedCamera : t.deniedRecord) : '',
@@ -272,6 +270,13 @@ netcallComponent({
     attached() {
       privateOf(this).frame = screenFrame(device.getScreenInsets());
       this.watchView();
+      // The 1 Hz tick on its own: the view (members, marks, messages) is not rebuilt every second.
+      watchStore(
+        this,
+        'timer',
+        () => formatDuration(store.duration),
+        (timer) => this.setData({ timer }),
+      );
       watchStore(
         this,
         'screen',
