@@ -262,6 +262,14 @@ export const Control = {
   START_NOTIFY_RECEIVED: 12,
 } as const;
 
+/** Another party before any control notice of theirs: everything on, in the foreground. */
+export const PEER_DEFAULT: PeerState = {
+  micOn: true,
+  cameraOn: true,
+  cameraUnavailable: false,
+  background: false,
+};
+
 /**
  * What another party's control notice says about their media (commands 1–4, 10, 11), or null for a command
  * that says nothing about it. Any notice of theirs but "in the background" means they are back.

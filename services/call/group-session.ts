@@ -30,6 +30,7 @@ import type {
 } from '../protocol/frames';
 import {
   BaseSession,
+  PEER_DEFAULT,
   Control,
   freshLocal,
   peerStateAfter,
@@ -139,8 +140,6 @@ const TABLE: PhaseTable<GroupPhase> = {
   active: ACTIVE,
   live: ['joining', 'in-call'],
 };
-
-const PEER_DEFAULT: PeerState = { micOn: true, cameraOn: true, cameraUnavailable: false, background: false };
 
 /** The snapshot of no group call at all: a session before its first call, and the store before one is bound. */
 export function idleGroupSnapshot(): GroupSnapshot {

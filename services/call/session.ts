@@ -21,6 +21,7 @@ import type {
 } from '../protocol/frames';
 import {
   BaseSession,
+  PEER_DEFAULT,
   Control,
   freshLocal,
   peerStateAfter,
@@ -29,7 +30,7 @@ import {
   type PhaseTable,
   type SessionEvents,
 } from './base-session';
-import type { CallPhase, CallRecord, CallSnapshot, EndReason, LocalMedia, PeerState } from './types';
+import type { CallPhase, CallRecord, CallSnapshot, EndReason, LocalMedia } from './types';
 
 export interface CallSessionOptions {
   netcall: NetcallLike;
@@ -76,8 +77,6 @@ const TABLE: PhaseTable<CallPhase> = {
   active: ACTIVE,
   live: ['connecting', 'in-call'],
 };
-
-const PEER_DEFAULT: PeerState = { micOn: true, cameraOn: true, cameraUnavailable: false, background: false };
 
 /** The snapshot of no call at all: a session before its first call, and the store before one is bound. */
 export function idleSnapshot(local?: LocalMedia): CallSnapshot {

@@ -45,6 +45,7 @@ import type {
 } from '../protocol/frames';
 import {
   BaseSession,
+  PEER_DEFAULT,
   freshLocal,
   peerStateAfter,
   type BackgroundPolicy,
@@ -223,8 +224,6 @@ const TABLE: PhaseTable<LivePhase> = {
   // Only the stage is in RTC: my control notices go out from these (the audience's would be refused).
   live: ['host', 'cohost'],
 };
-
-const PEER_DEFAULT: PeerState = { micOn: true, cameraOn: true, cameraUnavailable: false, background: false };
 
 /** The snapshot of no live at all: a session before its first live, and the store before one is bound. */
 export function idleLiveSnapshot(): LiveSnapshot {
