@@ -234,6 +234,13 @@ const marksKey = (marks: Readonly<Record<string, number>> | undefined) =>
         .join()
     : undefined;
 
+/** The screens' shared methods; `runMediaAction` is extended below for the live stream's own player. */
+const shared = screenMethods<LiveSessionLike & { accept(): Promise<unknown>; reject(): Promise<unknown> }>(
+  store,
+  (session) => bindLiveToStore(session, store),
+  '.live-room__room',
+);
+
 netcallComponent({
   properties: {
     /** Chosen by the host app; anything but 'zh-CN' shows English. */
@@ -276,11 +283,7 @@ netcallComponent({
     },
   },
   methods: {
-    ...screenMethods<LiveSessionLike & { accept(): Promise<unknown>; reject(): Promise<unknown> }>(
-      store,
-      (session) => bindLiveToStore(session, store),
-      '.live-room__room',
-    ),
+    ...shared,
 
     watchView() {
       const lang = this.data.lang as string;
@@ -347,13 +350,8 @@ netcallComponent({
 
     /** An action's audience-side half: the grid's own, or a replay of the live stream's player. */
     runMediaAction(event: MediaActionEvent) {
-      if (event.uid !== LIVE) {
-        const room = this.selectAllComponents('.live-room__room')[0] as unknown as
-          { restartPusher(): void; replay(uid: string): void } | undefined;
-        if (event.action === 'restart') room?.restartPusher();
-        else if (event.action === 'replay') room?.replay(event.uid);
-        return;
-      }
+      // The stage's tiles recover as on the other screens; only the live stream's player is this screen's.
+      if (event.uid !== LIVE) return shared.runMediaAction.call(this as never, event);
       if (event.action !== 'replay' || !this.data.flv) return;
       const context = createPlayerContext(
         LIVE,
