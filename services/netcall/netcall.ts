@@ -90,8 +90,11 @@ export class Emitter<Events extends object> {
 }
 
 export interface NetcallOptions {
-  /** `ws://` or `wss://` URL of the signalling server. */
-  server: string;
+  /**
+   * `ws://` or `wss://` URL of the signalling server, or several (nodes sharing one state store): the client
+   * logs in at the first and moves on to the next, wrapping, whenever one fails, is lost or drains.
+   */
+  server: string | readonly string[];
   account: string;
   /** JWT minted by the app's business server (or `POST /api/login` in dev mode). */
   token: string;
@@ -100,9 +103,9 @@ export interface NetcallOptions {
   timers?: Timers;
   /** A request without a reply after this long rejects with 408. */
   requestTimeout?: number;
-  /** Reconnect attempts after a lost socket before `disconnect` (NetEase: 8). */
+  /** Reconnect attempts (each tries every URL once) after a lost socket before `disconnect` (NetEase: 8). */
   maxReconnects?: number;
-  /** First reconnect delay, doubled per attempt up to `maxReconnectDelay` (ms). */
+  /** First reconnect delay, doubled per attempt up to `maxReconnectDelay` (ms); none between URLs of one. */
   reconnectDelay?: number;
   maxReconnectDelay?: number;
   /** How long before the token expires `tokenWillExpire` fires (ms, default 60 s; half a shorter token's life). */
@@ -117,6 +120,8 @@ interface Pending {
 
 const LOGIN_CLOSE_CODE = 4401;
 const KICKED_CLOSE_CODE = 4403;
+/** The server's "service restart" on shutdown: come back, elsewhere if there is an elsewhere. */
+const RESTART_CLOSE_CODE = 1012;
 
 /** Live-room ops: each acts on the current room unless `cid` names one. */
 type LiveOp =
@@ -136,6 +141,12 @@ export class Netcall extends Emitter<NetcallEvents> implements LiveNetcallLike {
   private readonly options: Required<Omit<NetcallOptions, 'connectSocket' | 'timers'>>;
   private readonly connectSocket: ConnectSocket;
   private readonly timers: Timers;
+  /** The server URLs, the current one first. */
+  private readonly urls: string[];
+  /** URLs that failed in a row since the last login or backoff: a round ends when each had its turn. */
+  private tried = 0;
+  /** Settles the last `connect()`: a no-op once it has settled, so only its own round's outcome counts. */
+  private settle: (error?: NetcallError) => void = () => undefined;
   private socket: SocketTaskLike | null = null;
   private seq = 0;
   private readonly pending = new Map<number, Pending>();
@@ -153,8 +164,17 @@ export class Netcall extends Emitter<NetcallEvents> implements LiveNetcallLike {
 
   constructor(options: NetcallOptions) {
     super();
-    if (!options || !options.server || !options.account || !options.token)
-      throw new NetcallError(Code.BAD_REQUEST, 'Netcall needs server, account and token');
+    this.urls = options ? ([] as string[]).concat(options.server) : [];
+    if (
+      !this.urls.length ||
+      this.urls.some((url) => !/^wss?:\/\/./i.test(url)) ||
+      !options.account ||
+      !options.token
+    )
+      throw new NetcallError(
+        Code.BAD_REQUEST,
+        'Netcall needs account, token and server (ws:// or wss:// URLs)',
+      );
     this.account = options.account;
     this.options = {
       requestTimeout: 10000,
@@ -172,12 +192,19 @@ export class Netcall extends Emitter<NetcallEvents> implements LiveNetcallLike {
     return this.connected;
   }
 
-  /** Opens the socket and logs in; rejects with 401 for a bad token (the server then closes the socket). */
+  /**
+   * Opens the socket and logs in, trying each URL once; rejects with the last failure, with 401 for a bad token
+   * (the server then closes the socket).
+   */
   connect(): Promise<void> {
     if (this.socket || this.reconnectTimer !== null)
       return Promise.reject(new NetcallError(Code.CONFLICT, 'already connected'));
     this.closedByUser = false;
-    return this.open();
+    this.tried = 0;
+    return new Promise<void>((resolve, reject) => {
+      this.settle = (error) => (error ? reject(error) : resolve());
+      this.open();
+    });
   }
 
   /** Closes the socket for good (no reconnect); pending requests reject with 599. */
@@ -185,6 +212,7 @@ export class Netcall extends Emitter<NetcallEvents> implements LiveNetcallLike {
     this.closedByUser = true;
     if (this.reconnectTimer !== null) this.timers.clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
+    this.settle(new NetcallError(Code.DISCONNECTED, 'closed by client'));
     const socket = this.socket;
     if (!socket) return;
     this.teardown(Code.DISCONNECTED, 'closed by client');
@@ -193,59 +221,70 @@ export class Netcall extends Emitter<NetcallEvents> implements LiveNetcallLike {
   }
 
   /**
-   * One socket's life: open, log in, then route its frames. Events of a socket that is no longer current
-   * (abandoned after a heartbeat timeout) are ignored, so a late close cannot tear down its successor.
+   * One socket's life, to the current URL: open, log in, then route its frames. Events of a socket that is no
+   * longer current (abandoned after a failed login or a heartbeat timeout) are ignored, so a late close cannot
+   * tear down its successor.
    */
-  private open(): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      let settled = false;
-      const settle = (error?: NetcallError) => {
-        if (settled) return;
-        settled = true;
-        if (error) reject(error);
-        else resolve();
-      };
-      const socket = this.connectSocket(this.options.server);
-      this.socket = socket;
-      const current = () => this.socket === socket;
-      socket.onOpen(() => {
-        if (!current()) return;
-        this.request('login', { token: this.options.token }).then(
-          (result: LoginResult) => {
-            if (!current()) return;
-            this.connected = true;
-            this.everConnected = true;
-            this.startHeartbeat(result.heartbeat);
-            this.warnBefore(result);
-            settle();
-          },
-          (error: NetcallError) => {
-            settle(error);
-            if (!current()) return;
-            // Nothing more can happen on this socket. 401 is final; a refusal that may pass (429: the device cap
-            // while the server has not yet noticed our previous socket died) lets a reconnecting client retry.
-            // lost() first: it detaches the socket, so the close below cannot report the same loss twice.
-            this.lost(error.code === Code.UNAUTHORIZED ? LOGIN_CLOSE_CODE : error.code, error.message);
-            socket.close({ code: 1000, reason: 'login refused' });
-          },
-        );
-      });
-      socket.onMessage(({ data }) => {
-        if (current()) this.receive(data);
-      });
-      socket.onError(({ errMsg }) => settle(new NetcallError(Code.DISCONNECTED, `socket error: ${errMsg}`)));
-      socket.onClose(({ code, reason }) => {
-        if (!current()) return;
-        settle(new NetcallError(Code.DISCONNECTED, `socket closed (${code}) ${reason || ''}`.trim()));
-        this.lost(code, reason);
-      });
+  private open(): void {
+    const socket = this.connectSocket(this.urls[0]);
+    this.socket = socket;
+    const current = () => this.socket === socket;
+    // Before login the first failure ends this socket. lost() first: it detaches the socket, so the close
+    // below (or the one that follows an error) cannot report the same loss twice.
+    const fail = (code: number, error: NetcallError) => {
+      if (!current()) return;
+      this.lost(code, error.message, error);
+      socket.close({ code: 1000, reason: 'login refused' });
+    };
+    socket.onOpen(() => {
+      if (!current()) return;
+      this.request('login', { token: this.options.token }).then(
+        (result: LoginResult) => {
+          if (!current()) return;
+          const count = this.reconnectAttempts;
+          this.connected = this.everConnected = true;
+          this.tried = this.reconnectAttempts = 0;
+          this.startHeartbeat(result.heartbeat);
+          this.warnBefore(result);
+          this.settle();
+          if (!count) return;
+          this.emit('reconnected', { count });
+          this.rejoin();
+        },
+        // 401 is final; a refusal that may pass (429: the device cap while the server has not yet noticed our
+        // previous socket died) lets a reconnecting client retry.
+        (error: NetcallError) =>
+          fail(error.code === Code.UNAUTHORIZED ? LOGIN_CLOSE_CODE : error.code, error),
+      );
+    });
+    socket.onMessage(({ data }) => {
+      if (current()) this.receive(data);
+    });
+    // Once logged in, the close that follows an error reports the loss.
+    socket.onError(
+      ({ errMsg }) =>
+        this.connected || fail(1006, new NetcallError(Code.DISCONNECTED, `socket error: ${errMsg}`)),
+    );
+    socket.onClose(({ code, reason }) => {
+      if (!current()) return;
+      const error = new NetcallError(Code.DISCONNECTED, `socket closed (${code}) ${reason || ''}`.trim());
+      this.lost(code, reason, error);
     });
   }
 
-  /** The current socket is gone: reconnect if it was a network loss of a logged-in client, else report. */
-  private lost(code: number, reason: string): void {
+  /**
+   * The current socket is gone; the next attempt goes to the next URL. Before login, the round goes on at once
+   * while a URL in it has not had its turn; a logged-in client reconnects, one round per attempt, backed off
+   * between rounds; anything else is reported.
+   */
+  private lost(code: number, reason: string, error?: NetcallError): void {
     const refused = code === LOGIN_CLOSE_CODE || code === KICKED_CLOSE_CODE;
+    const up = this.connected;
     this.teardown(code === LOGIN_CLOSE_CODE ? Code.UNAUTHORIZED : Code.DISCONNECTED, reason);
+    const urls = this.urls.length;
+    this.urls.push(this.urls.shift()!);
+    if (!up && !refused && ++this.tried < urls) return this.open();
+    this.tried = 0;
     if (
       this.closedByUser ||
       refused ||
@@ -258,24 +297,20 @@ export class Netcall extends Emitter<NetcallEvents> implements LiveNetcallLike {
         code: code === LOGIN_CLOSE_CODE ? Code.UNAUTHORIZED : gaveUp ? Code.DISCONNECTED : code,
         reason: gaveUp ? `gave up after ${this.options.maxReconnects} reconnect attempts` : reason,
       });
+      // Only a connect() in progress hears it: without an error here, a heartbeat's, it has settled long ago.
+      this.settle(error);
       return;
     }
     const count = ++this.reconnectAttempts;
     this.emit('willreconnect', { count });
-    const delay = Math.min(this.options.reconnectDelay * 2 ** (count - 1), this.options.maxReconnectDelay);
+    // A draining node sends us elsewhere: another node is up, nothing to wait for.
+    const delay =
+      up && code === RESTART_CLOSE_CODE && urls > 1
+        ? 0
+        : Math.min(this.options.reconnectDelay * 2 ** (count - 1), this.options.maxReconnectDelay);
     this.reconnectTimer = this.timers.setTimeout(() => {
       this.reconnectTimer = null;
-      if (this.closedByUser) return;
-      this.open().then(
-        () => {
-          this.reconnectAttempts = 0;
-          this.emit('reconnected', { count });
-          this.rejoin();
-        },
-        () => {
-          // The failed socket's close already scheduled the next attempt (or reported the give-up).
-        },
-      );
+      if (!this.closedByUser) this.open();
     }, delay);
   }
 

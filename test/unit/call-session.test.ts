@@ -191,6 +191,30 @@ describe('CallSession: status codes a person can see', () => {
     expect(session.snapshot().hints).toEqual({});
   });
 
+  it('rebinds the pusher and the peer player after a second syncDone with moved URLs', async () => {
+    const { netcall, session, records } = await inCall();
+    const actions: string[] = [];
+    session.on('mediaAction', (event) => actions.push(`${event.source}:${event.action}`));
+    await session.onMediaState({ source: 'player', uid: '2', code: -2301 }); // its one replay, spent
+    // A failover: the call resumed on another node, its media on another media server.
+    netcall.emit('syncDone', {
+      code: 200,
+      errmsg: '',
+      cid: 'c1',
+      userlist: [
+        { account: 'me', uid: '1', mode: 0, url: 'rtmp://y/live/c1_1?sign=2-a' },
+        { account: 'peer', uid: '2', mode: 0, url: 'rtmp://y/live/c1_2?sign=2-b' },
+      ],
+    });
+    expect(session.roster.pusher?.url).toBe('rtmp://y/live/c1_1?sign=2-a');
+    expect(session.roster.players.map((user) => user.url)).toEqual(['rtmp://y/live/c1_2?sign=2-b']);
+    expect(session.phase).toBe('in-call');
+    // The new URL starts afresh: the player gets a replay again rather than a fresh-URL request.
+    await session.onMediaState({ source: 'player', uid: '2', code: -2301 });
+    expect(actions).toEqual(['player:replay', 'player:replay']);
+    expect(records).toEqual([]);
+  });
+
   it('ignores codes with no call going on', async () => {
     const { session, changes, records } = setup();
     expect(await session.onMediaState({ source: 'pusher', uid: '1', code: -1302 })).toBe('none');

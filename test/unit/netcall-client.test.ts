@@ -276,3 +276,139 @@ describe('login refusals and token renewal', () => {
     );
   });
 });
+
+describe('several server URLs', () => {
+  /** A client over `server`; each socket it opens is a HandSocket the test drives, with the URL it was opened to. */
+  function client(server: string | string[], options: { reconnectDelay?: number } = {}) {
+    const sockets: (HandSocket & { url: string })[] = [];
+    const netcall = new Netcall({
+      server,
+      account: 'a',
+      token: 't',
+      reconnectDelay: 100,
+      connectSocket: (url) => {
+        const socket = Object.assign(new HandSocket(), { url });
+        sockets.push(socket);
+        return socket;
+      },
+      ...options,
+    });
+    const events: string[] = [];
+    for (const name of ['disconnect', 'willreconnect', 'reconnected'] as const)
+      netcall.on(name, (payload) => events.push(`${name} ${JSON.stringify(payload)}`));
+    return { netcall, sockets, events, urls: () => sockets.map((socket) => socket.url) };
+  }
+  const login = (socket: HandSocket) => {
+    socket.fire('open');
+    socket.reply({ account: 'a', heartbeat: 0 });
+  };
+  async function connectedAt(server: string[]) {
+    const context = client(server);
+    const done = context.netcall.connect();
+    login(context.sockets[0]);
+    await done;
+    return context;
+  }
+
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  it('refuses an empty list and any URL that is not ws:// or wss://', () => {
+    const make = (server: string | string[]) => () => new Netcall({ server, account: 'a', token: 't' });
+    for (const server of [[], ['ws://a', 'http://b'], 'https://a', ['']])
+      expect(make(server)).toThrow(/ws:\/\/ or wss:\/\//);
+    expect(make(['wss://a', 'WS://b:8080'])).not.toThrow();
+    expect(make('ws://a')).not.toThrow();
+  });
+
+  it('logs in at the next URL at once when the first is unreachable, with nothing to report', async () => {
+    const { netcall, sockets, events, urls } = client(['ws://a', 'ws://b']);
+    const done = netcall.connect();
+    sockets[0].fire('error', { errMsg: 'connect refused' });
+    sockets[0].fire('close', { code: 1006, reason: '' });
+    expect(urls()).toEqual(['ws://a', 'ws://b']);
+    login(sockets[1]);
+    await done;
+    expect(netcall.isConnected).toBe(true);
+    expect(events).toEqual([]);
+  });
+
+  it('rejects connect with the last failure once every URL had its turn', async () => {
+    const { netcall, sockets, events, urls } = client(['ws://a', 'ws://b']);
+    const done = netcall.connect();
+    sockets[0].fire('close', { code: 1006, reason: '' });
+    sockets[1].fire('open');
+    sockets[1].reply(undefined, 429, 'too many devices');
+    await expect(done).rejects.toMatchObject({ code: 429 });
+    jest.advanceTimersByTime(60_000);
+    expect(urls()).toEqual(['ws://a', 'ws://b']);
+    expect(events).toEqual([`disconnect ${JSON.stringify({ code: 429, reason: 'too many devices' })}`]);
+  });
+
+  it('reconnects round robin after a loss: every URL of a round at once, backed off between rounds', async () => {
+    const { netcall, sockets, events, urls } = await connectedAt(['ws://a', 'ws://b']);
+    sockets[0].fire('close', { code: 1006, reason: '' });
+    jest.advanceTimersByTime(99);
+    expect(sockets).toHaveLength(1);
+    jest.advanceTimersByTime(1); // round 1, from the next URL
+    sockets[1].fire('close', { code: 1006, reason: '' });
+    sockets[2].fire('close', { code: 1006, reason: '' });
+    expect(urls()).toEqual(['ws://a', 'ws://b', 'ws://a']);
+    jest.advanceTimersByTime(199);
+    expect(sockets).toHaveLength(3);
+    jest.advanceTimersByTime(1); // round 2, 200 ms later
+    login(sockets[3]);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(urls()).toEqual(['ws://a', 'ws://b', 'ws://a', 'ws://b']);
+    expect(events).toEqual([
+      'willreconnect {"count":1}',
+      'willreconnect {"count":2}',
+      'reconnected {"count":2}',
+    ]);
+    netcall.close();
+  });
+
+  it('goes to the next URL at once when its node restarts (1012), and backs off with one URL', async () => {
+    const several = await connectedAt(['ws://a', 'ws://b']);
+    several.sockets[0].fire('close', { code: 1012, reason: 'server restarting' });
+    jest.advanceTimersByTime(0);
+    expect(several.urls()).toEqual(['ws://a', 'ws://b']);
+    login(several.sockets[1]);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(several.events).toEqual(['willreconnect {"count":1}', 'reconnected {"count":1}']);
+    several.netcall.close();
+
+    const one = await connectedAt(['ws://a']);
+    one.sockets[0].fire('close', { code: 1012, reason: 'server restarting' });
+    expect(one.sockets).toHaveLength(1);
+    jest.advanceTimersByTime(100);
+    expect(one.urls()).toEqual(['ws://a', 'ws://a']);
+    one.netcall.close();
+  });
+
+  it('settles a connect that close() ends mid-round, and opens no other socket', async () => {
+    const { netcall, sockets } = client(['ws://a', 'ws://b']);
+    const done = netcall.connect();
+    sockets[0].fire('close', { code: 1006, reason: '' });
+    netcall.close();
+    await expect(done).rejects.toMatchObject({ code: 599, message: 'closed by client' });
+    jest.advanceTimersByTime(60_000);
+    expect(sockets).toHaveLength(2);
+  });
+
+  it('does not try another URL when kicked, or when the token is refused', async () => {
+    const kicked = await connectedAt(['ws://a', 'ws://b']);
+    kicked.sockets[0].fire('close', { code: 4403, reason: 'kicked' });
+    jest.advanceTimersByTime(60_000);
+    expect(kicked.urls()).toEqual(['ws://a']);
+    expect(kicked.events).toEqual([`disconnect ${JSON.stringify({ code: 4403, reason: 'kicked' })}`]);
+
+    const refused = client(['ws://a', 'ws://b']);
+    const done = refused.netcall.connect();
+    refused.sockets[0].fire('open');
+    refused.sockets[0].reply(undefined, 401, 'token expired');
+    await expect(done).rejects.toMatchObject({ code: 401 });
+    jest.advanceTimersByTime(60_000);
+    expect(refused.urls()).toEqual(['ws://a']);
+  });
+});
