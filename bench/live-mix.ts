@@ -12,7 +12,6 @@
  * a solid-colour pusher, and a continuous colour reader of the live stream.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import pino from 'pino';
 import type { RunningServer } from '../server/index';
@@ -22,6 +21,7 @@ import { MediaRoster } from '../services/media';
 import { binaries, killAllFfmpeg, pushTestPattern } from '../test/helpers/ffmpeg';
 import { closeClients, connectClient, startTestServer, type TestClient } from '../test/helpers/server';
 import { eventually } from '../test/helpers/wait';
+import { cpuSeconds, rssMegabytes } from './lib/proc';
 import { median, round } from './lib/stats';
 import { budgeted, type BenchmarkResult, type Budgets } from './lib/types';
 
@@ -291,26 +291,6 @@ async function relayouts(server: RunningServer): Promise<number[]> {
     await mixer.stop();
     await stopPushers(pushers);
     await room.close();
-  }
-}
-
-/** utime + stime of a process, in seconds, or undefined once it is gone. */
-function cpuSeconds(pid: number): number | undefined {
-  try {
-    // Fields after the command (which may hold spaces) start after the last ')'; utime and stime are 14 and 15.
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(')').pop()!.trim().split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
-  } catch {
-    return undefined;
-  }
-}
-
-function rssMegabytes(pid: number): number {
-  try {
-    const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return Number(kb ?? 0) / 1024;
-  } catch {
-    return 0;
   }
 }
 

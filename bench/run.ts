@@ -22,6 +22,7 @@ const BENCHMARKS: Record<string, () => Promise<BenchmarkModule>> = {
   'room-join': () => import('./room-join'),
   'first-frame': () => import('./first-frame'),
   'live-mix': () => import('./live-mix'),
+  'media-capacity': () => import('./media-capacity'),
 };
 
 const RESULTS_FILE = path.join(__dirname, 'results.json');

@@ -1,12 +1,12 @@
 /**
- * Two real `Netcall` clients against the real server in-process (test/helpers/server.ts), with a
+ * Two real `Netcall` clients against the real server (in-process or its own process), with a
  * MediaRoster on each side, wired the way the README tells an app to: the caller starts RTC on
- * `callAccepted`, the callee after its `response`. Used by the call-setup and first-frame benchmarks.
+ * `callAccepted`, the callee after its `response`. Used by the call-setup, first-frame and media-capacity
+ * benchmarks.
  */
-import type { RunningServer } from '../../server/index';
 import { MediaRoster } from '../../services/media';
 import type { Netcall } from '../../services/netcall';
-import { connectClient } from '../../test/helpers/server';
+import { connectClient, type SignallingAt } from '../../test/helpers/server';
 
 export interface Pair {
   caller: Netcall;
@@ -37,7 +37,8 @@ function whenComplete(roster: MediaRoster): Promise<void> {
 
 let pairs = 0;
 
-export async function connectPair(server: RunningServer): Promise<Pair> {
+/** `server`: in-process (a RunningServer) or its own process (a CLI), anything with a signalling URL. */
+export async function connectPair(server: SignallingAt): Promise<Pair> {
   pairs++;
   const caller = await connectClient(server, `bench-caller-${pairs}`);
   const callee = await connectClient(server, `bench-callee-${pairs}`);
