@@ -15,6 +15,7 @@ import type { LiveMixes } from './live/mixes';
 import type { Notifier } from './notify';
 import type { LiveSettings } from './signaling/context';
 import { DEFAULT_LIMITS, MAX_TIMER_MS, type SignalingLimits } from './signaling/limits';
+import type { StateStore } from './store/types';
 
 export interface ServerOptions {
   /** Signalling + HTTP port; 0 picks a free one. */
@@ -110,6 +111,11 @@ export interface ServerOptions {
   media?: MediaEngine;
   logger?: Logger;
   logLevel?: pino.LevelWithSilent;
+  /**
+   * Where calls, rooms and who is online are kept (default: a MemoryStore, this process only). Another store
+   * (Redis) lets several servers share them; the server never closes a store it was given.
+   */
+  store?: StateStore;
   /** Where ended calls are kept for `GET /api/calls` (default: `historyFile` if set, else in memory). */
   history?: CallHistory;
   /**

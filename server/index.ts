@@ -46,10 +46,12 @@ import { SlidingCounter } from './signaling/limits';
 import { audienceOf, liveDirectory, liveDirectoryEntry } from './signaling/live';
 import { attachSocketServer } from './signaling/socket-server';
 import { MemoryStore, type CallState } from './store/memory';
+import type { StateStore } from './store/types';
 import { checkFfmpeg } from './tools/ffmpeg';
 
 export { mintToken, verifyToken } from './auth/tokens';
 export type { ServerOptions } from './config';
+export type { StateStore } from './store/types';
 
 /** How a signalling end maps to a history outcome, from the callee's point of view for unanswered calls. */
 function outcomeOf(call: CallState, end: CallEnd): CallOutcome | undefined {
@@ -164,7 +166,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       })
     : null;
 
-  const store = new MemoryStore();
+  const store: StateStore = options.store ?? new MemoryStore();
   const now = () => Date.now();
   const tokenClaims = { audience: options.tokenAudience, issuer: options.tokenIssuer };
   const tokens = new TokenVerifier(
@@ -209,11 +211,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   };
   // Only with a token: /metrics is refused without one, and counting would be work nobody can read.
   const metrics = options.metricsToken
-    ? new ServerMetrics({ store, hub, media, storeUp: () => true, now })
+    ? new ServerMetrics({ store, hub, media, storeUp: () => true, now, log })
     : undefined;
   media.onRestart(() => {
     log.warn({ media: media.health() }, 'media plane is back: live members get fresh URLs');
-    refreshMedia(ctx);
+    refreshMedia(ctx).catch((error: unknown) =>
+      log.warn({ err: String(error) }, 'handing out fresh media URLs failed'),
+    );
   });
   const http = createServer(
     createRequestHandler({
@@ -232,8 +236,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         }),
         createRecordingsRoute({ tokens, dir: recordingsDirOf(options) }),
         createViewerRoute({
-          room: (channelName) => {
-            const room = store.roomByName(channelName);
+          room: async (channelName) => {
+            const room = await store.roomByName(channelName);
             if (!room?.live) return undefined;
             const { stream, startedAt } = room.live;
             return { cid: room.cid, stream, audience: audienceOf(room).length, startedAt };
@@ -251,10 +255,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         status: media.health().status === 'up' ? 'ok' : 'degraded',
         media: media.health().status,
       }),
-      stats: () => ({
+      stats: async () => ({
         connections: hub.size(),
-        online: store.onlineCount(),
-        calls: store.callCount(),
+        online: await store.onlineCount(),
+        calls: await store.callCount(),
         mediaRestarts: media.health().restarts,
       }),
     }),
@@ -284,7 +288,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       await echo?.close();
       // Peers hear their calls end before the sockets are told to go (1012: come back later).
       // Ending every call also clears every grace and ring timer, and closes live rooms (their mixes stop).
-      endAllCalls(ctx);
+      // A store that fails here must not keep the ports open: the rest of the shutdown goes on.
+      await endAllCalls(ctx).catch((error: unknown) =>
+        log.warn({ err: String(error) }, 'ending the calls at shutdown failed'),
+      );
       // No mix process outlives the server; recordings are finished before it says it closed.
       await mixes?.close();
       if (mixConfig && !mixConfig.hlsDir) rmSync(hlsRoot, { recursive: true, force: true });

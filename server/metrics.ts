@@ -4,7 +4,8 @@
  * start several servers, and each must report only its own calls. Gauges are read from the store, the hub and
  * the media plane when scraped, so they can never drift from the state they describe; only what has no state
  * to read (replies, setup times) is counted as it happens. Never throws into signalling and never labels a
- * series with anything a client chose beyond the known op names.
+ * series with anything a client chose beyond the known op names. The store answers asynchronously: gauges
+ * read it in an async `collect()`, and a setup time is observed once its call was read back.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { isOp, type Op } from '../services/protocol';
@@ -20,9 +21,11 @@ export interface MetricsSources {
    * Whether the state store answers. The memory store lives in this process, so it is up whenever anything
    * can scrape; a networked store (Redis) reports its connection here.
    */
-  storeUp(): boolean;
+  storeUp(): boolean | Promise<boolean>;
   /** The clock the store's timestamps (`answeredAt`) were taken with. */
   now(): number;
+  /** Where a store read that failed outside a scrape (a setup time) is told; it costs that observation only. */
+  log?: { warn(obj: object, msg?: string): void };
 }
 
 /**
@@ -70,8 +73,8 @@ export class ServerMetrics {
       name: 'netcall_online_accounts',
       help: 'Accounts with at least one logged-in device.',
       registers,
-      collect() {
-        this.set(store.onlineCount());
+      async collect() {
+        this.set(await store.onlineCount());
       },
     });
     new Gauge({
@@ -79,8 +82,8 @@ export class ServerMetrics {
       help: '1:1 calls by state: ringing (not answered yet) or accepted.',
       labelNames: ['state'],
       registers,
-      collect() {
-        const calls = store.allCalls();
+      async collect() {
+        const calls = await store.allCalls();
         // Both states always present, so a dashboard shows 0 rather than no data.
         this.set({ state: 'ringing' }, calls.filter((call) => call.phase === 'ringing').length);
         this.set({ state: 'accepted' }, calls.filter((call) => call.phase === 'accepted').length);
@@ -91,9 +94,9 @@ export class ServerMetrics {
       help: 'Rooms by kind: room (joined by name), call (a group call), live (a room with a live host).',
       labelNames: ['kind'],
       registers,
-      collect() {
+      async collect() {
         const counts = { room: 0, call: 0, live: 0 };
-        for (const room of store.allRooms()) counts[room.live ? 'live' : room.kind]++;
+        for (const room of await store.allRooms()) counts[room.live ? 'live' : room.kind]++;
         for (const [kind, count] of Object.entries(counts)) this.set({ kind }, count);
       },
     });
@@ -133,8 +136,8 @@ export class ServerMetrics {
       name: 'netcall_store_up',
       help: 'Whether the state store answers (1) or not (0).',
       registers,
-      collect() {
-        this.set(sources.storeUp() ? 1 : 0);
+      async collect() {
+        this.set((await sources.storeUp()) ? 1 : 0);
       },
     });
 
@@ -158,24 +161,30 @@ export class ServerMetrics {
     // The frame was parsed already, but an op that reached here unchecked must still not become a label.
     const label = op !== undefined && isOp(op) ? op : 'unknown';
     this.requests.inc({ op: label, code: String(code) });
-    if (label === 'startRtc' && code === 200) this.observeSetup(data);
+    if (label === 'startRtc' && code === 200)
+      this.observeSetup(data).catch((error: unknown) =>
+        this.sources.log?.warn({ err: String(error) }, 'call setup not observed: the store failed'),
+      );
   }
 
-  private observeSetup(data: unknown): void {
+  private async observeSetup(data: unknown): Promise<void> {
     const cid = (data as { cid?: unknown } | undefined)?.cid;
     if (typeof cid !== 'string' || this.setupSeen.has(cid)) return;
-    const call = this.sources.store.getCall(cid);
-    // Group calls and rooms have no single answer to measure from; they are not counted here.
-    if (!call || call.answeredAt === undefined || call.members.length < 2) return;
+    // Taken at the reply, not when the store answers: the store's latency is not the call's setup time.
+    const now = this.sources.now();
+    const call = await this.sources.store.getCall(cid);
+    // Group calls and rooms have no single answer to measure from; they are not counted here. Both sides'
+    // replies may have been reading at once: only the first counts.
+    if (!call || call.answeredAt === undefined || call.members.length < 2 || this.setupSeen.has(cid)) return;
     this.setupSeen.add(cid);
-    this.callSetup.observe(Math.max(0, this.sources.now() - call.answeredAt) / 1000);
-    this.forgetEndedSetups();
+    this.callSetup.observe(Math.max(0, now - call.answeredAt) / 1000);
+    await this.forgetEndedSetups();
   }
 
   /** Drops ended calls from `setupSeen` once it outgrows the live ones, so it stays bounded without a hook. */
-  private forgetEndedSetups(): void {
+  private async forgetEndedSetups(): Promise<void> {
     const { store } = this.sources;
-    if (this.setupSeen.size <= 2 * store.callCount() + 64) return;
-    for (const cid of this.setupSeen) if (!store.getCall(cid)) this.setupSeen.delete(cid);
+    if (this.setupSeen.size <= 2 * (await store.callCount()) + 64) return;
+    for (const cid of [...this.setupSeen]) if (!(await store.getCall(cid))) this.setupSeen.delete(cid);
   }
 }

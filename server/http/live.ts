@@ -14,9 +14,9 @@ import { pathOf, requireGet, sendError, sendJson } from './reply';
 export interface LiveRouteOptions {
   tokens: Pick<TokenVerifier, 'verify'>;
   /** Every live room, as listed. */
-  rooms(): LiveDirectoryEntry[];
+  rooms(): Promise<LiveDirectoryEntry[]>;
   /** One live room by name, or undefined. */
-  room(channelName: string): LiveDirectoryEntry | undefined;
+  room(channelName: string): Promise<LiveDirectoryEntry | undefined>;
 }
 
 export const LIVE_PATH = '/api/live';
@@ -34,7 +34,7 @@ export function createLiveRoute(options: LiveRouteOptions) {
       options.tokens.verify(token);
       // Audience counts and signed play URLs change by the second: sendJson says no-store.
       if (path === LIVE_PATH) {
-        sendJson(res, 200, { rooms: options.rooms() });
+        sendJson(res, 200, { rooms: await options.rooms() });
         return true;
       }
       let name: string;
@@ -45,7 +45,7 @@ export function createLiveRoute(options: LiveRouteOptions) {
       }
       if (!CHANNEL_NAME_PATTERN.test(name))
         throw new NetcallError(Code.BAD_REQUEST, `a room name matches ${String(CHANNEL_NAME_PATTERN)}`);
-      const room = options.room(name);
+      const room = await options.room(name);
       if (!room) throw new NetcallError(Code.NOT_FOUND, `no live room named "${name}"`);
       sendJson(res, 200, { room });
     } catch (error) {

@@ -21,7 +21,7 @@ export interface HttpContext {
   /** What anyone may see: up or degraded, and the media plane's state. */
   health(): Record<string, string>;
   /** Live counts, for holders of the metrics token only. */
-  stats(): Record<string, number>;
+  stats(): Promise<Record<string, number>>;
   /** Prometheus exposition for `GET /metrics` (holders of the metrics token only); absent without a token. */
   metrics?: { contentType: string; scrape(): Promise<string> };
   /** Extra routes tried in order before the 404; each resolves true when it answered. */
@@ -76,7 +76,7 @@ export function createRequestHandler(ctx: HttpContext) {
     const path = (req.url ?? '/').split('?')[0];
     try {
       if (path === '/healthz' && req.method === 'GET') {
-        const counts = hasMetricsToken(req, ctx.metricsToken) ? ctx.stats() : {};
+        const counts = hasMetricsToken(req, ctx.metricsToken) ? await ctx.stats() : {};
         send(res, 200, { ...ctx.health(), ...counts });
         return;
       }

@@ -32,7 +32,7 @@ export interface ViewerRoom {
 
 export interface ViewerRouteOptions {
   /** The live room of that name, or undefined when none is live under it. */
-  room(channelName: string): ViewerRoom | undefined;
+  room(channelName: string): Promise<ViewerRoom | undefined>;
   /** A short-lived HTTP-FLV play URL of the room's mixed live stream. */
   viewerFlv(room: ViewerRoom): string;
   /** The folder the room's mix writes its HLS to, or undefined when it has no mix. */
@@ -107,8 +107,8 @@ export function createViewerRoute(options: ViewerRouteOptions) {
     res.end(html);
   }
 
-  function status(res: ServerResponse, name: string): void {
-    const room = options.room(name);
+  async function status(res: ServerResponse, name: string): Promise<void> {
+    const room = await options.room(name);
     if (!room) {
       sendJson(res, 200, { live: false });
       return;
@@ -122,8 +122,8 @@ export function createViewerRoute(options: ViewerRouteOptions) {
     });
   }
 
-  function hls(res: ServerResponse, name: string, file: string): void {
-    const room = options.room(name);
+  async function hls(res: ServerResponse, name: string, file: string): Promise<void> {
+    const room = await options.room(name);
     if (!room) throw new NetcallError(Code.NOT_FOUND, `no live room named "${name}"`);
     const dir = options.hlsDir(room.cid);
     if (!dir) throw new NetcallError(Code.NOT_FOUND, `"${name}" is not being mixed yet`);
@@ -180,8 +180,8 @@ export function createViewerRoute(options: ViewerRouteOptions) {
         throw new NetcallError(Code.NOT_FOUND, `no route for GET ${path}`);
       const name = decodeName(parts[0]);
       if (parts.length === 1) page(res, name);
-      else if (parts[1] === 'status') status(res, name);
-      else if (parts[1] === HLS_PLAYLIST || SEGMENT.test(parts[1])) hls(res, name, parts[1]);
+      else if (parts[1] === 'status') await status(res, name);
+      else if (parts[1] === HLS_PLAYLIST || SEGMENT.test(parts[1])) await hls(res, name, parts[1]);
       else throw new NetcallError(Code.NOT_FOUND, `no route for GET ${path}`);
     } catch (error) {
       sendError(res, error);

@@ -7,6 +7,7 @@ import { Code, type EndHint, type RtcUser, type SyncDoneEvent } from '../../serv
 import type { CallState, Member } from '../store/types';
 import { CloseCode, type CallEnd, type SignalingContext } from './context';
 import type { Connection } from './hub';
+import { clearTimer, later } from './room-state';
 import { dropFromRooms, endAllRooms, refreshRoomMedia } from './rooms';
 
 /** Who is in an RTC session and what it pushes: a 1:1 call's member, or a room member in RTC. */
@@ -61,16 +62,10 @@ export function deviceOf(call: CallState, account: string): string | null {
 }
 
 /** Devices that must hear about the end on `account`'s side: while ringing, every callee device rings. */
-function devicesToTell(ctx: SignalingContext, call: CallState, account: string): string[] {
+async function devicesToTell(ctx: SignalingContext, call: CallState, account: string): Promise<string[]> {
   if (call.phase === 'ringing' && account === call.callee) return ctx.store.devicesOf(call.callee);
   const device = deviceOf(call, account);
   return device === null ? [] : [device];
-}
-
-function clearTimer(timers: Map<string, ReturnType<typeof setTimeout>>, key: string): void {
-  const timer = timers.get(key);
-  if (timer !== undefined) clearTimeout(timer);
-  timers.delete(key);
 }
 
 /**
@@ -78,12 +73,14 @@ function clearTimer(timers: Map<string, ReturnType<typeof setTimeout>>, key: str
  * Returns false when it was already gone (e.g. a grace timer racing a hangup). Telling the parties is the
  * caller's job: a hangup and a rejection are told differently.
  */
-export function closeCall(ctx: SignalingContext, call: CallState, end: CallEnd): boolean {
-  if (!ctx.store.deleteCall(call.cid)) return false;
+export async function closeCall(ctx: SignalingContext, call: CallState, end: CallEnd): Promise<boolean> {
+  const stored = await ctx.store.deleteCall(call.cid);
+  if (!stored) return false;
   for (const account of [call.caller, call.callee]) clearTimer(ctx.orphans, `${call.cid}/${account}`);
   clearTimer(ctx.ringTimers, call.cid);
-  for (const member of call.members) ctx.media.revoke(member.stream);
-  for (const connId of [call.callerConn, call.calleeConn]) {
+  // The stored state may be newer than the caller's copy (a networked store): what either names is forgotten.
+  for (const member of new Set([...call.members, ...stored.members])) ctx.media.revoke(member.stream);
+  for (const connId of new Set([call.callerConn, call.calleeConn, stored.callerConn, stored.calleeConn])) {
     const conn = connId ? ctx.hub.get(connId) : undefined;
     if (conn && conn.currentCid === call.cid) conn.currentCid = null;
   }
@@ -103,10 +100,15 @@ export function closeCall(ctx: SignalingContext, call: CallState, end: CallEnd):
  * Ends a call for everyone. `by` hung up (or dropped); the other party is told with `clientLeave` (when both
  * were in the RTC session) and then `hangup`. Media URLs of the call are revoked.
  */
-export function endCall(ctx: SignalingContext, call: CallState, by: string, hint?: EndHint): void {
+export async function endCall(
+  ctx: SignalingContext,
+  call: CallState,
+  by: string,
+  hint?: EndHint,
+): Promise<void> {
   const timetag = ctx.now();
-  const targets = devicesToTell(ctx, call, peerOf(call, by));
-  if (!closeCall(ctx, call, { by, hint, rejected: false, endedAt: timetag })) return;
+  const targets = await devicesToTell(ctx, call, peerOf(call, by));
+  if (!(await closeCall(ctx, call, { by, hint, rejected: false, endedAt: timetag }))) return;
   const leaving = memberOf(call, by);
   if (leaving && memberOf(call, peerOf(call, by)))
     ctx.hub.emitMany(targets, 'clientLeave', { cid: call.cid, account: by, uid: leaving.uid });
@@ -122,13 +124,12 @@ export function endCall(ctx: SignalingContext, call: CallState, by: string, hint
  * Ends a call on the server's own decision (ring timeout, shutdown): each side gets `hangup` naming the other
  * party, with the reason, and the record says the server ended it (`by: ''`).
  */
-export function endCallByServer(ctx: SignalingContext, call: CallState, hint: EndHint): void {
+export async function endCallByServer(ctx: SignalingContext, call: CallState, hint: EndHint): Promise<void> {
   const timetag = ctx.now();
-  const sides = [call.caller, call.callee].map((account) => ({
-    account,
-    targets: devicesToTell(ctx, call, account),
-  }));
-  if (!closeCall(ctx, call, { by: '', hint, rejected: false, endedAt: timetag })) return;
+  const sides: { account: string; targets: string[] }[] = [];
+  for (const account of [call.caller, call.callee])
+    sides.push({ account, targets: await devicesToTell(ctx, call, account) });
+  if (!(await closeCall(ctx, call, { by: '', hint, rejected: false, endedAt: timetag }))) return;
   for (const { account, targets } of sides)
     ctx.hub.emitMany(targets, 'hangup', {
       cid: call.cid,
@@ -140,13 +141,10 @@ export function endCallByServer(ctx: SignalingContext, call: CallState, hint: En
 
 /** Starts the server-side ring timeout: a call nobody answers ends for both sides even if both are silent. */
 export function startRingTimer(ctx: SignalingContext, cid: string): void {
-  const timer = setTimeout(() => {
-    ctx.ringTimers.delete(cid);
-    const call = ctx.store.getCall(cid);
-    if (call && call.phase === 'ringing') endCallByServer(ctx, call, 'timeout');
-  }, ctx.limits.ringTimeoutMs);
-  timer.unref?.();
-  ctx.ringTimers.set(cid, timer);
+  later(ctx, ctx.ringTimers, cid, ctx.limits.ringTimeoutMs, async () => {
+    const call = await ctx.store.getCall(cid);
+    if (call && call.phase === 'ringing') await endCallByServer(ctx, call, 'timeout');
+  });
 }
 
 export function stopRingTimer(ctx: SignalingContext, cid: string): void {
@@ -165,81 +163,87 @@ export function closeReason(text: string): string {
   return out;
 }
 
-/** Ends every session of an account now (admin action, or a business-server decision): `kicked`, then close. */
+/**
+ * Ends every session of an account on this server now (admin action, or a business-server decision): `kicked`,
+ * then close. Returns how many it ended. Counted from the connections this server holds, not the store, so it
+ * answers at once.
+ */
 export function kickAccount(ctx: SignalingContext, account: string, reason: string): number {
   // Refused from now on: the token the kicked devices hold must not log them straight back in.
   ctx.tokens.revoke(account);
-  const devices = ctx.store.devicesOf(account);
-  for (const connId of devices) {
-    const conn = ctx.hub.get(connId);
-    if (!conn) continue;
-    ctx.hub.emit(connId, 'kicked', { reason });
+  const devices = ctx.hub.all().filter((conn) => conn.account === account && !conn.closingOnPurpose);
+  for (const conn of devices) {
+    ctx.hub.emit(conn.id, 'kicked', { reason });
     closeOnPurpose(ctx, conn, CloseCode.KICKED, reason);
   }
   return devices.length;
 }
 
 /**
- * Ends a session the server chose to end, now rather than when the close handshake completes: its calls end
- * at once (no grace period), the device stops being the account's, then the socket is closed.
+ * Ends a session the server chose to end, without waiting for the close handshake: nothing it sends from now on
+ * is read; once the frames it sent before are answered (its queue), the socket is closed, its calls end without
+ * a grace period and the device stops being the account's.
  */
 export function closeOnPurpose(ctx: SignalingContext, conn: Connection, code: number, reason: string): void {
   conn.closingOnPurpose = true;
-  dropConnection(ctx, conn, true);
-  conn.account = null;
   conn.socket.close(code, closeReason(reason));
+  void conn.queue.push(
+    async () => {
+      await dropConnection(ctx, conn, true);
+      conn.account = null;
+    },
+    (error) => ctx.log.warn({ conn: conn.id, err: String(error) }, 'ending a session failed'),
+  );
 }
 
 /** Shutdown: every call ends for every party with reason `network`, before the sockets are told to go. */
-export function endAllCalls(ctx: SignalingContext): void {
-  for (const call of ctx.store.allCalls()) endCallByServer(ctx, call, 'network');
-  endAllRooms(ctx);
+export async function endAllCalls(ctx: SignalingContext): Promise<void> {
+  for (const call of await ctx.store.allCalls()) await endCallByServer(ctx, call, 'network');
+  await endAllRooms(ctx);
 }
 
 /**
  * The media plane came back after dying: every connection to it was lost, so every member of a live call gets
  * a fresh `syncDone` (new URLs) and rebinds its pusher and players.
  */
-export function refreshMedia(ctx: SignalingContext): void {
-  for (const call of ctx.store.allCalls())
+export async function refreshMedia(ctx: SignalingContext): Promise<void> {
+  for (const call of await ctx.store.allCalls())
     for (const member of call.members) {
       ctx.media.authorize(member.stream);
       ctx.hub.emit(member.connId, 'syncDone', syncDoneFor(ctx, call, member));
     }
-  refreshRoomMedia(ctx);
+  await refreshRoomMedia(ctx);
 }
 
 /**
  * A socket went away. A clean close (the app left) ends its calls at once, as a hangup; an abnormal one (network)
  * keeps them for `graceMs` so the device can reconnect and rejoin, then ends them with the hint 'network'.
  */
-export function dropConnection(ctx: SignalingContext, conn: Connection, clean: boolean): void {
+export async function dropConnection(ctx: SignalingContext, conn: Connection, clean: boolean): Promise<void> {
   if (conn.expiryTimer !== null) clearTimeout(conn.expiryTimer);
   conn.expiryTimer = null;
   const account = conn.account;
-  for (const cid of ctx.store.callsOfConn(conn.id)) {
-    const state = ctx.store.getCall(cid);
+  for (const cid of await ctx.store.callsOfConn(conn.id)) {
+    const state = await ctx.store.getCall(cid);
     if (!state || !account) continue;
     if (clean || ctx.graceMs <= 0) {
-      endCall(ctx, state, account, clean ? undefined : 'network');
+      await endCall(ctx, state, account, clean ? undefined : 'network');
       continue;
     }
-    const key = `${cid}/${account}`;
-    const timer = setTimeout(() => {
-      ctx.orphans.delete(key);
-      const current = ctx.store.getCall(cid);
-      if (current) endCall(ctx, current, account, 'network');
-    }, ctx.graceMs);
-    timer.unref?.();
-    ctx.orphans.set(key, timer);
+    later(ctx, ctx.orphans, `${cid}/${account}`, ctx.graceMs, async () => {
+      const current = await ctx.store.getCall(cid);
+      // Still this lost connection's to answer for: a device that came back took the call over.
+      if (current && deviceOf(current, account) === conn.id) await endCall(ctx, current, account, 'network');
+    });
     ctx.log.info({ cid, account, graceMs: ctx.graceMs }, 'device lost; call kept for its grace period');
   }
-  dropFromRooms(ctx, conn, clean);
+  await dropFromRooms(ctx, conn, clean);
   if (account) {
-    ctx.store.removeDevice(account, conn.id);
+    await ctx.store.removeDevice(account, conn.id);
     // A callee whose last device left cannot answer any more: end the calls still ringing for it.
-    if (ctx.store.devicesOf(account).length === 0)
-      for (const state of ctx.store.ringingCallsFor(account)) endCall(ctx, state, account, 'network');
+    if ((await ctx.store.devicesOf(account)).length === 0)
+      for (const state of await ctx.store.ringingCallsFor(account))
+        await endCall(ctx, state, account, 'network');
   }
-  ctx.store.forgetConn(conn.id);
+  await ctx.store.forgetConn(conn.id);
 }

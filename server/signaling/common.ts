@@ -18,12 +18,12 @@ export type Handler<O extends Op> = (
   ctx: SignalingContext,
   conn: Connection,
   args: RequestArgs[O],
-) => Outcome<O>;
+) => Promise<Outcome<O>>;
 
 /** The reply data, and what to deliver once the reply has gone out (so replies precede their events). */
 export interface Outcome<O extends Op> {
   result: RequestResults[O];
-  after?: () => void;
+  after?: () => void | Promise<void>;
 }
 
 export const EMPTY: EmptyResult = {};
@@ -39,9 +39,9 @@ export function requireLogin(conn: Connection): string {
 }
 
 /** A device takes part in one call or room at a time, as with NetEase's SDK. */
-export function refuseIfBusy(ctx: SignalingContext, conn: Connection): void {
+export async function refuseIfBusy(ctx: SignalingContext, conn: Connection): Promise<void> {
   const cid = conn.currentCid;
-  if (cid && (ctx.store.getCall(cid) || ctx.store.getRoom(cid)))
+  if (cid && ((await ctx.store.getCall(cid)) || (await ctx.store.getRoom(cid))))
     throw new NetcallError(Code.CONFLICT, 'already in a call or room');
 }
 
@@ -49,11 +49,12 @@ export function refuseIfBusy(ctx: SignalingContext, conn: Connection): void {
  * The abuse caps every call counts against, 1:1 or group: calls ringing per caller, calls per caller→callee
  * pair a minute. Called last, right before the call is placed, so refused attempts use up no quota.
  */
-export function countCall(ctx: SignalingContext, caller: string, callees: string[]): void {
+export async function countCall(ctx: SignalingContext, caller: string, callees: string[]): Promise<void> {
   const ringing =
-    ctx.store.ringingCallsBy(caller).length +
-    ctx.store.allRooms().filter((r) => r.kind === 'call' && r.createdBy === caller && r.invitees.length > 0)
-      .length;
+    (await ctx.store.ringingCallsBy(caller)).length +
+    (await ctx.store.allRooms()).filter(
+      (r) => r.kind === 'call' && r.createdBy === caller && r.invitees.length > 0,
+    ).length;
   if (ringing >= ctx.limits.maxRingingPerCaller)
     throw new NetcallError(
       Code.RATE_LIMITED,

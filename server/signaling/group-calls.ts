@@ -36,13 +36,20 @@ import {
  * ringing), or fewer than two parties are left (members plus accounts still ringing): whoever is left hears
  * `hangup` from `by`, every device still ringing stops.
  */
-export function endGroupCallIfOver(ctx: SignalingContext, room: RoomState, by: string, hint?: EndHint): void {
+export async function endGroupCallIfOver(
+  ctx: SignalingContext,
+  room: RoomState,
+  by: string,
+  hint?: EndHint,
+): Promise<void> {
   const over = room.members.length === 0 || room.members.length + room.invitees.length < 2;
   if (room.kind !== 'call' || !over) return;
   const timetag = ctx.now();
   const members = [...room.members];
-  const ringing = room.invitees.flatMap((i) => ctx.store.devicesOf(i.account));
-  removeRoom(ctx, room, 'fewer than two parties');
+  const ringing: string[] = [];
+  for (const invitee of room.invitees) ringing.push(...(await ctx.store.devicesOf(invitee.account)));
+  // Only the end that removed the room tells anyone: two parties may leave at once.
+  if (!(await removeRoom(ctx, room, 'fewer than two parties'))) return;
   const hangup = { cid: room.cid, account: by, timetag, ...(hint ? { reason: hint } : {}) };
   for (const member of members)
     ctx.hub.emit(member.connId, 'hangup', { ...hangup, account: member.account === by ? '' : by });
@@ -50,22 +57,22 @@ export function endGroupCallIfOver(ctx: SignalingContext, room: RoomState, by: s
 }
 
 /** An invitee stops ringing (it refused, did not answer, or its last device went): the caller hears why. */
-export function dropInvitee(
+export async function dropInvitee(
   ctx: SignalingContext,
   room: RoomState,
   account: string,
   hint: EndHint | undefined,
   except?: string,
-): void {
+): Promise<void> {
   if (!inviteeOf(room, account)) return;
   clearTimer(ctx.ringTimers, keyOf(room.cid, account));
   room.invitees = room.invitees.filter((i) => i.account !== account);
-  ctx.store.putRoom(room);
+  await ctx.store.putRoom(room);
   const caller = memberOf(room, room.createdBy);
   const answer = { cid: room.cid, account, type: room.type, ...(hint ? { reason: hint } : {}) };
   if (caller) ctx.hub.emit(caller.connId, 'callRejected', answer);
   // Devices of the invitee other than the one that answered stop ringing.
-  const devices = ctx.store.devicesOf(account).filter((id) => id !== except);
+  const devices = (await ctx.store.devicesOf(account)).filter((id) => id !== except);
   if (hint === 'timeout')
     ctx.hub.emitMany(devices, 'hangup', {
       cid: room.cid,
@@ -81,60 +88,64 @@ export function dropInvitee(
       accepted: false,
       fromClientType: 'web',
     });
-  endGroupCallIfOver(ctx, room, account, hint);
+  await endGroupCallIfOver(ctx, room, account, hint);
 }
 
-function ring(ctx: SignalingContext, room: RoomState, invitees: Invitee[]): void {
+async function ring(ctx: SignalingContext, room: RoomState, invitees: Invitee[]): Promise<void> {
   const callees = room.invitees.map((i) => i.account);
   for (const invitee of invitees) {
-    ctx.hub.emitMany(ctx.store.devicesOf(invitee.account), 'beCalling', {
+    ctx.hub.emitMany(await ctx.store.devicesOf(invitee.account), 'beCalling', {
       caller: room.createdBy,
       type: room.type,
       cid: room.cid,
       ...(room.custom ? { custom: room.custom } : {}),
       callees,
     });
-    later(ctx, ctx.ringTimers, keyOf(room.cid, invitee.account), ctx.limits.ringTimeoutMs, () => {
-      const current = ctx.store.getRoom(room.cid);
-      if (current) dropInvitee(ctx, current, invitee.account, 'timeout');
+    later(ctx, ctx.ringTimers, keyOf(room.cid, invitee.account), ctx.limits.ringTimeoutMs, async () => {
+      const current = await ctx.store.getRoom(room.cid);
+      // Only this invite times out: one the account got again since has a timer of its own.
+      if (current && inviteeOf(current, invitee.account)?.invitedAt === invitee.invitedAt)
+        await dropInvitee(ctx, current, invitee.account, 'timeout');
     });
   }
 }
 
-export const inviteToCall: Handler<'inviteToCall'> = (ctx, conn, { cid, callee }) => {
+export const inviteToCall: Handler<'inviteToCall'> = async (ctx, conn, { cid, callee }) => {
   requireLogin(conn);
-  const room = findRoom(ctx, conn, cid);
+  const room = await findRoom(ctx, conn, cid);
   if (room.kind !== 'call')
     throw new NetcallError(Code.BAD_REQUEST, 'only a group call rings: this is a room');
-  const inviter = requireMember(ctx, room, conn);
+  const inviter = await requireMember(ctx, room, conn);
   if (memberOf(room, callee) || inviteeOf(room, callee))
     throw new NetcallError(Code.CONFLICT, `"${callee}" is already in this call`);
   if (room.members.length + room.invitees.length >= room.capacity)
     throw new NetcallError(Code.ROOM_FULL, `the call is full (${room.capacity})`);
-  if (ctx.store.devicesOf(callee).length === 0)
+  if ((await ctx.store.devicesOf(callee)).length === 0)
     throw new NetcallError(Code.NOT_FOUND, `callee "${callee}" is not online`);
-  countCall(ctx, inviter.account, [callee]);
+  await countCall(ctx, inviter.account, [callee]);
   const invitee: Invitee = { account: callee, uid: newUid(), invitedAt: ctx.now() };
   room.invitees = [...room.invitees, invitee];
-  ctx.store.putRoom(room);
+  await ctx.store.putRoom(room);
   return { result: EMPTY, after: () => ring(ctx, room, [invitee]) };
 };
 
 /** `call` with several callees: a room of its own, with the caller in it, ringing every callee's devices. */
-export function placeGroupCall(
+export async function placeGroupCall(
   ctx: SignalingContext,
   conn: Connection,
   caller: string,
   args: CallArgs & { callee: string[] },
-): Outcome<'call'> {
+): Promise<Outcome<'call'>> {
   if (args.callee.includes(caller)) throw new NetcallError(Code.BAD_REQUEST, 'cannot call yourself');
-  refuseIfBusy(ctx, conn);
-  const offline = args.callee.filter((account) => ctx.store.devicesOf(account).length === 0);
+  await refuseIfBusy(ctx, conn);
+  const offline: string[] = [];
+  for (const account of args.callee)
+    if ((await ctx.store.devicesOf(account)).length === 0) offline.push(account);
   if (offline.length > 0)
     throw new NetcallError(Code.NOT_FOUND, `not online: ${offline.map((a) => `"${a}"`).join(', ')}`);
   if (args.callee.length + 1 > ctx.roomCapacity)
     throw new NetcallError(Code.ROOM_FULL, `a call holds at most ${ctx.roomCapacity}`);
-  countCall(ctx, caller, args.callee);
+  await countCall(ctx, caller, args.callee);
   const cid = newCid();
   const now = ctx.now();
   const room: RoomState = {
@@ -149,19 +160,19 @@ export function placeGroupCall(
     members: [{ account: caller, uid: newUid(), connId: conn.id, role: 'member', rtc: null, joinedAt: now }],
     invitees: args.callee.map((account) => ({ account, uid: newUid(), invitedAt: now })),
   };
-  ctx.store.putRoom(room);
+  await ctx.store.putRoom(room);
   conn.currentCid = cid;
   return { result: { cid, accountUidMap: accountUidMap(room) }, after: () => ring(ctx, room, room.invitees) };
 }
 
 /** A callee answers a group call: accepted, it joins (the caller hears `callAccepted`, members `joinChannel`). */
-export function answerGroupCall(
+export async function answerGroupCall(
   ctx: SignalingContext,
   conn: Connection,
   room: RoomState,
   account: string,
   args: ResponseArgs,
-): Outcome<'response'> {
+): Promise<Outcome<'response'>> {
   const invitee = inviteeOf(room, account);
   if (!invitee)
     throw new NetcallError(
@@ -172,7 +183,7 @@ export function answerGroupCall(
     throw new NetcallError(Code.BAD_REQUEST, 'caller does not match the call');
   if (!args.accepted)
     return { result: EMPTY, after: () => dropInvitee(ctx, room, account, args.reason, conn.id) };
-  refuseIfBusy(ctx, conn);
+  await refuseIfBusy(ctx, conn);
   clearTimer(ctx.ringTimers, keyOf(room.cid, account));
   const member: RoomMember = {
     account,
@@ -185,20 +196,20 @@ export function answerGroupCall(
   const before = conns(room.members);
   room.invitees = room.invitees.filter((i) => i !== invitee);
   room.members = [...room.members, member];
-  ctx.store.putRoom(room);
+  await ctx.store.putRoom(room);
   conn.currentCid = room.cid;
   const caller = memberOf(room, room.createdBy);
   const timetag = ctx.now();
   return {
     result: EMPTY,
-    after: () => {
+    after: async () => {
       if (caller) ctx.hub.emit(caller.connId, 'callAccepted', { cid: room.cid, account, type: room.type });
       ctx.hub.emitMany(
         before.filter((id) => id !== caller?.connId),
         'joinChannel',
         { account, uid: member.uid, cid: room.cid, channelId: room.cid },
       );
-      const otherDevices = ctx.store.devicesOf(account).filter((id) => id !== conn.id);
+      const otherDevices = (await ctx.store.devicesOf(account)).filter((id) => id !== conn.id);
       ctx.hub.emitMany(otherDevices, 'callerAckSync', {
         timetag,
         cid: room.cid,

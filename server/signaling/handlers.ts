@@ -57,10 +57,14 @@ export type { CallEnd, SignalingContext } from './context';
 
 export type { Outcome } from './common';
 
-function findCall(ctx: SignalingContext, conn: Connection, cid: string | undefined): CallState {
+async function findCall(
+  ctx: SignalingContext,
+  conn: Connection,
+  cid: string | undefined,
+): Promise<CallState> {
   const id = cid ?? conn.currentCid;
   if (!id) throw new NetcallError(Code.NOT_FOUND, 'no current call');
-  const call = ctx.store.getCall(id);
+  const call = await ctx.store.getCall(id);
   if (!call) throw new NetcallError(Code.NOT_FOUND, `call ${id} not found`);
   return call;
 }
@@ -73,7 +77,7 @@ function isParticipantDevice(call: CallState, conn: Connection): boolean {
  * A device that reconnects gets a new connection: if this account's device in the call is gone (its grace
  * timer is running), the new connection takes its place. Returns whether `conn` now speaks for the account.
  */
-function claimIfOrphaned(ctx: SignalingContext, call: CallState, conn: Connection): boolean {
+async function claimIfOrphaned(ctx: SignalingContext, call: CallState, conn: Connection): Promise<boolean> {
   if (isParticipantDevice(call, conn)) return true;
   const account = conn.account;
   if (!account || (account !== call.caller && account !== call.callee)) return false;
@@ -84,7 +88,7 @@ function claimIfOrphaned(ctx: SignalingContext, call: CallState, conn: Connectio
   ctx.orphans.delete(key);
   if (account === call.caller) call.callerConn = conn.id;
   else call.calleeConn = conn.id;
-  ctx.store.putCall(call);
+  await ctx.store.putCall(call);
   conn.currentCid = call.cid;
   ctx.log.info({ cid: call.cid, account, conn: conn.id }, 'device rejoined its call');
   return true;
@@ -115,22 +119,23 @@ function scheduleExpiry(ctx: SignalingContext, conn: Connection, exp: number): v
   arm();
 }
 
-const login: Handler<'login'> = (ctx, conn, { token }) => {
+const login: Handler<'login'> = async (ctx, conn, { token }) => {
   if (conn.account) throw new NetcallError(Code.BAD_REQUEST, 'already logged in');
   const { account, exp } = ctx.tokens.verify(token);
-  if (ctx.store.devicesOf(account).length >= ctx.limits.maxDevicesPerAccount)
+  if ((await ctx.store.devicesOf(account)).length >= ctx.limits.maxDevicesPerAccount)
     throw new NetcallError(
       Code.RATE_LIMITED,
       `"${account}" already has ${ctx.limits.maxDevicesPerAccount} devices online`,
     );
+  // Stored first: a store that fails here leaves the connection logged out rather than half logged in.
+  await ctx.store.addDevice(account, conn.id);
   conn.account = account;
-  ctx.store.addDevice(account, conn.id);
   scheduleExpiry(ctx, conn, exp);
   const result: LoginResult = { account, heartbeat: ctx.heartbeatMs, exp, expiresIn: expiresIn(ctx, exp) };
   return { result };
 };
 
-const renewToken: Handler<'renewToken'> = (ctx, conn, { token }) => {
+const renewToken: Handler<'renewToken'> = async (ctx, conn, { token }) => {
   const account = requireLogin(conn);
   const { account: subject, exp } = ctx.tokens.verify(token);
   if (subject !== account)
@@ -139,16 +144,16 @@ const renewToken: Handler<'renewToken'> = (ctx, conn, { token }) => {
   return { result: { exp, expiresIn: expiresIn(ctx, exp) } };
 };
 
-const call: Handler<'call'> = (ctx, conn, args) => {
+const call: Handler<'call'> = async (ctx, conn, args) => {
   const caller = requireLogin(conn);
   // An array, even of one, is a group call (NetEase's team call): a room that can ring more in later.
   if (Array.isArray(args.callee)) return placeGroupCall(ctx, conn, caller, { ...args, callee: args.callee });
   const callee = args.callee;
   if (callee === caller) throw new NetcallError(Code.BAD_REQUEST, 'cannot call yourself');
-  refuseIfBusy(ctx, conn);
-  const calleeDevices = ctx.store.devicesOf(callee);
+  await refuseIfBusy(ctx, conn);
+  const calleeDevices = await ctx.store.devicesOf(callee);
   if (calleeDevices.length === 0) throw new NetcallError(Code.NOT_FOUND, `callee "${callee}" is not online`);
-  countCall(ctx, caller, [callee]);
+  await countCall(ctx, caller, [callee]);
   const state: CallState = {
     cid: newCid(),
     caller,
@@ -163,7 +168,7 @@ const call: Handler<'call'> = (ctx, conn, args) => {
     members: [],
     createdAt: ctx.now(),
   };
-  ctx.store.putCall(state);
+  await ctx.store.putCall(state);
   conn.currentCid = state.cid;
   startRingTimer(ctx, state.cid);
   const result: CallResult = {
@@ -186,18 +191,18 @@ const call: Handler<'call'> = (ctx, conn, args) => {
   };
 };
 
-const response: Handler<'response'> = (ctx, conn, args) => {
+const response: Handler<'response'> = async (ctx, conn, args) => {
   const account = requireLogin(conn);
-  const room = ctx.store.getRoom(args.cid);
+  const room = await ctx.store.getRoom(args.cid);
   if (room) return answerGroupCall(ctx, conn, room, account, args);
-  const state = ctx.store.getCall(args.cid);
+  const state = await ctx.store.getCall(args.cid);
   if (!state) throw new NetcallError(Code.NOT_FOUND, `call ${args.cid} not found`);
   if (state.callee !== account) throw new NetcallError(Code.FORBIDDEN, 'not your call to answer');
   if (state.phase !== 'ringing') throw new NetcallError(Code.CONFLICT, 'call was already answered');
   if (args.caller !== state.caller)
     throw new NetcallError(Code.BAD_REQUEST, 'caller does not match the call');
   const timetag = ctx.now();
-  const otherDevices = ctx.store.devicesOf(account).filter((id) => id !== conn.id);
+  const otherDevices = (await ctx.store.devicesOf(account)).filter((id) => id !== conn.id);
   const answer = {
     cid: state.cid,
     account,
@@ -206,12 +211,12 @@ const response: Handler<'response'> = (ctx, conn, args) => {
   };
   const sync = { timetag, cid: state.cid, type: state.type, accepted: args.accepted, fromClientType: 'web' };
   if (args.accepted) {
-    refuseIfBusy(ctx, conn);
+    await refuseIfBusy(ctx, conn);
     stopRingTimer(ctx, state.cid);
     state.phase = 'accepted';
     state.answeredAt = timetag;
     state.calleeConn = conn.id;
-    ctx.store.putCall(state);
+    await ctx.store.putCall(state);
     conn.currentCid = state.cid;
     return {
       result: EMPTY,
@@ -221,7 +226,7 @@ const response: Handler<'response'> = (ctx, conn, args) => {
       },
     };
   }
-  closeCall(ctx, state, { by: account, hint: args.reason, rejected: true, endedAt: timetag });
+  await closeCall(ctx, state, { by: account, hint: args.reason, rejected: true, endedAt: timetag });
   return {
     result: EMPTY,
     after: () => {
@@ -231,21 +236,22 @@ const response: Handler<'response'> = (ctx, conn, args) => {
   };
 };
 
-const hangup: Handler<'hangup'> = (ctx, conn, { cid, reason }) => {
+const hangup: Handler<'hangup'> = async (ctx, conn, { cid, reason }) => {
   const account = requireLogin(conn);
-  if (isRoom(ctx, conn, cid)) return hangupInRoom(ctx, conn, findRoom(ctx, conn, cid), account, reason);
-  const state = findCall(ctx, conn, cid);
+  if (await isRoom(ctx, conn, cid))
+    return hangupInRoom(ctx, conn, await findRoom(ctx, conn, cid), account, reason);
+  const state = await findCall(ctx, conn, cid);
   const ringingCallee = state.phase === 'ringing' && account === state.callee;
-  if (!claimIfOrphaned(ctx, state, conn) && !ringingCallee)
+  if (!(await claimIfOrphaned(ctx, state, conn)) && !ringingCallee)
     throw new NetcallError(Code.FORBIDDEN, 'not your call to hang up');
   return { result: EMPTY, after: () => endCall(ctx, state, account, reason) };
 };
 
-const startRtc: Handler<'startRtc'> = (ctx, conn, { mode, cid }) => {
+const startRtc: Handler<'startRtc'> = async (ctx, conn, { mode, cid }) => {
   const account = requireLogin(conn);
-  if (isRoom(ctx, conn, cid)) return startRtcInRoom(ctx, conn, findRoom(ctx, conn, cid), mode);
-  const state = findCall(ctx, conn, cid);
-  if (!claimIfOrphaned(ctx, state, conn)) throw new NetcallError(Code.FORBIDDEN, 'not your call');
+  if (await isRoom(ctx, conn, cid)) return startRtcInRoom(ctx, conn, await findRoom(ctx, conn, cid), mode);
+  const state = await findCall(ctx, conn, cid);
+  if (!(await claimIfOrphaned(ctx, state, conn))) throw new NetcallError(Code.FORBIDDEN, 'not your call');
   if (state.phase !== 'accepted') throw new NetcallError(Code.CONFLICT, 'call is not answered yet');
   const uid = account === state.caller ? state.callerUid : state.calleeUid;
   const existing = memberOf(state, account);
@@ -253,7 +259,7 @@ const startRtc: Handler<'startRtc'> = (ctx, conn, { mode, cid }) => {
     ? { ...existing, mode, connId: conn.id }
     : { account, uid, mode, connId: conn.id, stream: ctx.media.streamName(state.cid, uid) };
   state.members = [...state.members.filter((m) => m.account !== account), member];
-  ctx.store.putCall(state);
+  await ctx.store.putCall(state);
   ctx.media.authorize(member.stream);
   const result: StartRtcResult = { uid, account, cid: state.cid };
   const others = state.members.filter((m) => m !== member);
@@ -268,20 +274,20 @@ const startRtc: Handler<'startRtc'> = (ctx, conn, { mode, cid }) => {
   };
 };
 
-const control: Handler<'control'> = (ctx, conn, { command, cid }) => {
+const control: Handler<'control'> = async (ctx, conn, { command, cid }) => {
   const account = requireLogin(conn);
-  if (isRoom(ctx, conn, cid)) return controlInRoom(ctx, conn, findRoom(ctx, conn, cid), command);
-  const state = findCall(ctx, conn, cid);
+  if (await isRoom(ctx, conn, cid)) return controlInRoom(ctx, conn, await findRoom(ctx, conn, cid), command);
+  const state = await findCall(ctx, conn, cid);
   // A ringing callee may talk to the caller before answering: that is how NetEase's BUSY (9) travels.
   const ringingCallee = state.phase === 'ringing' && account === state.callee;
-  if (!claimIfOrphaned(ctx, state, conn) && !ringingCallee)
+  if (!(await claimIfOrphaned(ctx, state, conn)) && !ringingCallee)
     throw new NetcallError(Code.FORBIDDEN, 'not your call');
   const peer = deviceOf(state, peerOf(state, account));
   if (!peer) throw new NetcallError(Code.CONFLICT, 'call is not answered yet');
   return { result: EMPTY, after: () => ctx.hub.emit(peer, 'control', { cid: state.cid, account, command }) };
 };
 
-const ping: Handler<'ping'> = (_ctx, conn) => {
+const ping: Handler<'ping'> = async (_ctx, conn) => {
   requireLogin(conn);
   return { result: EMPTY };
 };

@@ -5,6 +5,7 @@
 import type { WebSocket } from 'ws';
 import type { EventFrame, ReplyFrame, ServerEventName, ServerEvents } from '../../services/protocol';
 import { TokenBucket, type SignalingLimits } from './limits';
+import { SerialQueue } from './serial-queue';
 
 export interface Connection {
   id: string;
@@ -18,7 +19,10 @@ export interface Connection {
   alive: boolean;
   /** Heartbeat rounds seen; an unauthenticated connection gets two before it is closed. */
   pings: number;
-  /** Set when the server itself closes the socket on purpose (shutdown, kick): no grace period then. */
+  /**
+   * Set when the server itself decided to close the socket (shutdown, kick, expiry, flood, refused login): no
+   * grace period then, and nothing the client sends from then on is read.
+   */
   closingOnPurpose: boolean;
   /** Every incoming frame takes a token, whatever it is. */
   bucket: TokenBucket;
@@ -27,6 +31,8 @@ export interface Connection {
   refusedSince: number;
   /** Ends the session at its token's expiry (re-armed by renewToken); cleared when the session ends. */
   expiryTimer: ReturnType<typeof setTimeout> | null;
+  /** Its frames, in arrival order, then its close: the next starts when the one before it finished. */
+  queue: SerialQueue;
 }
 
 export interface HubOptions {
@@ -61,6 +67,7 @@ export class Hub {
       refused: 0,
       refusedSince: now,
       expiryTimer: null,
+      queue: new SerialQueue(),
     };
     this.connections.set(conn.id, conn);
     return conn;

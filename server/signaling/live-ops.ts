@@ -26,29 +26,33 @@ import {
 import { conns, findRoom, memberOf, requireMember } from './room-state';
 
 /** The live room an op names (or the current one), and the sender's membership in it. */
-function liveMember(ctx: SignalingContext, conn: Connection, { cid }: LiveRoomArgs) {
+async function liveMember(ctx: SignalingContext, conn: Connection, { cid }: LiveRoomArgs) {
   requireLogin(conn);
-  const room = findRoom(ctx, conn, cid);
-  const member = requireMember(ctx, room, conn);
+  const room = await findRoom(ctx, conn, cid);
+  const member = await requireMember(ctx, room, conn);
   const live = requireLive(room);
   return { room, member, live };
 }
 
 /** A co-host leaves the stage (its own choice, or the host's): the stage hears it as a leave of the RTC room. */
-function stepDown(ctx: SignalingContext, room: RoomState, member: RoomMember): () => void {
+async function stepDown(
+  ctx: SignalingContext,
+  room: RoomState,
+  member: RoomMember,
+): Promise<() => Promise<void>> {
   const wasInRtc = member.rtc !== null;
   if (member.rtc) ctx.media.revoke(member.rtc.stream);
   member.role = 'audience';
   member.rtc = null;
   forgetPending(ctx, room, member.account);
-  ctx.store.putRoom(room);
-  return () => {
+  await ctx.store.putRoom(room);
+  return async () => {
     const stage = conns(stageOf(room));
     ctx.hub.emitMany(stage, 'leaveChannel', { account: member.account, cid: room.cid, channelId: room.cid });
     if (wasInRtc)
       ctx.hub.emitMany(stage, 'clientLeave', { cid: room.cid, account: member.account, uid: member.uid });
     stageChanged(ctx, room);
-    audienceChanged(ctx, room);
+    await audienceChanged(ctx, room);
   };
 }
 
@@ -57,8 +61,8 @@ function stepDown(ctx: SignalingContext, room: RoomState, member: RoomMember): (
  * `joinChannel`. The host and co-hosts are players already: a no-op. With `stageApproval`, only after an
  * accepted request or invite (403); a full stage is 104.
  */
-export const changeRoleToPlayer: Handler<'changeRoleToPlayer'> = (ctx, conn, args) => {
-  const { room, member, live } = liveMember(ctx, conn, args);
+export const changeRoleToPlayer: Handler<'changeRoleToPlayer'> = async (ctx, conn, args) => {
+  const { room, member, live } = await liveMember(ctx, conn, args);
   if (onStage(member)) return { result: EMPTY };
   if (live.sessionConfig.stageApproval && !live.approved.includes(member.account))
     throw new NetcallError(
@@ -70,18 +74,18 @@ export const changeRoleToPlayer: Handler<'changeRoleToPlayer'> = (ctx, conn, arg
   forgetPending(ctx, room, member.account);
   // Stage order is the order members went on stage: the mix lays co-hosts out in it.
   room.members = [...room.members.filter((m) => m !== member), member];
-  ctx.store.putRoom(room);
+  await ctx.store.putRoom(room);
   const others = conns(stageOf(room).filter((m) => m !== member));
   return {
     result: EMPTY,
-    after: () => {
+    after: async () => {
       ctx.hub.emitMany(others, 'joinChannel', {
         account: member.account,
         uid: member.uid,
         cid: room.cid,
         channelId: room.cid,
       });
-      audienceChanged(ctx, room);
+      await audienceChanged(ctx, room);
     },
   };
 };
@@ -91,17 +95,17 @@ export const changeRoleToPlayer: Handler<'changeRoleToPlayer'> = (ctx, conn, arg
  * `leaveChannel` and `clientLeave`). Already audience: a no-op. The host stays on stage (403): its
  * `leaveChannel` ends the live.
  */
-export const changeRoleToAudience: Handler<'changeRoleToAudience'> = (ctx, conn, args) => {
-  const { room, member } = liveMember(ctx, conn, args);
+export const changeRoleToAudience: Handler<'changeRoleToAudience'> = async (ctx, conn, args) => {
+  const { room, member } = await liveMember(ctx, conn, args);
   if (member.role === 'audience') return { result: EMPTY };
   if (member.role === 'host')
     throw new NetcallError(Code.FORBIDDEN, 'the host stays on stage: leaveChannel ends the live');
-  return { result: EMPTY, after: stepDown(ctx, room, member) };
+  return { result: EMPTY, after: await stepDown(ctx, room, member) };
 };
 
 /** An audience member asks the host to go on stage: the host hears `coHostRequest`. */
-export const requestCoHost: Handler<'requestCoHost'> = (ctx, conn, args) => {
-  const { room, member, live } = liveMember(ctx, conn, args);
+export const requestCoHost: Handler<'requestCoHost'> = async (ctx, conn, args) => {
+  const { room, member, live } = await liveMember(ctx, conn, args);
   if (onStage(member)) throw new NetcallError(Code.FORBIDDEN, 'only the audience asks to go on stage');
   if (pendingOf(ctx, live, 'request', member.account))
     throw new NetcallError(Code.CONFLICT, 'a request of yours is waiting for the host');
@@ -115,7 +119,7 @@ export const requestCoHost: Handler<'requestCoHost'> = (ctx, conn, args) => {
         reason: 'timeout',
       });
   });
-  ctx.store.putRoom(room);
+  await ctx.store.putRoom(room);
   const host = memberOf(room, live.host)!;
   return {
     result: EMPTY,
@@ -124,8 +128,8 @@ export const requestCoHost: Handler<'requestCoHost'> = (ctx, conn, args) => {
 };
 
 /** The host answers a request: the requester hears `coHostResponse`. No such request (or expired): 404. */
-export const respondCoHost: Handler<'respondCoHost'> = (ctx, conn, args) => {
-  const { room, member, live } = liveMember(ctx, conn, args);
+export const respondCoHost: Handler<'respondCoHost'> = async (ctx, conn, args) => {
+  const { room, member, live } = await liveMember(ctx, conn, args);
   requireHost(room, member, 'answer a co-host request');
   if (!pendingOf(ctx, live, 'request', args.account))
     throw new NetcallError(Code.NOT_FOUND, `no co-host request from "${args.account}" is waiting`);
@@ -133,7 +137,7 @@ export const respondCoHost: Handler<'respondCoHost'> = (ctx, conn, args) => {
   dropPending(ctx, room, 'request', args.account);
   if (args.accepted && !live.approved.includes(args.account))
     live.approved = [...live.approved, args.account];
-  ctx.store.putRoom(room);
+  await ctx.store.putRoom(room);
   const requester = memberOf(room, args.account);
   return {
     result: EMPTY,
@@ -148,11 +152,11 @@ export const respondCoHost: Handler<'respondCoHost'> = (ctx, conn, args) => {
  * The host asks someone on stage: an audience member hears `coHostInvite`; an online account not in the room
  * (our extension) hears it on every device with the room's `channelName`, joins, and answers from inside.
  */
-export const inviteCoHost: Handler<'inviteCoHost'> = (ctx, conn, args) => {
-  const { room, member, live } = liveMember(ctx, conn, args);
+export const inviteCoHost: Handler<'inviteCoHost'> = async (ctx, conn, args) => {
+  const { room, member, live } = await liveMember(ctx, conn, args);
   requireHost(room, member, 'invite a co-host');
   const target = memberOf(room, args.account);
-  const devices = target ? [target.connId] : ctx.store.devicesOf(args.account);
+  const devices = target ? [target.connId] : await ctx.store.devicesOf(args.account);
   if (devices.length === 0)
     throw new NetcallError(Code.NOT_FOUND, `"${args.account}" is neither in this room nor online`);
   if (target && onStage(target))
@@ -170,7 +174,7 @@ export const inviteCoHost: Handler<'inviteCoHost'> = (ctx, conn, args) => {
         reason: 'timeout',
       });
   });
-  ctx.store.putRoom(room);
+  await ctx.store.putRoom(room);
   const invite = target
     ? { cid: room.cid, account: member.account }
     : { cid: room.cid, account: member.account, channelName: room.channelName };
@@ -178,14 +182,14 @@ export const inviteCoHost: Handler<'inviteCoHost'> = (ctx, conn, args) => {
 };
 
 /** The invited member answers: the host hears `coHostInviteResponse`. No such invite (or expired): 404. */
-export const respondCoHostInvite: Handler<'respondCoHostInvite'> = (ctx, conn, args) => {
-  const { room, member, live } = liveMember(ctx, conn, args);
+export const respondCoHostInvite: Handler<'respondCoHostInvite'> = async (ctx, conn, args) => {
+  const { room, member, live } = await liveMember(ctx, conn, args);
   if (!pendingOf(ctx, live, 'invite', member.account))
     throw new NetcallError(Code.NOT_FOUND, 'no co-host invite is waiting for you');
   dropPending(ctx, room, 'invite', member.account);
   if (args.accepted && !live.approved.includes(member.account))
     live.approved = [...live.approved, member.account];
-  ctx.store.putRoom(room);
+  await ctx.store.putRoom(room);
   const host = memberOf(room, live.host)!;
   return {
     result: EMPTY,
@@ -199,18 +203,18 @@ export const respondCoHostInvite: Handler<'respondCoHostInvite'> = (ctx, conn, a
 };
 
 /** The host takes a co-host off stage: it hears `coHostRemoved` and is audience again; the stage hears it leave. */
-export const removeCoHost: Handler<'removeCoHost'> = (ctx, conn, args) => {
-  const { room, member } = liveMember(ctx, conn, args);
+export const removeCoHost: Handler<'removeCoHost'> = async (ctx, conn, args) => {
+  const { room, member } = await liveMember(ctx, conn, args);
   requireHost(room, member, 'remove a co-host');
   const target = memberOf(room, args.account);
   if (!target || target.role !== 'cohost')
     throw new NetcallError(Code.NOT_FOUND, `"${args.account}" is not a co-host of this room`);
-  const notify = stepDown(ctx, room, target);
+  const notify = await stepDown(ctx, room, target);
   return {
     result: EMPTY,
-    after: () => {
+    after: async () => {
       ctx.hub.emit(target.connId, 'coHostRemoved', { cid: room.cid, account: target.account });
-      notify();
+      await notify();
     },
   };
 };
@@ -219,10 +223,10 @@ export const removeCoHost: Handler<'removeCoHost'> = (ctx, conn, args) => {
  * A message to everyone else in the room (stage and audience), any room: `roomMessage {account, type, content,
  * time}`. Its size is capped by the protocol (400); more than `maxRoomMessagesPerSecond` a second: 429.
  */
-export const sendRoomMessage: Handler<'sendRoomMessage'> = (ctx, conn, args) => {
+export const sendRoomMessage: Handler<'sendRoomMessage'> = async (ctx, conn, args) => {
   requireLogin(conn);
-  const room = findRoom(ctx, conn, args.cid);
-  const member = requireMember(ctx, room, conn);
+  const room = await findRoom(ctx, conn, args.cid);
+  const member = await requireMember(ctx, room, conn);
   const now = ctx.now();
   if (!ctx.live.messages.tryHit(member.account, ctx.live.maxRoomMessagesPerSecond, now))
     throw new NetcallError(

@@ -79,15 +79,15 @@ export function directoryEntry(ctx: SignalingContext, room: RoomState): LiveDire
   };
 }
 
-export function liveDirectory(ctx: SignalingContext): LiveDirectoryEntry[] {
-  return ctx.store.liveRooms().map((room) => directoryEntry(ctx, room));
+export async function liveDirectory(ctx: SignalingContext): Promise<LiveDirectoryEntry[]> {
+  return (await ctx.store.liveRooms()).map((room) => directoryEntry(ctx, room));
 }
 
-export function liveDirectoryEntry(
+export async function liveDirectoryEntry(
   ctx: SignalingContext,
   channelName: string,
-): LiveDirectoryEntry | undefined {
-  const room = ctx.store.roomByName(channelName);
+): Promise<LiveDirectoryEntry | undefined> {
+  const room = await ctx.store.roomByName(channelName);
   return room?.live ? directoryEntry(ctx, room) : undefined;
 }
 
@@ -132,28 +132,29 @@ export function stageChanged(ctx: SignalingContext, room: RoomState): void {
 }
 
 /** Someone on stage started RTC: the host's first push starts the mix, anything later re-lays it out. */
-export function stagePushes(ctx: SignalingContext, room: RoomState, member: RoomMember): void {
+export async function stagePushes(ctx: SignalingContext, room: RoomState, member: RoomMember): Promise<void> {
   const live = room.live;
   if (!live) return;
   if (live.mixing) return stageChanged(ctx, room);
   if (member.role !== 'host') return;
   live.mixing = true;
-  ctx.store.putRoom(room);
+  // The mix starts in the same turn as the host's syncDone, however long the store takes to keep the flag.
   const snapshot = mixRoom(ctx, room);
   tellMixes(ctx, 'start', () => ctx.live.mixes.start(snapshot));
+  await ctx.store.putRoom(room);
 }
 
 // ---- audience count ------------------------------------------------------------------------------------
 
 const audienceKey = (cid: string) => `${cid}/audience`;
 
-function sendAudienceCount(ctx: SignalingContext, room: RoomState): void {
+async function sendAudienceCount(ctx: SignalingContext, room: RoomState): Promise<void> {
   const live = room.live!;
   const count = audienceOf(room).length;
   if (count === live.audienceNoticed) return;
   live.audienceNoticed = count;
   live.audienceNoticedAt = ctx.now();
-  ctx.store.putRoom(room);
+  await ctx.store.putRoom(room);
   ctx.hub.emitMany(conns(room.members), 'audienceCount', { cid: room.cid, count });
 }
 
@@ -161,21 +162,21 @@ function sendAudienceCount(ctx: SignalingContext, room: RoomState): void {
  * The audience changed: members hear the new count now if the last notice is a second old, else once that
  * second is over (with the count as it is then), so a burst of joins costs one notice per second per member.
  */
-export function audienceChanged(ctx: SignalingContext, room: RoomState): void {
+export async function audienceChanged(ctx: SignalingContext, room: RoomState): Promise<void> {
   const live = room.live;
   if (!live) return;
   const count = audienceOf(room).length;
   if (count > live.peakAudience) {
     live.peakAudience = count;
-    ctx.store.putRoom(room);
+    await ctx.store.putRoom(room);
   }
   const key = audienceKey(room.cid);
   if (ctx.live.timers.has(key)) return;
   const wait = live.audienceNoticedAt + AUDIENCE_NOTICE_MS - ctx.now();
   if (wait <= 0) return sendAudienceCount(ctx, room);
-  later(ctx, ctx.live.timers, key, wait, () => {
-    const current = ctx.store.getRoom(room.cid);
-    if (current?.live) sendAudienceCount(ctx, current);
+  later(ctx, ctx.live.timers, key, wait, async () => {
+    const current = await ctx.store.getRoom(room.cid);
+    if (current?.live) await sendAudienceCount(ctx, current);
   });
 }
 
@@ -227,12 +228,12 @@ export function addPending(
   const pending: PendingCoHost = { account, at, expiresAt: at + ctx.live.coHostTimeoutMs };
   if (kind === 'request') live.requests = [...live.requests.filter((p) => p.account !== account), pending];
   else live.invites = [...live.invites.filter((p) => p.account !== account), pending];
-  later(ctx, ctx.live.timers, pendingKey(room.cid, kind, account), ctx.live.coHostTimeoutMs, () => {
-    const current = ctx.store.getRoom(room.cid);
+  later(ctx, ctx.live.timers, pendingKey(room.cid, kind, account), ctx.live.coHostTimeoutMs, async () => {
+    const current = await ctx.store.getRoom(room.cid);
     if (!current?.live || !listOf(current.live, kind).some((p) => p.account === account && p.at === at))
       return;
     dropPending(ctx, current, kind, account);
-    ctx.store.putRoom(current);
+    await ctx.store.putRoom(current);
     onTimeout(current);
   });
 }
@@ -272,13 +273,13 @@ function stageUidMap(room: RoomState, self: RoomMember): Record<string, string> 
  * is in the room, 106 otherwise. A live room is joined with liveEnable (400 otherwise), a plain room with
  * members in it cannot turn live (409), and a room whose host has not joined has no live yet (404).
  */
-export function joinLiveRoom(
+export async function joinLiveRoom(
   ctx: SignalingContext,
   conn: Connection,
   account: string,
   room: RoomState,
   args: JoinChannelArgs,
-): Outcome<'joinChannel'> {
+): Promise<Outcome<'joinChannel'>> {
   if (!args.liveEnable)
     throw new NetcallError(Code.BAD_REQUEST, `"${room.channelName}" is a live room: join it with liveEnable`);
   if (memberOf(room, account))
@@ -324,7 +325,7 @@ export function joinLiveRoom(
   }
   room.members = [...room.members, member];
   clearTimer(ctx.roomTimers, room.cid);
-  ctx.store.putRoom(room);
+  await ctx.store.putRoom(room);
   conn.currentCid = room.cid;
   const result: JoinChannelResult = {
     channelName: room.channelName,
@@ -349,9 +350,13 @@ export function joinLiveRoom(
  * A member other than the host leaves a live room (already taken out of `room.members`): a stage member's leave
  * is heard by the stage, an audience member's only in the count.
  */
-export function leftLiveRoom(ctx: SignalingContext, room: RoomState, member: RoomMember): void {
+export async function leftLiveRoom(
+  ctx: SignalingContext,
+  room: RoomState,
+  member: RoomMember,
+): Promise<void> {
   forgetPending(ctx, room, member.account);
-  ctx.store.putRoom(room);
+  await ctx.store.putRoom(room);
   if (!onStage(member)) return audienceChanged(ctx, room);
   const stage = conns(stageOf(room));
   ctx.hub.emitMany(stage, 'leaveChannel', { account: member.account, cid: room.cid, channelId: room.cid });
@@ -385,11 +390,15 @@ export function graceFor(ctx: SignalingContext, room: RoomState, member: RoomMem
  * The live room ends (the host left or was lost, or the server shuts down): everyone in it hears
  * `liveRoomClose`, the host its summary; the mix stops and the room is gone, from the directory too.
  */
-export function closeLive(ctx: SignalingContext, room: RoomState, reason: LiveCloseReason): void {
+export async function closeLive(
+  ctx: SignalingContext,
+  room: RoomState,
+  reason: LiveCloseReason,
+): Promise<void> {
   const live = room.live!;
   const members = [...room.members];
-  if (!ctx.store.getRoom(room.cid)) return;
-  removeRoom(ctx, room, `live closed: ${reason}`);
+  // Only the close that removed the room tells anyone: a host's leave may race the shutdown.
+  if (!(await removeRoom(ctx, room, `live closed: ${reason}`))) return;
   const endedAt = ctx.now();
   ctx.hub.emitMany(conns(members), 'liveRoomClose', { cid: room.cid, reason });
   const host = members.find((m) => m.role === 'host');

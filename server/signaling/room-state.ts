@@ -22,45 +22,59 @@ export function clearTimer(timers: Map<string, ReturnType<typeof setTimeout>>, k
   timers.delete(key);
 }
 
+/**
+ * Runs `run` in `ms` unless cleared first (a timer under the same key is replaced). By then anything may have
+ * changed: `run` re-reads what it acts on. Its failure (a store that did not answer) is logged, never thrown.
+ */
 export function later(
   ctx: SignalingContext,
   timers: Map<string, ReturnType<typeof setTimeout>>,
   key: string,
   ms: number,
-  run: () => void,
+  run: () => void | Promise<void>,
 ): void {
   clearTimer(timers, key);
   const timer = setTimeout(() => {
     timers.delete(key);
-    run();
+    Promise.resolve()
+      .then(run)
+      .catch((error: unknown) => ctx.log.warn({ timer: key, err: String(error) }, 'timer failed'));
   }, ms);
   timer.unref?.();
   timers.set(key, timer);
 }
 
 /** The room `cid` names, or the connection's current one; 404 when there is none. */
-export function findRoom(ctx: SignalingContext, conn: Connection, cid: string | undefined): RoomState {
+export async function findRoom(
+  ctx: SignalingContext,
+  conn: Connection,
+  cid: string | undefined,
+): Promise<RoomState> {
   const id = cid ?? conn.currentCid;
-  const room = id ? ctx.store.getRoom(id) : undefined;
+  const room = id ? await ctx.store.getRoom(id) : undefined;
   if (!room) throw new NetcallError(Code.NOT_FOUND, id ? `room ${id} not found` : 'not in a room');
   return room;
 }
 
 /** Whether `cid` (or the connection's current one) is a room rather than a 1:1 call. */
-export function isRoom(ctx: SignalingContext, conn: Connection, cid: string | undefined): boolean {
+export async function isRoom(
+  ctx: SignalingContext,
+  conn: Connection,
+  cid: string | undefined,
+): Promise<boolean> {
   const id = cid ?? conn.currentCid;
-  return id !== undefined && id !== null && ctx.store.getRoom(id) !== undefined;
+  return id !== undefined && id !== null && (await ctx.store.getRoom(id)) !== undefined;
 }
 
 /**
  * This connection's membership in `room`. A device that reconnected has a new connection: while its old one's
  * grace period runs, the new one takes the member's place (as `claimIfOrphaned` does for 1:1 calls).
  */
-export function claimMember(
+export async function claimMember(
   ctx: SignalingContext,
   room: RoomState,
   conn: Connection,
-): RoomMember | undefined {
+): Promise<RoomMember | undefined> {
   const account = conn.account;
   const member = account ? memberOf(room, account) : undefined;
   if (!member || member.connId === conn.id) return member;
@@ -69,32 +83,43 @@ export function claimMember(
   clearTimer(ctx.orphans, key);
   member.connId = conn.id;
   conn.currentCid = room.cid;
-  ctx.store.putRoom(room);
+  await ctx.store.putRoom(room);
   ctx.log.info({ cid: room.cid, account: member.account, conn: conn.id }, 'device rejoined its room');
   return member;
 }
 
-export function requireMember(ctx: SignalingContext, room: RoomState, conn: Connection): RoomMember {
-  const member = claimMember(ctx, room, conn);
+export async function requireMember(
+  ctx: SignalingContext,
+  room: RoomState,
+  conn: Connection,
+): Promise<RoomMember> {
+  const member = await claimMember(ctx, room, conn);
   if (!member) throw new NetcallError(Code.FORBIDDEN, 'not a member of this room');
   return member;
 }
 
-/** Forgets a room everywhere: timers, its members' current room, every stream; its name is free again. */
-export function removeRoom(ctx: SignalingContext, room: RoomState, why: string): void {
-  if (!ctx.store.deleteRoom(room.cid)) return;
+/**
+ * Forgets a room everywhere: timers, its members' current room, every stream; its name is free again. Returns
+ * false when it was already gone.
+ */
+export async function removeRoom(ctx: SignalingContext, room: RoomState, why: string): Promise<boolean> {
+  const stored = await ctx.store.deleteRoom(room.cid);
+  if (!stored) return false;
   clearTimer(ctx.roomTimers, room.cid);
-  for (const who of [...room.members, ...room.invitees]) {
+  // The stored state may be newer than the caller's copy (a networked store): whoever either names is forgotten.
+  const members = new Set([...room.members, ...stored.members]);
+  for (const who of [...members, ...room.invitees, ...stored.invitees]) {
     clearTimer(ctx.orphans, keyOf(room.cid, who.account));
     clearTimer(ctx.ringTimers, keyOf(room.cid, who.account));
   }
-  for (const member of room.members) {
+  for (const member of members) {
     if (member.rtc) ctx.media.revoke(member.rtc.stream);
     const conn = ctx.hub.get(member.connId);
     if (conn && conn.currentCid === room.cid) conn.currentCid = null;
   }
   forgetLive(ctx, room);
   ctx.log.info({ cid: room.cid, channelName: room.channelName, kind: room.kind, why }, 'room ended');
+  return true;
 }
 
 export function accountUidMap(room: RoomState): Record<string, string> {

@@ -51,7 +51,12 @@ export { answerGroupCall, inviteToCall, placeGroupCall } from './group-calls';
  * `leaveChannel` and, if it was in the RTC session, `clientLeave`; its stream is revoked. An empty room is
  * removed; a group call with fewer than two parties ends.
  */
-export function leaveRoom(ctx: SignalingContext, room: RoomState, account: string, hint?: EndHint): void {
+export async function leaveRoom(
+  ctx: SignalingContext,
+  room: RoomState,
+  account: string,
+  hint?: EndHint,
+): Promise<void> {
   const member = memberOf(room, account);
   if (!member) return;
   // The host's leave is the live's end, for everyone.
@@ -68,18 +73,18 @@ export function leaveRoom(ctx: SignalingContext, room: RoomState, account: strin
   ctx.hub.emitMany(others, 'leaveChannel', { account, cid: room.cid, channelId: room.cid });
   if (member.rtc) ctx.hub.emitMany(others, 'clientLeave', { cid: room.cid, account, uid: member.uid });
   if (room.members.length === 0 && room.invitees.length === 0) {
-    removeRoom(ctx, room, 'empty');
+    await removeRoom(ctx, room, 'empty');
     return;
   }
-  ctx.store.putRoom(room);
-  endGroupCallIfOver(ctx, room, account, hint);
+  await ctx.store.putRoom(room);
+  await endGroupCallIfOver(ctx, room, account, hint);
 }
 
 // ---- ops ---------------------------------------------------------------------------------------------
 
-export const createChannel: Handler<'createChannel'> = (ctx, conn, { channelName, custom }) => {
+export const createChannel: Handler<'createChannel'> = async (ctx, conn, { channelName, custom }) => {
   const account = requireLogin(conn);
-  if (ctx.store.roomByName(channelName))
+  if (await ctx.store.roomByName(channelName))
     throw new NetcallError(Code.EXISTS, `a room named "${channelName}" exists`);
   const room: RoomState = {
     cid: newCid(),
@@ -93,19 +98,19 @@ export const createChannel: Handler<'createChannel'> = (ctx, conn, { channelName
     members: [],
     invitees: [],
   };
-  ctx.store.putRoom(room);
+  await ctx.store.putRoom(room);
   // A name nobody uses is given back: a created room nobody joins expires.
-  later(ctx, ctx.roomTimers, room.cid, ctx.roomIdleMs, () => {
-    const current = ctx.store.getRoom(room.cid);
-    if (current && current.members.length === 0) removeRoom(ctx, current, 'nobody joined');
+  later(ctx, ctx.roomTimers, room.cid, ctx.roomIdleMs, async () => {
+    const current = await ctx.store.getRoom(room.cid);
+    if (current && current.members.length === 0) await removeRoom(ctx, current, 'nobody joined');
   });
   return { result: { channelName, cid: room.cid, custom: room.custom } };
 };
 
-export const joinChannel: Handler<'joinChannel'> = (ctx, conn, args) => {
+export const joinChannel: Handler<'joinChannel'> = async (ctx, conn, args) => {
   const account = requireLogin(conn);
-  refuseIfBusy(ctx, conn);
-  const room = ctx.store.roomByName(args.channelName);
+  await refuseIfBusy(ctx, conn);
+  const room = await ctx.store.roomByName(args.channelName);
   // A group call's room is joined by answering its ring, never by name.
   if (!room || room.kind !== 'room')
     throw new NetcallError(Code.NOT_FOUND, `no room named "${args.channelName}"`);
@@ -125,7 +130,7 @@ export const joinChannel: Handler<'joinChannel'> = (ctx, conn, args) => {
   const others = conns(room.members);
   room.members = [...room.members, member];
   clearTimer(ctx.roomTimers, room.cid);
-  ctx.store.putRoom(room);
+  await ctx.store.putRoom(room);
   conn.currentCid = room.cid;
   const result: JoinChannelResult = {
     channelName: room.channelName,
@@ -147,11 +152,11 @@ export const joinChannel: Handler<'joinChannel'> = (ctx, conn, args) => {
   };
 };
 
-export const leaveChannel: Handler<'leaveChannel'> = (ctx, conn, { cid }) => {
+export const leaveChannel: Handler<'leaveChannel'> = async (ctx, conn, { cid }) => {
   requireLogin(conn);
-  const room = findRoom(ctx, conn, cid);
+  const room = await findRoom(ctx, conn, cid);
   // It only ever takes out the sender: not being in that room is "not in a room".
-  const member = claimMember(ctx, room, conn);
+  const member = await claimMember(ctx, room, conn);
   if (!member) throw new NetcallError(Code.NOT_FOUND, 'not in this room');
   return { result: EMPTY, after: () => leaveRoom(ctx, room, member.account) };
 };
@@ -159,16 +164,16 @@ export const leaveChannel: Handler<'leaveChannel'> = (ctx, conn, { cid }) => {
 // ---- the parts of call / response / hangup / startRtc / control that concern rooms --------------------
 
 /** `hangup` in a room: a ringing invitee refuses; a member leaves (the last two: the call ends). */
-export function hangupInRoom(
+export async function hangupInRoom(
   ctx: SignalingContext,
   conn: Connection,
   room: RoomState,
   account: string,
   hint?: EndHint,
-): Outcome<'hangup'> {
+): Promise<Outcome<'hangup'>> {
   if (inviteeOf(room, account) && !memberOf(room, account))
     return { result: EMPTY, after: () => dropInvitee(ctx, room, account, hint, conn.id) };
-  requireMember(ctx, room, conn);
+  await requireMember(ctx, room, conn);
   return { result: EMPTY, after: () => leaveRoom(ctx, room, account, hint) };
 }
 
@@ -179,39 +184,39 @@ const othersInRtc = (room: RoomState, member: RoomMember): RtcSource[] =>
   room.members.filter((m) => m !== member).flatMap((m) => inRtc(m) ?? []);
 
 /** `startRtc` in a room: `syncDone` with every member in RTC; the others hear `clientJoin`. */
-export function startRtcInRoom(
+export async function startRtcInRoom(
   ctx: SignalingContext,
   conn: Connection,
   room: RoomState,
   mode: MediaMode,
-): Outcome<'startRtc'> {
-  const member = requireMember(ctx, room, conn);
+): Promise<Outcome<'startRtc'>> {
+  const member = await requireMember(ctx, room, conn);
   if (room.live) refuseAudienceRtc(member);
   member.rtc = { mode, stream: member.rtc?.stream ?? ctx.media.streamName(room.cid, member.uid) };
-  ctx.store.putRoom(room);
+  await ctx.store.putRoom(room);
   ctx.media.authorize(member.rtc.stream);
   const self = inRtc(member)!;
   const others = othersInRtc(room, member);
   const peers = conns(room.members.filter((m) => m !== member && m.rtc));
   return {
     result: { uid: member.uid, account: member.account, cid: room.cid },
-    after: () => {
+    after: async () => {
       ctx.hub.emit(conn.id, 'syncDone', syncDone(ctx, room.cid, self, others));
       // A repeated startRtc (after a reconnect) is a rejoin: the others see the fresh entry as a join again.
       ctx.hub.emitMany(peers, 'clientJoin', { cid: room.cid, ...userEntry(ctx, self, false) });
-      stagePushes(ctx, room, member);
+      await stagePushes(ctx, room, member);
     },
   };
 }
 
 /** `control` in a room: every other member hears it (mic/camera notices to everyone). */
-export function controlInRoom(
+export async function controlInRoom(
   ctx: SignalingContext,
   conn: Connection,
   room: RoomState,
   command: number,
-): Outcome<'control'> {
-  const member = requireMember(ctx, room, conn);
+): Promise<Outcome<'control'>> {
+  const member = await requireMember(ctx, room, conn);
   const others = room.live ? controlTargets(room, member) : conns(room.members.filter((m) => m !== member));
   return {
     result: EMPTY,
@@ -225,38 +230,41 @@ export function controlInRoom(
  * A connection went away: in each room it is a member of, it leaves at once (clean close, or no grace) or
  * after the grace period unless it comes back; an account whose last device went stops ringing.
  */
-export function dropFromRooms(ctx: SignalingContext, conn: Connection, clean: boolean): void {
+export async function dropFromRooms(ctx: SignalingContext, conn: Connection, clean: boolean): Promise<void> {
   const account = conn.account;
   if (!account) return;
-  for (const cid of ctx.store.roomsOfConn(conn.id)) {
-    const room = ctx.store.getRoom(cid);
+  for (const cid of await ctx.store.roomsOfConn(conn.id)) {
+    const room = await ctx.store.getRoom(cid);
     const member = room ? memberOf(room, account) : undefined;
     if (!room || !member || member.connId !== conn.id) continue;
     const graceMs = graceFor(ctx, room, member);
     if (clean || graceMs <= 0) {
-      leaveRoom(ctx, room, account, clean ? undefined : 'network');
+      await leaveRoom(ctx, room, account, clean ? undefined : 'network');
       continue;
     }
-    later(ctx, ctx.orphans, keyOf(cid, account), graceMs, () => {
-      const current = ctx.store.getRoom(cid);
-      if (current) leaveRoom(ctx, current, account, 'network');
+    later(ctx, ctx.orphans, keyOf(cid, account), graceMs, async () => {
+      const current = await ctx.store.getRoom(cid);
+      // Still this lost connection's place: a device that came back took the member over.
+      if (current && memberOf(current, account)?.connId === conn.id)
+        await leaveRoom(ctx, current, account, 'network');
     });
     ctx.log.info({ cid, account, graceMs }, 'device lost; room kept for its grace period');
   }
-  if (ctx.store.devicesOf(account).filter((id) => id !== conn.id).length === 0)
-    for (const room of ctx.store.invitingRoomsFor(account)) dropInvitee(ctx, room, account, 'network');
+  if ((await ctx.store.devicesOf(account)).filter((id) => id !== conn.id).length === 0)
+    for (const room of await ctx.store.invitingRoomsFor(account))
+      await dropInvitee(ctx, room, account, 'network');
 }
 
 /** Shutdown: every room ends; its members are being told to reconnect, and will find it gone. */
-export function endAllRooms(ctx: SignalingContext): void {
-  for (const room of ctx.store.allRooms())
-    if (room.live) closeLive(ctx, room, 'shutdown');
-    else removeRoom(ctx, room, 'server shutting down');
+export async function endAllRooms(ctx: SignalingContext): Promise<void> {
+  for (const room of await ctx.store.allRooms())
+    if (room.live) await closeLive(ctx, room, 'shutdown');
+    else await removeRoom(ctx, room, 'server shutting down');
 }
 
 /** The media plane is back after dying: every member in a room's RTC session gets a fresh `syncDone`. */
-export function refreshRoomMedia(ctx: SignalingContext): void {
-  for (const room of ctx.store.allRooms()) {
+export async function refreshRoomMedia(ctx: SignalingContext): Promise<void> {
+  for (const room of await ctx.store.allRooms()) {
     refreshLive(ctx, room);
     for (const member of room.members) {
       const self = inRtc(member);

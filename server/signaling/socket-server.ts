@@ -5,10 +5,13 @@
  * 4401), a frame over the transport cap (close 1009 by `ws`), a client that keeps flooding after 429s (close
  * 4429), one that does not read its replies (cut), and one that stops answering heartbeats. Once the server
  * has decided to close a connection, nothing more it sends is handled.
+ *
+ * Metering happens as frames arrive; handling happens in each connection's queue (hub.ts), one frame after
+ * another, so a store that takes its time never reorders a client's requests, their answers, or its close.
  */
 import type { IncomingMessage, Server as HttpServer } from 'http';
 import type { Duplex } from 'stream';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import {
   Code,
   MAX_FRAME_BYTES,
@@ -30,6 +33,15 @@ export const TRANSPORT_MAX_PAYLOAD = 2 * MAX_FRAME_BYTES;
 const ABUSE_WINDOW_MS = 10_000;
 
 /**
+ * How many tasks a connection may have waiting: the most one burst of frames can queue (every token of the
+ * bucket, then every refusal answered before the flood cut, then the cut). With a store that answers at once
+ * a queue never holds more, so nothing is refused for it; a store that lags makes it fill, and what comes past
+ * it is refused with 429 at once, so a slow store cannot make a client's backlog grow without bound.
+ */
+export const queueCap = (limits: SignalingContext['limits']): number =>
+  limits.requestBurst + limits.maxRequestsPerSecond + 1;
+
+/**
  * Told about every answer the edge sends to a request frame (a reply, or an `error` event when the frame had
  * no seq), refusals included: `op` when the frame named a known one, `data` when it succeeded. For metrics.
  */
@@ -46,7 +58,12 @@ export function attachSocketServer(
   onReply?: ReplyListener,
 ): SocketServer {
   // Pings are answered by hand, after they took a token: `ws` would answer any number of them for free.
-  const wss = new WebSocketServer({ noServer: true, maxPayload: TRANSPORT_MAX_PAYLOAD, autoPong: false });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: TRANSPORT_MAX_PAYLOAD,
+    autoPong: false,
+    WebSocket: OrderlyWebSocket,
+  });
   const perAddress = new Map<string, number>();
 
   const refuseUpgrade = (socket: Duplex, status: number, text: string): void => {
@@ -73,42 +90,68 @@ export function attachSocketServer(
     wss.handleUpgrade(req, socket, head, (ws) => accept(ws, ip));
   });
 
-  const accept = (socket: WebSocket, ip: string): void => {
+  const accept = (socket: OrderlyWebSocket, ip: string): void => {
     const conn = ctx.hub.add(socket, ip);
+    socket.closeInTurn = (close) =>
+      void conn.queue.push(close, (error) =>
+        ctx.log.warn({ conn: conn.id, err: String(error) }, 'closing a connection failed'),
+      );
     const open = () => socket.readyState === socket.OPEN;
     socket.on('pong', () => (conn.alive = true));
     socket.on('ping', (data: Buffer) => {
-      if (open() && admit(ctx, conn, data, onReply)) socket.pong(data);
+      if (!open() || conn.closingOnPurpose) return;
+      if (admit(ctx, conn, data, onReply)) socket.pong(data);
     });
     socket.on('message', (data: RawData, isBinary: boolean) => {
-      // `ws` keeps delivering frames while a close we started is in flight; that session is over.
-      if (!open()) return;
+      // Once the server decided to close it (its close may still wait its turn), that session is over.
+      if (!open() || conn.closingOnPurpose) return;
       // The default binaryType: one Buffer per message, however many fragments it came in.
       const buffer = data as Buffer;
+      const failed = (error: unknown) => {
+        // A bug of ours (or a store that failed) must cost one answer, never the process: by seq when it has one.
+        ctx.log.warn({ conn: conn.id, err: String(error) }, 'frame handling failed');
+        answer(ctx, conn, headSeq(buffer), Code.INTERNAL, 'internal error', onReply);
+      };
       try {
         if (!admit(ctx, conn, buffer, onReply)) return;
         if (isBinary) {
-          answer(ctx, conn, undefined, Code.BAD_REQUEST, 'binary frames are not accepted', onReply);
+          inTurn(ctx, conn, () =>
+            answer(ctx, conn, undefined, Code.BAD_REQUEST, 'binary frames are not accepted', onReply),
+          );
           return;
         }
         if (buffer.length > MAX_FRAME_BYTES) {
           // Refused unread: only the first bytes are decoded, for the seq.
           const message = `frame of ${buffer.length} bytes exceeds ${MAX_FRAME_BYTES}`;
-          answer(ctx, conn, headSeq(buffer), Code.BAD_REQUEST, message, onReply);
+          inTurn(ctx, conn, () => answer(ctx, conn, headSeq(buffer), Code.BAD_REQUEST, message, onReply));
           return;
         }
-        handleFrame(ctx, conn, buffer.toString('utf8'), buffer.length, onReply);
+        if (conn.queue.size >= queueCap(ctx.limits)) {
+          const message = `more than ${queueCap(ctx.limits)} requests waiting for an answer`;
+          answer(ctx, conn, headSeq(buffer), Code.RATE_LIMITED, message, onReply);
+          return;
+        }
+        const text = buffer.toString('utf8');
+        void conn.queue.push(() => {
+          // A refused login before it closed the socket at once: nothing sent behind it is handled.
+          if (conn.closingOnPurpose && !open()) return;
+          return handleFrame(ctx, conn, text, buffer.length, onReply);
+        }, failed);
       } catch (error) {
-        // A bug of ours must cost one answer, never the process: say so, by seq when the frame has one.
-        ctx.log.warn({ conn: conn.id, err: String(error) }, 'frame handling failed');
-        answer(ctx, conn, headSeq(buffer), Code.INTERNAL, 'internal error', onReply);
+        failed(error);
       }
     });
     socket.on('error', (error) => ctx.log.warn({ conn: conn.id, err: error.message }, 'socket error'));
     socket.on('close', (code: number) => {
       // 1000/1001 come from a client that closed on purpose; anything else is a lost network.
-      dropConnection(ctx, conn, code === 1000 || code === 1001 || conn.closingOnPurpose);
-      ctx.hub.remove(conn.id);
+      const clean = code === 1000 || code === 1001 || conn.closingOnPurpose;
+      // After the frames it sent before: a hangup it sent just before closing is handled as a hangup.
+      void conn.queue
+        .push(
+          () => dropConnection(ctx, conn, clean),
+          (error) => ctx.log.warn({ conn: conn.id, err: String(error) }, 'dropping a connection failed'),
+        )
+        .then(() => ctx.hub.remove(conn.id));
     });
   };
 
@@ -145,6 +188,36 @@ export function attachSocketServer(
 }
 
 const headSeq = (buffer: Buffer): number | undefined => seqOf(buffer.toString('utf8', 0, 48));
+
+/**
+ * A socket whose closes wait their turn. `ws` closes a socket by itself when the client breaks the protocol
+ * (bad UTF-8: 1007; a frame over the transport cap: 1009) or sends its close frame, and it reads a whole TCP
+ * read at once: the frames before that one may still be waiting for the store. Their answers go out first, then
+ * the close; the same for the closes the server decides (a kick, an expired session, a flood, shutdown).
+ */
+export class OrderlyWebSocket extends WebSocket {
+  /** Runs a close in its connection's turn (its queue); set once the connection is accepted. */
+  closeInTurn: ((close: () => void) => void) | null = null;
+
+  override close(code?: number, data?: string | Buffer): void {
+    if (this.closeInTurn) this.closeInTurn(() => super.close(code, data));
+    else super.close(code, data);
+  }
+
+  /** Closes at once: for a decision taken in the connection's turn, so nothing queued behind it is handled. */
+  closeNow(code?: number, data?: string | Buffer): void {
+    super.close(code, data);
+  }
+}
+
+/**
+ * Sends an answer decided on arrival after the answers to the frames before it, so a client reads its answers
+ * in the order it sent the frames; past the queue's cap (a store that lags), at once.
+ */
+function inTurn(ctx: SignalingContext, conn: Connection, send: () => void): void {
+  if (conn.queue.size >= queueCap(ctx.limits)) return send();
+  void conn.queue.push(send, (error) => ctx.log.warn({ conn: conn.id, err: String(error) }, 'answer failed'));
+}
 
 /** Answers a request by its seq when it has one, else with an unattributed `error` event. */
 function answer(
@@ -196,22 +269,24 @@ function admit(
   // A client told "429" a second's worth of times in one window is not slowing down.
   if (++conn.refused > ctx.limits.maxRequestsPerSecond) {
     ctx.log.warn({ conn: conn.id, ip: conn.ip, account: conn.account }, 'closed: kept flooding after 429s');
+    // Nothing it sends from now on is read; the answers to what it sent before still go out, then the close.
     conn.closingOnPurpose = true;
     conn.socket.close(CloseCode.RATE_LIMITED, 'rate limit exceeded');
     return false;
   }
   const message = `more than ${ctx.limits.maxRequestsPerSecond} requests a second`;
-  answer(ctx, conn, headSeq(buffer), Code.RATE_LIMITED, message, onReply);
+  inTurn(ctx, conn, () => answer(ctx, conn, headSeq(buffer), Code.RATE_LIMITED, message, onReply));
   return false;
 }
 
-export function handleFrame(
+/** Handles one request frame, in its connection's turn: exactly one answer, then what the handler delivers. */
+export async function handleFrame(
   ctx: SignalingContext,
   conn: Connection,
   text: string,
   bytes: number,
   onReply?: ReplyListener,
-): void {
+): Promise<void> {
   const parsed = parseRequest(text, bytes);
   if (!parsed.ok) {
     answer(ctx, conn, parsed.seq, parsed.code, parsed.message, onReply, parsed.op);
@@ -220,25 +295,28 @@ export function handleFrame(
   const frame = parsed.frame;
   let outcome: Outcome<Op>;
   try {
-    outcome = (handlers[frame.op] as (c: SignalingContext, k: Connection, a: unknown) => Outcome<Op>)(
-      ctx,
-      conn,
-      (frame as RequestFrame).args,
-    );
+    outcome = await (
+      handlers[frame.op] as (c: SignalingContext, k: Connection, a: unknown) => Promise<Outcome<Op>>
+    )(ctx, conn, (frame as RequestFrame).args);
   } catch (error) {
     const known = error instanceof NetcallError;
     if (!known) ctx.log.warn({ op: frame.op, err: String(error) }, 'handler failed');
     const code = known ? error.code : Code.INTERNAL;
     ctx.hub.reply(conn, { seq: frame.seq, code, message: known ? error.message : 'internal error' });
     tell(ctx, onReply, frame.op, code);
-    if (frame.op === 'login' && code === Code.UNAUTHORIZED)
-      conn.socket.close(CloseCode.UNAUTHORIZED, closeReason(known ? error.message : 'unauthorized'));
+    if (frame.op === 'login' && code === Code.UNAUTHORIZED) {
+      // Now, not in turn: the frames this client sent behind the refused login are not handled.
+      conn.closingOnPurpose = true;
+      const reason = closeReason(known ? error.message : 'unauthorized');
+      if (conn.socket instanceof OrderlyWebSocket) conn.socket.closeNow(CloseCode.UNAUTHORIZED, reason);
+      else conn.socket.close(CloseCode.UNAUTHORIZED, reason);
+    }
     return;
   }
   ctx.hub.reply(conn, { seq: frame.seq, code: Code.OK, data: outcome.result });
   tell(ctx, onReply, frame.op, Code.OK, outcome.result);
   try {
-    outcome.after?.();
+    await outcome.after?.();
   } catch (error) {
     // The request itself succeeded; a failed delivery must not turn into a second reply.
     ctx.log.warn({ op: frame.op, err: String(error) }, 'delivery after reply failed');

@@ -20,28 +20,28 @@ export class MemoryStore implements StateStore {
   private readonly roomConns = new Map<string, Set<string>>();
   private readonly roomsByConn = new Map<string, Set<string>>();
 
-  addDevice(account: string, connId: string): void {
+  async addDevice(account: string, connId: string): Promise<void> {
     let set = this.devices.get(account);
     if (!set) this.devices.set(account, (set = new Set()));
     set.add(connId);
   }
 
-  removeDevice(account: string, connId: string): void {
+  async removeDevice(account: string, connId: string): Promise<void> {
     const set = this.devices.get(account);
     if (!set) return;
     set.delete(connId);
     if (set.size === 0) this.devices.delete(account);
   }
 
-  devicesOf(account: string): string[] {
+  async devicesOf(account: string): Promise<string[]> {
     return [...(this.devices.get(account) ?? [])];
   }
 
-  onlineCount(): number {
+  async onlineCount(): Promise<number> {
     return this.devices.size;
   }
 
-  putCall(call: CallState): void {
+  async putCall(call: CallState): Promise<void> {
     this.calls.set(call.cid, call);
     if (call.phase === 'ringing') this.ringing.set(call.cid, call);
     else this.ringing.delete(call.cid);
@@ -49,11 +49,11 @@ export class MemoryStore implements StateStore {
     if (call.calleeConn) this.linkConn(call.calleeConn, call.cid);
   }
 
-  getCall(cid: string): CallState | undefined {
+  async getCall(cid: string): Promise<CallState | undefined> {
     return this.calls.get(cid);
   }
 
-  deleteCall(cid: string): CallState | undefined {
+  async deleteCall(cid: string): Promise<CallState | undefined> {
     const call = this.calls.get(cid);
     if (!call) return undefined;
     this.calls.delete(cid);
@@ -65,34 +65,34 @@ export class MemoryStore implements StateStore {
   }
 
   /** Calls a connection takes part in: as caller device, or as the callee device that answered. */
-  callsOfConn(connId: string): string[] {
+  async callsOfConn(connId: string): Promise<string[]> {
     return [...(this.callsByConn.get(connId) ?? [])];
   }
 
   /** Ringing calls whose callee is this account (any device may still answer them). */
-  ringingCallsFor(account: string): CallState[] {
+  async ringingCallsFor(account: string): Promise<CallState[]> {
     return [...this.ringing.values()].filter((call) => call.callee === account);
   }
 
   /** Ringing calls this account placed. */
-  ringingCallsBy(account: string): CallState[] {
+  async ringingCallsBy(account: string): Promise<CallState[]> {
     return [...this.ringing.values()].filter((call) => call.caller === account);
   }
 
-  allCalls(): CallState[] {
+  async allCalls(): Promise<CallState[]> {
     return [...this.calls.values()];
   }
 
-  callCount(): number {
+  async callCount(): Promise<number> {
     return this.calls.size;
   }
 
-  forgetConn(connId: string): void {
+  async forgetConn(connId: string): Promise<void> {
     this.callsByConn.delete(connId);
   }
 
   /** Stores a room (new or changed), keeping its name taken and its members' connections indexed. */
-  putRoom(room: RoomState): void {
+  async putRoom(room: RoomState): Promise<void> {
     this.rooms.set(room.cid, room);
     this.roomsByName.set(room.channelName, room.cid);
     this.unlinkRoom(room.cid);
@@ -105,17 +105,17 @@ export class MemoryStore implements StateStore {
     }
   }
 
-  getRoom(cid: string): RoomState | undefined {
+  async getRoom(cid: string): Promise<RoomState | undefined> {
     return this.rooms.get(cid);
   }
 
-  roomByName(channelName: string): RoomState | undefined {
+  async roomByName(channelName: string): Promise<RoomState | undefined> {
     const cid = this.roomsByName.get(channelName);
     return cid === undefined ? undefined : this.rooms.get(cid);
   }
 
   /** Forgets a room: its name is free again. Returns it, or undefined when it was already gone. */
-  deleteRoom(cid: string): RoomState | undefined {
+  async deleteRoom(cid: string): Promise<RoomState | undefined> {
     const room = this.rooms.get(cid);
     if (!room) return undefined;
     this.rooms.delete(cid);
@@ -126,25 +126,25 @@ export class MemoryStore implements StateStore {
   }
 
   /** Rooms a connection is a member of. */
-  roomsOfConn(connId: string): string[] {
+  async roomsOfConn(connId: string): Promise<string[]> {
     return [...(this.roomsByConn.get(connId) ?? [])];
   }
 
   /** Group calls ringing this account. */
-  invitingRoomsFor(account: string): RoomState[] {
+  async invitingRoomsFor(account: string): Promise<RoomState[]> {
     return [...this.rooms.values()].filter((room) => room.invitees.some((i) => i.account === account));
   }
 
-  allRooms(): RoomState[] {
+  async allRooms(): Promise<RoomState[]> {
     return [...this.rooms.values()];
   }
 
-  roomCount(): number {
+  async roomCount(): Promise<number> {
     return this.rooms.size;
   }
 
   /** Live rooms (the directory), by start time. */
-  liveRooms(): RoomState[] {
+  async liveRooms(): Promise<RoomState[]> {
     return [...this.rooms.values()]
       .filter((room) => room.live !== undefined)
       .sort((a, b) => a.live!.startedAt - b.live!.startedAt);

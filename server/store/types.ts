@@ -117,36 +117,41 @@ export interface RoomState {
  * Every change goes through a method here (a handler that changes a room or a call writes it back with
  * `putRoom` / `putCall`), so another store (Redis, for more than one node) can replace the memory one
  * without touching a handler. Plain data only: no sockets, no timers.
+ *
+ * Every method answers with a promise: a networked store does I/O for each. What a caller read may be stale
+ * after its next await (another connection, a timer or another node may have changed it), so timers re-read
+ * what they act on. `deleteCall` and `deleteRoom` hand the state to one caller only: that is what makes a call
+ * or a room end exactly once.
  */
 export interface StateStore {
-  addDevice(account: string, connId: string): void;
-  removeDevice(account: string, connId: string): void;
-  devicesOf(account: string): string[];
-  onlineCount(): number;
-  putCall(call: CallState): void;
-  getCall(cid: string): CallState | undefined;
-  deleteCall(cid: string): CallState | undefined;
+  addDevice(account: string, connId: string): Promise<void>;
+  removeDevice(account: string, connId: string): Promise<void>;
+  devicesOf(account: string): Promise<string[]>;
+  onlineCount(): Promise<number>;
+  putCall(call: CallState): Promise<void>;
+  getCall(cid: string): Promise<CallState | undefined>;
+  deleteCall(cid: string): Promise<CallState | undefined>;
   /** Calls a connection takes part in: as caller device, or as the callee device that answered. */
-  callsOfConn(connId: string): string[];
+  callsOfConn(connId: string): Promise<string[]>;
   /** Ringing calls whose callee is this account (any device may still answer them). */
-  ringingCallsFor(account: string): CallState[];
+  ringingCallsFor(account: string): Promise<CallState[]>;
   /** Ringing calls this account placed. */
-  ringingCallsBy(account: string): CallState[];
-  allCalls(): CallState[];
-  callCount(): number;
-  forgetConn(connId: string): void;
+  ringingCallsBy(account: string): Promise<CallState[]>;
+  allCalls(): Promise<CallState[]>;
+  callCount(): Promise<number>;
+  forgetConn(connId: string): Promise<void>;
   /** Stores a room (new or changed), keeping its name taken and its members' connections indexed. */
-  putRoom(room: RoomState): void;
-  getRoom(cid: string): RoomState | undefined;
-  roomByName(channelName: string): RoomState | undefined;
+  putRoom(room: RoomState): Promise<void>;
+  getRoom(cid: string): Promise<RoomState | undefined>;
+  roomByName(channelName: string): Promise<RoomState | undefined>;
   /** Forgets a room: its name is free again. Returns it, or undefined when it was already gone. */
-  deleteRoom(cid: string): RoomState | undefined;
+  deleteRoom(cid: string): Promise<RoomState | undefined>;
   /** Rooms a connection is a member of. */
-  roomsOfConn(connId: string): string[];
+  roomsOfConn(connId: string): Promise<string[]>;
   /** Group calls ringing this account. */
-  invitingRoomsFor(account: string): RoomState[];
-  allRooms(): RoomState[];
-  roomCount(): number;
+  invitingRoomsFor(account: string): Promise<RoomState[]>;
+  allRooms(): Promise<RoomState[]>;
+  roomCount(): Promise<number>;
   /** Live rooms (the directory), by start time. */
-  liveRooms(): RoomState[];
+  liveRooms(): Promise<RoomState[]>;
 }
