@@ -23,6 +23,9 @@ const BENCHMARKS: Record<string, () => Promise<BenchmarkModule>> = {
   'first-frame': () => import('./first-frame'),
   'live-mix': () => import('./live-mix'),
   'media-capacity': () => import('./media-capacity'),
+  // Minutes each, and they load the machine: last.
+  'load-calls': () => import('./load-calls'),
+  'load-idle': () => import('./load-idle'),
 };
 
 const RESULTS_FILE = path.join(__dirname, 'results.json');
@@ -43,7 +46,12 @@ function table(metrics: Metric[]): string {
   const rows = metrics.map((metric) => [
     metric.label,
     `${format(metric.value)} ${metric.unit}`,
-    metric.budget === null ? '' : `≤ ${format(metric.budget)} ${metric.unit}`,
+    metric.budget === null
+      ? ''
+      : // A count that must reach a number shows that number; its max is only the generator's cap.
+        metric.min !== undefined
+        ? `≥ ${format(metric.min)} ${metric.unit}`
+        : `≤ ${format(metric.budget)} ${metric.unit}`,
     metric.pass === null ? 'info' : metric.pass ? 'pass' : 'FAIL',
   ]);
   const header = ['metric', 'value', 'budget', 'result'];

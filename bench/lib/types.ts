@@ -5,6 +5,8 @@ import path from 'path';
 export interface Budget {
   /** The value must be ≤ max. */
   max: number;
+  /** And ≥ min, where given: for counts that must reach a number (connections held, calls set up). */
+  min?: number;
   unit: string;
   /** What the number is and which statistic the budget applies to. */
   what: string;
@@ -27,6 +29,8 @@ export interface Metric {
   unit: string;
   /** null: reported for information, no budget. */
   budget: number | null;
+  /** The lower bound, for a budget that has one. */
+  min?: number;
   pass: boolean | null;
 }
 
@@ -43,7 +47,9 @@ export interface BenchmarkResult {
 export function budgeted(budgets: Budgets, id: string, label: string, value: number): Metric {
   const budget = budgets[id];
   if (!budget) throw new Error(`bench/budgets.json has no budget "${id}"`);
-  return { id, label, value, unit: budget.unit, budget: budget.max, pass: value <= budget.max };
+  const { max, min } = budget;
+  const pass = value <= max && (min === undefined || value >= min);
+  return { id, label, value, unit: budget.unit, budget: max, ...(min === undefined ? {} : { min }), pass };
 }
 
 export function info(id: string, label: string, value: number, unit: string): Metric {

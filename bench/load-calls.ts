@@ -1,0 +1,195 @@
+/**
+ * Benchmark: 1,000 simultaneous call setups (2,000 clients) on one node. The server runs as its own process (the
+ * compiled CLI, bench/lib/load-processes.ts), the clients in generator children (bench/lib/load-calls-worker.ts), caller and callee of each call in the
+ * same child so its setup is timed on one clock. All 2,000 log in; then every caller calls its own callee at
+ * once; each callee answers on `beCalling` and both start RTC. Setup = call() until both MediaRosters hold a
+ * pusher URL and the peer's player URL (as in call-setup). Then every call is held 60 s with heartbeats running
+ * (several rounds), and what dropped is counted. `BENCH_LOAD_SCALE=0.05` runs a twentieth, reported as info only;
+ * `BENCH_LOAD_PROFILE=DIR` writes the server's CPU profile there.
+ */
+import { loadScale, requireWithinCap, scaled } from './lib/load-bounds';
+import type {
+  CheckRequest,
+  CheckedReply,
+  ConnectRequest,
+  ConnectedReply,
+  DialRequest,
+  DialledReply,
+} from './lib/load-calls-worker';
+import { LoadRun, cpuSeconds, sleep, startLoadServer, type LoadChild } from './lib/load-processes';
+import { percentile, round } from './lib/stats';
+import { budgeted, info, type BenchmarkResult, type Budgets, type Metric } from './lib/types';
+
+const CALLS = 1000;
+/**
+ * Generator children. In the burst the generators (a Netcall and a MediaRoster per client) spend about as much
+ * CPU as the server, so two of them take whatever the server leaves of a 2-core machine; each reports its
+ * event-loop delay, so one that fell behind (and would inflate its samples) shows. BENCH_LOAD_WORKERS for more
+ * cores.
+ */
+const WORKERS = Number(process.env.BENCH_LOAD_WORKERS || 2);
+/** Calls each generator sets up one at a time before the burst (not measured), as call-setup warms up. */
+const WARMUP = 10;
+const HEARTBEAT_MS = 5000;
+const HOLD_MS = 60_000;
+/** A setup not done in this long failed (the budget is 250 ms; this only bounds the wait). */
+const SETUP_TIMEOUT_MS = 30_000;
+const TIME_LIMIT_MS = 8 * 60_000;
+
+/** Sizes of `total` split over `parts` as evenly as can be. */
+const split = (total: number, parts: number): number[] =>
+  Array.from({ length: parts }, (_, index) => Math.floor(total / parts) + (index < total % parts ? 1 : 0));
+
+const sum = (values: number[]): number => values.reduce((total, value) => total + value, 0);
+
+function tally(records: Array<Record<string, number>>): Record<string, number> {
+  const merged: Record<string, number> = {};
+  for (const record of records)
+    for (const [key, count] of Object.entries(record)) merged[key] = (merged[key] ?? 0) + count;
+  return merged;
+}
+
+async function measure(run: LoadRun, calls: number) {
+  // Only the per-address cap stands in the way: every client comes from 127.0.0.1. The request-rate limits are
+  // per connection, and one client sends a handful of requests in the burst, far under them: left as shipped.
+  const server = await startLoadServer(run, [
+    ...['--heartbeat-ms', String(HEARTBEAT_MS)],
+    ...['--max-connections-per-ip', String(calls * 2 + 100)],
+  ]);
+  const workers = Math.max(1, Math.min(WORKERS, calls));
+  const shares = split(calls, workers);
+  const children: LoadChild[] = shares.map((_, index) =>
+    run.fork(`generator ${index}`, 'load-calls-worker.ts', [], { env: { BENCH_LOAD_SECRET: server.secret } }),
+  );
+
+  const connected = await run.within(
+    Promise.all(
+      children.map((child, index) => {
+        const request: ConnectRequest = {
+          type: 'connect',
+          url: server.url,
+          pairs: shares[index],
+          prefix: `load-${index}`,
+          concurrency: 50,
+          warmup: WARMUP,
+        };
+        child.send(request);
+        return child.next<ConnectedReply>('connected', 180_000);
+      }),
+    ),
+  );
+
+  const serverCpu = cpuSeconds(server.pid);
+  const dialled = await run.within(
+    Promise.all(
+      children.map((child) => {
+        const request: DialRequest = { type: 'dial', timeoutMs: SETUP_TIMEOUT_MS };
+        child.send(request);
+        return child.next<DialledReply>('dialled', SETUP_TIMEOUT_MS + 30_000);
+      }),
+    ),
+  );
+  const serverBurstCpu = cpuSeconds(server.pid) - serverCpu;
+
+  await run.within(sleep(HOLD_MS));
+  const checked = await run.within(
+    Promise.all(
+      children.map((child) => {
+        const request: CheckRequest = { type: 'check', timeoutMs: 10_000 };
+        child.send(request);
+        return child.next<CheckedReply>('checked', 60_000);
+      }),
+    ),
+  );
+  const rssMb = server.rssBytes() / 1e6;
+  return { server, connected, dialled, checked, serverBurstCpu, rssMb, workers };
+}
+
+export async function run(budgets: Budgets): Promise<BenchmarkResult> {
+  if (!(Number.isInteger(WORKERS) && WORKERS >= 1 && WORKERS <= 16))
+    throw new Error(
+      `BENCH_LOAD_WORKERS must be a whole number in 1..16, got "${process.env.BENCH_LOAD_WORKERS}"`,
+    );
+  const scale = loadScale();
+  const calls = scaled(CALLS, scale);
+  requireWithinCap((calls + WARMUP * WORKERS) * 2, 'load-calls');
+  const loadRun = new LoadRun('load-calls', TIME_LIMIT_MS);
+  let measured: Awaited<ReturnType<typeof measure>>;
+  try {
+    measured = await loadRun.within(measure(loadRun, calls));
+  } finally {
+    await loadRun.close();
+  }
+  const { connected, dialled, checked, serverBurstCpu, rssMb, workers } = measured;
+
+  const samples = dialled.flatMap((reply) => reply.setupMs);
+  const failed = tally(dialled.map((reply) => reply.failed));
+  const trouble = tally(checked.map((reply) => reply.trouble));
+  const p50 = round(percentile(samples, 50));
+  const p99 = round(percentile(samples, 99));
+  const dropped = sum(checked.map((reply) => reply.dropped));
+  const connectionsDropped = sum(checked.map((reply) => reply.connectionsDropped));
+  const loopDelayMaxMs = round(Math.max(...dialled.map((reply) => reply.loopDelayMaxMs)));
+  const burstSeconds = Math.max(...dialled.map((reply) => reply.wallSeconds));
+  const generatorCpu = sum(dialled.map((reply) => reply.cpuSeconds));
+
+  const full = scale === 1;
+  const scope = full ? '' : ` (scale ${scale}: info only)`;
+  const metric = (id: string, label: string, value: number, unit: string): Metric =>
+    full ? budgeted(budgets, id, label + scope, value) : info(id, label + scope, value, unit);
+  const metrics: Metric[] = [
+    metric('load.calls.count', `calls set up of ${calls} at once`, samples.length, 'calls'),
+    info('load.calls.p50', `simultaneous call() → both sides hold URLs, p50${scope}`, p50, 'ms'),
+    metric('load.calls.p99', `simultaneous call() → both sides hold URLs, p99`, p99, 'ms'),
+    metric('load.calls.dropped', `calls dropped while held ${HOLD_MS / 1000} s`, dropped, 'calls'),
+    metric(
+      'load.calls.connections.dropped',
+      `connections dropped while held ${HOLD_MS / 1000} s`,
+      connectionsDropped,
+      'connections',
+    ),
+    info(
+      'load.calls.generator.lag',
+      `generator event-loop delay in the burst, max${scope}`,
+      loopDelayMaxMs,
+      'ms',
+    ),
+  ];
+  const notes = [
+    `${calls} calls, ${calls * 2} clients in ${workers} generator processes; burst over in ${round(burstSeconds)} s ` +
+      `(server CPU ${round(serverBurstCpu)} s, generators' ${round(generatorCpu)} s); server RSS ${round(rssMb, 1)} MB ` +
+      `after the hold; heartbeat ${HEARTBEAT_MS} ms, so ${Math.floor(HOLD_MS / HEARTBEAT_MS)} rounds in the hold`,
+  ];
+  if (Object.keys(failed).length) notes.push(`not set up: ${JSON.stringify(failed)}`);
+  if (Object.keys(trouble).length) notes.push(`while held: ${JSON.stringify(trouble)}`);
+  return {
+    name: 'simultaneous call setups on one node',
+    metrics,
+    notes,
+    details: {
+      scale,
+      calls,
+      workers,
+      heartbeatMs: HEARTBEAT_MS,
+      holdMs: HOLD_MS,
+      connectMs: connected.map((reply) => round(reply.ms)),
+      p50,
+      p99,
+      max: samples.length ? round(Math.max(...samples)) : null,
+      failed,
+      held: sum(checked.map((reply) => reply.held)),
+      dropped,
+      connectionsDropped,
+      trouble,
+      burstSeconds: round(burstSeconds, 3),
+      serverBurstCpuSeconds: round(serverBurstCpu),
+      generatorBurstCpuSeconds: round(generatorCpu),
+      generatorLoopDelay: dialled.map((reply) => ({
+        maxMs: round(reply.loopDelayMaxMs),
+        p99Ms: round(reply.loopDelayP99Ms),
+      })),
+      serverRssMb: round(rssMb, 1),
+      samplesMs: samples.map((value) => round(value, 3)),
+    },
+  };
+}
