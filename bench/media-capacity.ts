@@ -19,8 +19,9 @@
  * frame at each player) is their median. Then the ramp: 1, 2, 4, 8, 16, 24, … 96 calls, added one at a time
  * while the earlier ones keep running; at each step the new calls' first frames, then after a settle every
  * player's fps over a 10 s window. Degraded: a first frame missing, the step's first-frame median above
- * max(2 × the 1-call median, 1 s), or a player below 14 fps or stalled (a second with fewer than half its
- * frames) in two windows running. Capacity is the last step before the first degraded one.
+ * max(2 × the 1-call median, 1 s), or a player below 14 fps, stalled (a second with fewer than half its
+ * frames) or ended by the server, in two windows running. Capacity is the last step before the first degraded
+ * one.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
@@ -79,6 +80,8 @@ const SETTLE_MS = 2000;
 const WINDOW_SECONDS = 10;
 const CLIP_SECONDS = 6;
 const SIGNALLING_TIMEOUT_MS = 10_000;
+const SERVER_LOG_LINES = 20;
+const NOT_REACHED = `not reached: the ramp stops at ${STEPS[STEPS.length - 1]} calls`;
 const ENV = { NETCALL_SECRET: TEST_SECRET, NETCALL_MEDIA_SECRET: TEST_MEDIA_SECRET };
 // Every client here comes from 127.0.0.1, where real ones come from many addresses: the per-address cap
 // (100 media sockets, reached at 25 calls) must not be what the ramp measures.
@@ -125,6 +128,8 @@ interface Call {
   pair: Pair;
   pushers: ChildProcess[];
   plays: VideoWatch[];
+  /** Players whose ffmpeg ended by itself: the server closed their stream (a cut, not a slow frame). */
+  ended: Set<VideoWatch>;
   /** Start → first decoded frame of each player; NaN where none came in time. */
   firstFrameMs: number[];
 }
@@ -148,7 +153,7 @@ function firstFrameAfter(play: VideoWatch, startedAt: number): Promise<number> {
 /** A call set up through signalling, then its media started; resolves once both players showed a frame. */
 async function startCall(cli: RunningCli, clip: string, calls: Call[]): Promise<Call> {
   const pair = await connectPair(cli);
-  const call: Call = { pair, pushers: [], plays: [], firstFrameMs: [] };
+  const call: Call = { pair, pushers: [], plays: [], ended: new Set(), firstFrameMs: [] };
   calls.push(call); // before anything else can fail: the cleanup closes it
   await pair.establish(SIGNALLING_TIMEOUT_MS);
   const sides = [pair.callerRoster, pair.calleeRoster];
@@ -158,6 +163,7 @@ async function startCall(cli: RunningCli, clip: string, calls: Call[]): Promise<
   const startedAt = performance.now();
   call.pushers = pushUrls.map((url) => pushClip(url!, clip));
   call.plays = playUrls.map((url) => watchVideo(url!));
+  for (const play of call.plays) void play.exited.then(() => call.ended.add(play));
   call.firstFrameMs = await Promise.all(call.plays.map((play) => firstFrameAfter(play, startedAt)));
   return call;
 }
@@ -195,6 +201,8 @@ interface Window {
   fps: number[];
   /** Per player, the fewest frames decoded in any one second of the window. */
   worstSecond: number[];
+  /** Players whose stream the server had ended by the window's end. */
+  playersEnded: number;
   serverCores: number;
   /** The part of serverCores spent under the signalling process: the NMS worker, or nginx. */
   mediaCores: number;
@@ -251,6 +259,7 @@ async function measure(cli: RunningCli, calls: Call[]): Promise<Window> {
           ),
       ),
     ),
+    playersEnded: calls.reduce((sum, call) => sum + call.ended.size, 0),
     serverCores: spentBetween(before[0], after[0]) / seconds,
     mediaCores: spentBetween(before[1], after[1]) / seconds,
     ffmpegCores: spentBetween(before[2], after[2]) / seconds,
@@ -279,6 +288,7 @@ interface Step {
 const dropsIn = (window: Window): string | null => {
   const fpsMin = Math.min(...window.fps);
   const worst = Math.min(...window.worstSecond);
+  if (window.playersEnded) return `${window.playersEnded} players' streams ended by the server`;
   if (fpsMin < FPS_FLOOR) return `a player at ${round(fpsMin, 1)} fps`;
   if (worst < FPS / 2) return `a player stalled (${round(worst, 1)} frames in its worst second)`;
   return null;
@@ -295,6 +305,8 @@ interface EngineResult {
   /** Why the ramp stopped: the degradation, the top step, or the time limit. */
   stoppedBy: string;
   error?: string;
+  /** The server's last output lines (warnings and errors) when it degraded or failed: what it said about it. */
+  serverLog?: string[];
 }
 
 async function ramp(engine: Engine, args: string[], clip: string): Promise<EngineResult> {
@@ -305,6 +317,9 @@ async function ramp(engine: Engine, args: string[], clip: string): Promise<Engin
   let cli: RunningCli | undefined;
   // The ramp stops at the first degraded step, so every step before it carried its calls.
   const result = (stoppedBy: string, error?: string): EngineResult => ({
+    ...(cli && stoppedBy !== NOT_REACHED
+      ? { serverLog: cli.output().trim().split('\n').slice(-SERVER_LOG_LINES) }
+      : {}),
     engine,
     baselineMs: baselineMs.map((ms) => round(ms, 1)),
     baselineP50: round(median(baselineMs.filter(Number.isFinite)), 1),
@@ -342,9 +357,10 @@ async function ramp(engine: Engine, args: string[], clip: string): Promise<Engin
         const again = dropsIn(step.recheck);
         if (again) step.degraded = `${dropsIn(window)}, then ${again}`;
       }
-      if (step.degraded) return result(`degraded at ${target} calls: ${step.degraded}`);
+      if (step.degraded)
+        return result(`degraded at ${target} call${target === 1 ? '' : 's'}: ${step.degraded}`);
     }
-    return result(`not reached: the ramp stops at ${STEPS[STEPS.length - 1]} calls`);
+    return result(NOT_REACHED);
   } catch (error) {
     // Nothing measured (the server did not start, the first call failed): the benchmark could not run.
     if (steps.length === 0) throw error;
