@@ -51,6 +51,7 @@ const NUMERIC_FLAGS = {
   'max-token-lifetime-seconds': 'maxTokenLifetimeSeconds',
   'media-url-ttl-seconds': 'mediaUrlTtlSeconds',
   'missed-call-notice-interval-ms': 'missedCallNoticeIntervalMs',
+  'node-ttl-ms': 'nodeTtlMs',
 } as const satisfies Record<string, keyof ServerOptions>;
 
 type NumericFlag = keyof typeof NUMERIC_FLAGS;
@@ -87,6 +88,12 @@ const USAGE = `${FROM_SOURCE ? 'npm run serve --' : 'miniprogram-netcall-server'
   --token-audience A  --token-issuer I    claims tokens must carry
   --trust-proxy                  client address from X-Forwarded-For (behind a TLS proxy)
   --history-file F               keep call history in this JSON-lines file
+  --redis URL                    several nodes as one service: the Redis they share (redis://host:port;
+                                 else NETCALL_REDIS_URL, which is where a URL with a password belongs)
+  --node-id NAME                 this node's name in the cluster (letters and digits; else NETCALL_NODE_ID,
+                                 else random)
+  --redis-prefix P               key prefix in Redis (default netcall:)
+  --media-placement least-loaded|local    where a new call's media goes (default least-loaded)
   --log-level L                  pino level (default info)
   --echo                         run the echo peer (default: on in dev mode, off otherwise)
   --no-echo                      do not run it, even in dev mode
@@ -148,6 +155,10 @@ async function main(): Promise<void> {
       'metrics-token-file': { type: 'string' },
       'token-audience': { type: 'string' },
       'history-file': { type: 'string' },
+      redis: { type: 'string' },
+      'node-id': { type: 'string' },
+      'redis-prefix': { type: 'string' },
+      'media-placement': { type: 'string' },
       'token-issuer': { type: 'string' },
       'trust-proxy': { type: 'boolean', default: false },
       dev: { type: 'boolean', default: false },
@@ -200,6 +211,22 @@ async function main(): Promise<void> {
       throw new Error(`--live-canvas must be WIDTHxHEIGHT, e.g. 640x360, got "${values['live-canvas']}"`);
     liveCanvas = { width: Number(size[1]), height: Number(size[2]) };
   }
+  if (values.redis !== undefined && /^rediss?:\/\/[^/@]*:[^/@]*@/.test(values.redis))
+    throw new Error(
+      '--redis must not carry a password: a command line is visible to every local user. Set NETCALL_REDIS_URL',
+    );
+  const redis = values.redis ?? (process.env.NETCALL_REDIS_URL || undefined);
+  const nodeId = values['node-id'] ?? (process.env.NETCALL_NODE_ID || undefined);
+  const placement = values['media-placement'];
+  if (placement !== undefined && placement !== 'least-loaded' && placement !== 'local')
+    throw new Error(`--media-placement must be least-loaded or local, got "${placement}"`);
+  if (redis === undefined) {
+    const named = ['node-id', 'redis-prefix', 'media-placement', 'node-ttl-ms'].filter(
+      (flag) => values[flag as 'node-id'] !== undefined,
+    );
+    if (named.length > 0)
+      throw new Error(`${named.map((flag) => `--${flag}`).join(', ')} need --redis (or NETCALL_REDIS_URL)`);
+  }
   const host = values.host ?? '0.0.0.0';
   const publicHost = values['public-host'] ?? (host === '0.0.0.0' ? (lanAddress() ?? '127.0.0.1') : host);
   const started = startServer({
@@ -218,6 +245,14 @@ async function main(): Promise<void> {
     tokenIssuer: values['token-issuer'],
     trustProxy: values['trust-proxy'],
     historyFile: values['history-file'],
+    ...(redis === undefined
+      ? {}
+      : {
+          redis,
+          nodeId,
+          redisPrefix: values['redis-prefix'],
+          mediaPlacement: placement as ServerOptions['mediaPlacement'],
+        }),
     logLevel: (values['log-level'] as 'info' | undefined) ?? 'info',
     ...limits,
     ...(echo === undefined ? {} : { echo }),

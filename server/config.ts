@@ -116,6 +116,20 @@ export interface ServerOptions {
    * (Redis) lets several servers share them; the server never closes a store it was given.
    */
   store?: StateStore;
+  /**
+   * Several nodes as one service: the URL of the Redis they share (`redis://host:port`, `rediss://` for TLS).
+   * Calls, rooms, who is online, the live directory, call history and the rate-limit counters live there;
+   * events for a device on another node travel by Redis pub/sub. Unset: one node, state in memory.
+   */
+  redis?: string;
+  /** This node's name in the cluster ([A-Za-z0-9], at most 16); default: random. Unique per node. */
+  nodeId?: string;
+  /** Key prefix in Redis, so several deployments can share one (default `netcall:`). */
+  redisPrefix?: string;
+  /** A node that has not announced itself for this long is dead and its devices are taken over (default 3 s). */
+  nodeTtlMs?: number;
+  /** Where a new call's media goes: the least loaded node's media server (default) or this node's. */
+  mediaPlacement?: 'least-loaded' | 'local';
   /** Where ended calls are kept for `GET /api/calls` (default: `historyFile` if set, else in memory). */
   history?: CallHistory;
   /**
@@ -161,6 +175,42 @@ export function resolveMediaEngine(options: ServerOptions): MediaEngine {
   return media;
 }
 
+export interface ClusterConfig {
+  redis: string;
+  nodeId: string;
+  prefix: string;
+  ttlMs: number;
+  placement: 'least-loaded' | 'local';
+}
+
+/** The cluster settings, checked; null for a single node. The node settings without `redis` are refused. */
+export function resolveCluster(options: ServerOptions, randomId: () => string): ClusterConfig | null {
+  const named = (['nodeId', 'redisPrefix', 'nodeTtlMs', 'mediaPlacement'] as const).filter(
+    (key) => options[key] !== undefined,
+  );
+  if (options.redis === undefined) {
+    if (named.length > 0)
+      throw new Error(
+        `startServer: ${named.map((key) => `\`${key}\``).join(', ')} need \`redis\` (several nodes)`,
+      );
+    return null;
+  }
+  if (!/^rediss?:\/\/[^\s]+$/.test(options.redis))
+    throw new Error(`startServer: \`redis\` must be a redis:// or rediss:// URL, got "${options.redis}"`);
+  const nodeId = options.nodeId ?? randomId();
+  if (!/^[A-Za-z0-9]{1,16}$/.test(nodeId))
+    throw new Error(`startServer: \`nodeId\` must be 1 to 16 letters or digits, got "${nodeId}"`);
+  const prefix = options.redisPrefix ?? 'netcall:';
+  if (!/^[\x21-\x7e]{1,64}$/.test(prefix))
+    throw new Error(`startServer: \`redisPrefix\` must be 1 to 64 printable characters, got "${prefix}"`);
+  const placement = options.mediaPlacement ?? 'least-loaded';
+  if (placement !== 'least-loaded' && placement !== 'local')
+    throw new Error(
+      `startServer: \`mediaPlacement\` must be least-loaded or local, got "${String(placement)}"`,
+    );
+  return { redis: options.redis, nodeId, prefix, ttlMs: options.nodeTtlMs ?? 3000, placement };
+}
+
 /** Inclusive bounds of every numeric option; timers stay within what setTimeout can wait. */
 const BOUNDS: Record<NumericOption, [min: number, max: number]> = {
   port: [0, 65535],
@@ -188,6 +238,7 @@ const BOUNDS: Record<NumericOption, [min: number, max: number]> = {
   tokenTtlSeconds: [1, 10 * 365 * 24 * 3600],
   maxTokenLifetimeSeconds: [1, 10 * 365 * 24 * 3600],
   mediaUrlTtlSeconds: [1, 10 * 365 * 24 * 3600],
+  nodeTtlMs: [300, 600_000],
 };
 
 /** Throws, naming the option, when a numeric option is not a number within its bounds. */

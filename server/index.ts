@@ -3,6 +3,7 @@
  * plus the media plane (the embedded media server, or nginx-rtmp with `media: 'nginx'`), and `close()` frees
  * every port. Imports nothing from services/ but protocol/.
  */
+import { randomBytes } from 'crypto';
 import { mkdtempSync, rmSync } from 'fs';
 import { createServer, type Server as HttpServer } from 'http';
 import type { AddressInfo } from 'net';
@@ -15,6 +16,7 @@ import {
   resolveEcho,
   resolveLimits,
   resolveLive,
+  resolveCluster,
   resolveLiveMix,
   resolveMediaEngine,
   resolveSecrets,
@@ -35,17 +37,28 @@ import { createRequestHandler } from './http/routes';
 import { createViewerRoute } from './http/viewer';
 import { createMixerMixes, noLiveMixes, type MixerMixes } from './live/mixes';
 import { startMediaPlane } from './media';
+import { ClusterMedia } from './media/cluster';
 import { startNginxPlane } from './media/nginx';
 import type { MediaHealth, MediaPlane } from './media/plane';
 import { ServerMetrics } from './metrics';
 import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, TokenVerifier, mintToken } from './auth/tokens';
-import { endAllCalls, kickAccount, refreshMedia } from './signaling/calls';
+import {
+  closeOnPurpose,
+  endAllCalls,
+  endExpiredOrphans,
+  kickAccount,
+  refreshMedia,
+  dropConnection,
+} from './signaling/calls';
+import { moveMedia, reconcile, takeOver } from './signaling/cluster';
 import type { CallEnd, SignalingContext } from './signaling/context';
 import { Hub } from './signaling/hub';
-import { SlidingCounter } from './signaling/limits';
 import { audienceOf, liveDirectory, liveDirectoryEntry } from './signaling/live';
 import { attachSocketServer } from './signaling/socket-server';
+import { Cluster, type BusMessage } from './store/cluster';
 import { MemoryStore, type CallState } from './store/memory';
+import { nodeOf } from './store/ids';
+import { RedisStore } from './store/redis';
 import type { StateStore } from './store/types';
 import { checkFfmpeg } from './tools/ffmpeg';
 
@@ -87,6 +100,15 @@ export interface RunningServer {
  */
 const VIEWER_URL_TTL_SECONDS = 120;
 
+/**
+ * How long past its deadline another node waits before ending a lost device's place: the node that lost it
+ * normally ends it on time with its own timer.
+ */
+const SWEEP_SLACK_MS = 1000;
+
+/** How long a draining node waits for its connections' closes to be handled before it leaves anyway. */
+const DRAIN_WAIT_MS = 5000;
+
 const listen = (server: HttpServer, port: number, host: string) =>
   new Promise<number>((resolve, reject) => {
     server.once('error', reject);
@@ -105,6 +127,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const publicHost = options.publicHost ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
   const log = options.logger ?? pino({ level: options.logLevel ?? 'warn' });
   const limits = resolveLimits(options);
+  const clusterConfig = resolveCluster(options, () => randomBytes(4).toString('hex'));
   const echoConfig = resolveEcho(options, dev);
   const mixConfig = resolveLiveMix(options, dev);
   const needs = [echoConfig && 'the echo peer', mixConfig && 'the live mix'].filter(Boolean);
@@ -129,8 +152,33 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     noticeIntervalMs: options.missedCallNoticeIntervalMs,
   });
 
+  // A node never starts without its shared state: an unreachable Redis refuses the start, before media runs.
+  let redisUp = true;
+  let reconnected = false;
+  const redisStore = clusterConfig
+    ? new RedisStore({
+        url: clusterConfig.redis,
+        prefix: clusterConfig.prefix,
+        onStatus: (up, detail) => {
+          if (up && !redisUp) reconnected = true;
+          redisUp = up;
+          if (up) log.warn({ redis: 'up' }, 'state store (Redis) reachable');
+          else
+            log.warn(
+              { redis: 'down', detail },
+              'state store (Redis) lost: requests get 503 until it is back',
+            );
+        },
+      })
+    : null;
+  if (redisStore)
+    await redisStore.connect().catch((error: Error) => {
+      redisStore.close().catch(() => undefined);
+      throw new Error(`startServer: cannot reach Redis at ${clusterConfig!.redis}: ${error.message}`);
+    });
+
   // nginx refuses to start here, naming the packages, when it or its RTMP module is missing.
-  const media: MediaPlane =
+  const localMedia: MediaPlane =
     mediaEngine === 'nginx'
       ? await startNginxPlane({
           bind: host,
@@ -166,7 +214,42 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       })
     : null;
 
-  const store: StateStore = options.store ?? new MemoryStore();
+  // Several nodes: the media plane names streams on the node each call is placed on; the bus carries events.
+  let onBus: (message: BusMessage) => void = () => undefined;
+  let cluster: Cluster | null = null;
+  let clusterMedia: ClusterMedia | null = null;
+  if (clusterConfig && redisStore) {
+    cluster = new Cluster({
+      store: redisStore,
+      url: clusterConfig.redis,
+      node: { id: clusterConfig.nodeId, url: '', media: { rtmp: '', http: '', engine: mediaEngine } },
+      ttlMs: clusterConfig.ttlMs,
+      onMessage: (message) => onBus(message),
+      onNodeDead: async (node, conns) => {
+        await takeOver(ctx, conns);
+        const moved = await moveMedia(ctx, node.id, (stream) => clusterMedia!.nodeOf(stream));
+        log.warn({ node: node.id, devices: conns.length, moved }, 'took over a dead node');
+      },
+      onSweep: async () => {
+        await ctx.store.exclusive(() => endExpiredOrphans(ctx, Date.now() - SWEEP_SLACK_MS));
+        if (reconnected) {
+          reconnected = false;
+          await reconcile(ctx, clusterConfig.nodeId);
+        }
+      },
+      load: () => clusterMedia?.load() ?? 0,
+      log,
+    });
+    clusterMedia = new ClusterMedia({
+      local: localMedia,
+      cluster,
+      store: redisStore,
+      engine: mediaEngine,
+      strategy: clusterConfig.placement,
+    });
+  }
+  const media: MediaPlane = clusterMedia ?? localMedia;
+  const store: StateStore = options.store ?? redisStore ?? new MemoryStore();
   const now = () => Date.now();
   const tokenClaims = { audience: options.tokenAudience, issuer: options.tokenIssuer };
   const tokens = new TokenVerifier(
@@ -176,6 +259,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const hub = new Hub({
     limits,
     now,
+    node: clusterConfig?.nodeId,
+    route: (node, connId, text) => cluster?.send(node, { t: 'emit', c: connId, f: text }),
     onOverflow: (conn) =>
       log.warn({ conn: conn.id, ip: conn.ip, account: conn.account }, 'closed: does not read its replies'),
   });
@@ -193,14 +278,18 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     roomTimers: new Map(),
     roomCapacity: options.roomCapacity ?? 9,
     roomIdleMs: options.roomIdleMs ?? 10 * 60_000,
-    pairCalls: new SlidingCounter(60_000),
+    lostElsewhere: cluster
+      ? async (connId) => {
+          const node = nodeOf(connId);
+          return node !== '' && node !== cluster!.id && !(await cluster!.connected(node));
+        }
+      : undefined,
     live: {
       ...resolveLive(options),
       // Set once the port is known; nothing reads it before a client can connect.
       httpUrl: '',
       mixes: options.liveMixes ?? mixes ?? noLiveMixes,
       timers: new Map(),
-      messages: new SlidingCounter(1000),
     },
     now,
     log,
@@ -211,13 +300,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   };
   // Only with a token: /metrics is refused without one, and counting would be work nobody can read.
   const metrics = options.metricsToken
-    ? new ServerMetrics({ store, hub, media, storeUp: () => true, now, log })
+    ? new ServerMetrics({ store, hub, media, storeUp: () => redisStore?.isUp() ?? true, now, log })
     : undefined;
   media.onRestart(() => {
     log.warn({ media: media.health() }, 'media plane is back: live members get fresh URLs');
-    refreshMedia(ctx).catch((error: unknown) =>
-      log.warn({ err: String(error) }, 'handing out fresh media URLs failed'),
-    );
+    ctx.store
+      .exclusive(() => refreshMedia(ctx))
+      .catch((error: unknown) => log.warn({ err: String(error) }, 'handing out fresh media URLs failed'));
   });
   const http = createServer(
     createRequestHandler({
@@ -252,8 +341,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         }),
       ],
       health: () => ({
-        status: media.health().status === 'up' ? 'ok' : 'degraded',
+        status: media.health().status === 'up' && (redisStore?.isUp() ?? true) ? 'ok' : 'degraded',
         media: media.health().status,
+        ...(redisStore ? { redis: redisStore.isUp() ? 'up' : 'down', node: clusterConfig!.nodeId } : {}),
       }),
       stats: async () => ({
         connections: hub.size(),
@@ -278,12 +368,74 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }
   const { rtmpPort, httpPort } = media.health();
   ctx.live.httpUrl = `http://${publicHost}:${port}`;
+  if (cluster && clusterMedia) {
+    const urlHost = publicHost.includes(':') ? `[${publicHost}]` : publicHost;
+    Object.assign(cluster.self, {
+      url: `ws://${urlHost}:${port}`,
+      media: {
+        rtmp: `rtmp://${urlHost}:${rtmpPort}`,
+        http: httpPort ? `http://${urlHost}:${httpPort}` : '',
+        engine: mediaEngine,
+      },
+    });
+    const planes = clusterMedia;
+    onBus = (message) => {
+      if (message.t === 'emit') hub.deliver(message.c, message.f);
+      else if (message.t === 'kick') kickAccount(ctx, message.account, message.reason);
+      else if (message.t === 'close') {
+        const conn = hub.get(message.c);
+        if (conn) closeOnPurpose(ctx, conn, message.code, message.reason);
+      } else if (message.op === 'authorize') planes.authorizeHere(message.s);
+      else planes.revokeHere(message.s);
+    };
+    try {
+      await cluster.start();
+    } catch (error) {
+      http.close();
+      await localMedia.close();
+      await redisStore?.close();
+      throw error;
+    }
+  }
   log.info({ port, rtmpPort, httpPort, dev }, 'listening');
 
   let echo: EchoPeer | null = null;
   let closing: Promise<void> | null = null;
+  /**
+   * Several nodes: this one leaves and the others carry on. Calls placed on its media server move, its devices
+   * are lost connections (their calls wait their grace period, as for a dropped network) and are told to
+   * reconnect elsewhere (1012); the client's next URL takes them to another node, where they rejoin.
+   */
+  const drain = async (running: Cluster, planes: ClusterMedia) => {
+    await echo?.close();
+    await moveMedia(ctx, running.id, (stream) => planes.nodeOf(stream)).catch((error: unknown) =>
+      log.warn({ err: String(error) }, 'moving media at drain failed'),
+    );
+    for (const conn of hub.all()) {
+      // Nothing more it sends is handled here: its session goes on at another node.
+      conn.closingOnPurpose = true;
+      if (!conn.account) continue;
+      await store
+        .exclusive(() => dropConnection(ctx, conn, false))
+        .catch((error: unknown) => log.warn({ conn: conn.id, err: String(error) }, 'drain: drop failed'));
+      conn.account = null;
+    }
+    await mixes?.close();
+    if (mixConfig && !mixConfig.hlsDir) rmSync(hlsRoot, { recursive: true, force: true });
+    await sockets.close();
+    const deadline = Date.now() + DRAIN_WAIT_MS;
+    while (hub.size() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    await running.stop();
+    await reporter.settled();
+    const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+    http.closeAllConnections();
+    await closed;
+    await media.close();
+    await redisStore?.close();
+  };
   const close = () =>
     (closing ??= (async () => {
+      if (cluster && clusterMedia) return drain(cluster, clusterMedia);
       // The echo first: its calls end and its relays (ffmpeg children) are gone before anything else stops.
       await echo?.close();
       // Peers hear their calls end before the sockets are told to go (1012: come back later).
@@ -332,7 +484,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       return { rtmp: `rtmp://${publicHost}:${now.rtmpPort}`, http: `http://${publicHost}:${now.httpPort}` };
     },
     port,
-    kick: (account, reason = 'kicked by the server') => kickAccount(ctx, account, reason),
+    kick: (account, reason = 'kicked by the server') => {
+      // Devices on other nodes are kicked there; the count is of this node's.
+      cluster?.broadcast({ t: 'kick', account, reason });
+      return kickAccount(ctx, account, reason);
+    },
     health: () => media.health(),
     close,
   };

@@ -40,6 +40,13 @@ export interface MediaPlane {
    * every connection was lost: signalling hands live members fresh URLs.
    */
   onRestart(listener: () => void): void;
+  /**
+   * Several nodes: decides (once, cluster-wide) which node's media server carries call or room `cid`, before
+   * its first stream is named; `streamName` then names streams there. A single node's plane has none.
+   */
+  place?(cid: string, avoid?: string): Promise<string>;
+  /** Forgets the placement of a call or room that ended. */
+  unplace?(cid: string): Promise<void>;
   /** Stops the engine and frees its ports. Idempotent. */
   close(): Promise<void>;
 }

@@ -8,7 +8,7 @@ import type { CallState, Member } from '../store/types';
 import { CloseCode, type CallEnd, type SignalingContext } from './context';
 import type { Connection } from './hub';
 import { clearTimer, later } from './room-state';
-import { dropFromRooms, endAllRooms, refreshRoomMedia } from './rooms';
+import { dropFromRooms, endAllRooms, leaveRoom, refreshRoomMedia } from './rooms';
 
 /** Who is in an RTC session and what it pushes: a 1:1 call's member, or a room member in RTC. */
 export type RtcSource = Pick<Member, 'account' | 'uid' | 'mode' | 'stream'>;
@@ -76,8 +76,12 @@ async function devicesToTell(ctx: SignalingContext, call: CallState, account: st
 export async function closeCall(ctx: SignalingContext, call: CallState, end: CallEnd): Promise<boolean> {
   const stored = await ctx.store.deleteCall(call.cid);
   if (!stored) return false;
-  for (const account of [call.caller, call.callee]) clearTimer(ctx.orphans, `${call.cid}/${account}`);
+  for (const account of [call.caller, call.callee]) {
+    clearTimer(ctx.orphans, `${call.cid}/${account}`);
+    await ctx.store.claimOrphan(`${call.cid}/${account}`);
+  }
   clearTimer(ctx.ringTimers, call.cid);
+  await ctx.media.unplace?.(call.cid);
   // The stored state may be newer than the caller's copy (a networked store): what either names is forgotten.
   for (const member of new Set([...call.members, ...stored.members])) ctx.media.revoke(member.stream);
   for (const connId of new Set([call.callerConn, call.calleeConn, stored.callerConn, stored.calleeConn])) {
@@ -188,10 +192,11 @@ export function closeOnPurpose(ctx: SignalingContext, conn: Connection, code: nu
   conn.closingOnPurpose = true;
   conn.socket.close(code, closeReason(reason));
   void conn.queue.push(
-    async () => {
-      await dropConnection(ctx, conn, true);
-      conn.account = null;
-    },
+    () =>
+      ctx.store.exclusive(async () => {
+        await dropConnection(ctx, conn, true);
+        conn.account = null;
+      }),
     (error) => ctx.log.warn({ conn: conn.id, err: String(error) }, 'ending a session failed'),
   );
 }
@@ -219,7 +224,14 @@ export async function refreshMedia(ctx: SignalingContext): Promise<void> {
  * A socket went away. A clean close (the app left) ends its calls at once, as a hangup; an abnormal one (network)
  * keeps them for `graceMs` so the device can reconnect and rejoin, then ends them with the hint 'network'.
  */
-export async function dropConnection(ctx: SignalingContext, conn: Connection, clean: boolean): Promise<void> {
+/** What a lost connection leaves to clean up: a socket of this node, or one a dead node held. */
+export type LostConnection = Pick<Connection, 'id' | 'account' | 'expiryTimer'>;
+
+export async function dropConnection(
+  ctx: SignalingContext,
+  conn: LostConnection,
+  clean: boolean,
+): Promise<void> {
   if (conn.expiryTimer !== null) clearTimeout(conn.expiryTimer);
   conn.expiryTimer = null;
   const account = conn.account;
@@ -230,7 +242,11 @@ export async function dropConnection(ctx: SignalingContext, conn: Connection, cl
       await endCall(ctx, state, account, clean ? undefined : 'network');
       continue;
     }
-    later(ctx, ctx.orphans, `${cid}/${account}`, ctx.graceMs, async () => {
+    const key = `${cid}/${account}`;
+    await ctx.store.markOrphan(key, ctx.now() + ctx.graceMs);
+    later(ctx, ctx.orphans, key, ctx.graceMs, async () => {
+      // Claimed already: the device came back (on any node), or another node ended it.
+      if (!(await ctx.store.claimOrphan(key))) return;
       const current = await ctx.store.getCall(cid);
       // Still this lost connection's to answer for: a device that came back took the call over.
       if (current && deviceOf(current, account) === conn.id) await endCall(ctx, current, account, 'network');
@@ -246,4 +262,41 @@ export async function dropConnection(ctx: SignalingContext, conn: Connection, cl
         await endCall(ctx, state, account, 'network');
   }
   await ctx.store.forgetConn(conn.id);
+}
+
+/**
+ * Places whose grace period ran out without their timer ending them: the node that lost the device went away
+ * with its timer (several nodes). Whoever claims one ends it as that timer would have.
+ */
+export async function endExpiredOrphans(ctx: SignalingContext, now: number): Promise<void> {
+  for (const key of await ctx.store.expiredOrphans(now)) {
+    if (!(await ctx.store.claimOrphan(key))) continue;
+    const cut = key.indexOf('/');
+    const cid = key.slice(0, cut);
+    const account = key.slice(cut + 1);
+    const call = await ctx.store.getCall(cid);
+    if (call) {
+      await endCall(ctx, call, account, 'network');
+      continue;
+    }
+    const room = await ctx.store.getRoom(cid);
+    if (room?.members.some((member) => member.account === account))
+      await leaveRoom(ctx, room, account, 'network');
+  }
+}
+
+/**
+ * A device comes back (on this node) while the one it replaces is still on record at a node that died: the
+ * cluster has not taken that one over yet, so it is lost here and now, and its place is claimed. Returns whether
+ * the place (`key`) was claimed.
+ */
+export async function takeFromDeadNode(
+  ctx: SignalingContext,
+  connId: string | null | undefined,
+  account: string,
+  key: string,
+): Promise<boolean> {
+  if (!connId || !ctx.lostElsewhere || !(await ctx.lostElsewhere(connId))) return false;
+  await dropConnection(ctx, { id: connId, account, expiryTimer: null }, false);
+  return ctx.store.claimOrphan(key);
 }

@@ -61,9 +61,13 @@ export async function countCall(ctx: SignalingContext, caller: string, callees: 
       `more than ${ctx.limits.maxRingingPerCaller} calls ringing at once`,
     );
   const now = ctx.now();
-  const over = callees.find(
-    (callee) => !ctx.pairCalls.tryHit(`${caller}\n${callee}`, ctx.limits.maxCallsPerPairPerMinute, now),
-  );
+  let over: string | undefined;
+  for (const callee of callees) {
+    const key = `pair\n${caller}\n${callee}`;
+    if (await ctx.store.tryHit(key, ctx.limits.maxCallsPerPairPerMinute, 60_000, now)) continue;
+    over = callee;
+    break;
+  }
   if (over !== undefined)
     throw new NetcallError(
       Code.RATE_LIMITED,

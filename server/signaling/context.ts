@@ -9,7 +9,7 @@ import type { LiveMixes } from '../live/mixes';
 import type { MediaPlane } from '../media/plane';
 import type { CallState, StateStore } from '../store/types';
 import type { Hub } from './hub';
-import type { SignalingLimits, SlidingCounter } from './limits';
+import type { SignalingLimits } from './limits';
 
 /** How a call ended, for history and notices. `rejected`: the callee refused it (hint says why, if known). */
 export interface CallEnd {
@@ -41,8 +41,6 @@ export interface LiveContext extends LiveSettings {
   mixes: LiveMixes;
   /** Co-host request/invite timeouts, host grace periods and audience-count notices, by key (see live.ts). */
   timers: Map<string, ReturnType<typeof setTimeout>>;
-  /** Room messages per account in the last second. */
-  messages: SlidingCounter;
 }
 
 export interface SignalingContext {
@@ -66,9 +64,12 @@ export interface SignalingContext {
   roomCapacity: number;
   /** How long a created room waits for its first member before its name is given back. */
   roomIdleMs: number;
-  /** Calls placed per caller→callee pair in the last minute. */
-  pairCalls: SlidingCounter;
   live: LiveContext;
+  /**
+   * Several nodes: whether connection `connId` (another node's) is gone because its node died, though the
+   * cluster has not taken it over yet. A device of the same account may then take its place at once.
+   */
+  lostElsewhere?: (connId: string) => Promise<boolean>;
   /** Told about every call that ends (history, notices); must not throw into signalling. */
   onCallEnded?: (call: CallState, end: CallEnd) => void;
   now(): number;

@@ -13,6 +13,7 @@ import {
 } from '../../services/protocol';
 import type { CallState, Member } from '../store/types';
 import {
+  takeFromDeadNode,
   closeCall,
   closeOnPurpose,
   deviceOf,
@@ -82,9 +83,14 @@ async function claimIfOrphaned(ctx: SignalingContext, call: CallState, conn: Con
   const account = conn.account;
   if (!account || (account !== call.caller && account !== call.callee)) return false;
   const key = `${call.cid}/${account}`;
+  // The mark, not the timer: the device may have been lost on another node, whose timer this one cannot see.
+  if (
+    !(await ctx.store.claimOrphan(key)) &&
+    !(await takeFromDeadNode(ctx, deviceOf(call, account), account, key))
+  )
+    return false;
   const timer = ctx.orphans.get(key);
-  if (timer === undefined) return false;
-  clearTimeout(timer);
+  if (timer !== undefined) clearTimeout(timer);
   ctx.orphans.delete(key);
   if (account === call.caller) call.callerConn = conn.id;
   else call.calleeConn = conn.id;
@@ -255,6 +261,7 @@ const startRtc: Handler<'startRtc'> = async (ctx, conn, { mode, cid }) => {
   if (state.phase !== 'accepted') throw new NetcallError(Code.CONFLICT, 'call is not answered yet');
   const uid = account === state.caller ? state.callerUid : state.calleeUid;
   const existing = memberOf(state, account);
+  if (!existing) await ctx.media.place?.(state.cid);
   const member: Member = existing
     ? { ...existing, mode, connId: conn.id }
     : { account, uid, mode, connId: conn.id, stream: ctx.media.streamName(state.cid, uid) };

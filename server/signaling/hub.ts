@@ -5,6 +5,7 @@
 import type { WebSocket } from 'ws';
 import type { EventFrame, ReplyFrame, ServerEventName, ServerEvents } from '../../services/protocol';
 import { TokenBucket, type SignalingLimits } from './limits';
+import { nodeOf } from '../store/ids';
 import { SerialQueue } from './serial-queue';
 
 export interface Connection {
@@ -40,6 +41,12 @@ export interface HubOptions {
   limits: Pick<SignalingLimits, 'maxRequestsPerSecond' | 'requestBurst' | 'maxBufferedBytes'>;
   now(): number;
   onOverflow?(conn: Connection): void;
+  /**
+   * This node's id when it is one of several: connection ids become `<node>.<n>`, unique in the cluster, and
+   * an event for another node's connection goes to `route` (the bus) instead of being dropped.
+   */
+  node?: string;
+  route?(node: string, connId: string, text: string): void;
 }
 
 export class Hub {
@@ -51,7 +58,7 @@ export class Hub {
   add(socket: WebSocket, ip: string): Connection {
     const now = this.options.now();
     const conn: Connection = {
-      id: `c${++this.counter}`,
+      id: this.options.node ? `${this.options.node}.${++this.counter}` : `c${++this.counter}`,
       socket,
       ip,
       account: null,
@@ -95,7 +102,16 @@ export class Hub {
 
   emit<E extends ServerEventName>(connId: string, event: E, data: ServerEvents[E]): void {
     const conn = this.connections.get(connId);
-    if (conn) this.send(conn, { event, data } as EventFrame<E>);
+    if (conn) return this.send(conn, { event, data } as EventFrame<E>);
+    const node = nodeOf(connId);
+    if (node && node !== this.options.node && this.options.route)
+      this.options.route(node, connId, JSON.stringify({ event, data }));
+  }
+
+  /** An event another node sent for a connection of this one, already serialised. */
+  deliver(connId: string, text: string): void {
+    const conn = this.connections.get(connId);
+    if (conn) this.sendText(conn, text);
   }
 
   emitMany<E extends ServerEventName>(connIds: Iterable<string>, event: E, data: ServerEvents[E]): void {
@@ -103,9 +119,13 @@ export class Hub {
   }
 
   private send(conn: Connection, frame: ReplyFrame | EventFrame): void {
+    this.sendText(conn, JSON.stringify(frame));
+  }
+
+  private sendText(conn: Connection, text: string): void {
     // A socket that is closing just drops the frame: its calls are ended by the close handler.
     if (conn.socket.readyState !== conn.socket.OPEN) return;
-    conn.socket.send(JSON.stringify(frame));
+    conn.socket.send(text);
     if (conn.socket.bufferedAmount > this.options.limits.maxBufferedBytes) {
       // A close frame would queue behind the backlog it cannot drain: cut the socket instead.
       conn.socket.terminate();

@@ -228,7 +228,7 @@ export const sendRoomMessage: Handler<'sendRoomMessage'> = async (ctx, conn, arg
   const room = await findRoom(ctx, conn, args.cid);
   const member = await requireMember(ctx, room, conn);
   const now = ctx.now();
-  if (!ctx.live.messages.tryHit(member.account, ctx.live.maxRoomMessagesPerSecond, now))
+  if (!(await ctx.store.tryHit(`msg\n${member.account}`, ctx.live.maxRoomMessagesPerSecond, 1000, now)))
     throw new NetcallError(
       Code.RATE_LIMITED,
       `more than ${ctx.live.maxRoomMessagesPerSecond} room messages a second`,

@@ -28,7 +28,7 @@ import { clearTimer, conns, later, memberOf, removeRoom } from './room-state';
 /** Members hear the audience count at most this often. */
 export const AUDIENCE_NOTICE_MS = 1000;
 /** The uid part of a room's live stream name: never a member's uid (those are digits). */
-const LIVE_STREAM_UID = 'live';
+export const LIVE_STREAM_UID = 'live';
 
 export const onStage = (member: RoomMember): boolean => member.role !== 'audience';
 export const stageOf = (room: RoomState): RoomMember[] => room.members.filter(onStage);
@@ -297,6 +297,8 @@ export async function joinLiveRoom(
     if (room.members.length > 0)
       throw new NetcallError(Code.CONFLICT, `"${room.channelName}" is in use as a plain room`);
     checkLayout(config);
+    // The mix and the stage are placed together: the mixer pulls the stage from one media server.
+    await ctx.media.place?.(room.cid);
     room.live = {
       host: account,
       sessionConfig: { ...config },

@@ -5,6 +5,7 @@
  */
 import { Code, NetcallError } from '../../services/protocol';
 import type { Invitee, RoomMember, RoomState } from '../store/types';
+import { takeFromDeadNode } from './calls';
 import type { SignalingContext } from './context';
 import type { Connection } from './hub';
 import { forgetLive } from './live';
@@ -36,8 +37,8 @@ export function later(
   clearTimer(timers, key);
   const timer = setTimeout(() => {
     timers.delete(key);
-    Promise.resolve()
-      .then(run)
+    ctx.store
+      .exclusive(async () => run())
       .catch((error: unknown) => ctx.log.warn({ timer: key, err: String(error) }, 'timer failed'));
   }, ms);
   timer.unref?.();
@@ -79,7 +80,12 @@ export async function claimMember(
   const member = account ? memberOf(room, account) : undefined;
   if (!member || member.connId === conn.id) return member;
   const key = keyOf(room.cid, member.account);
-  if (!ctx.orphans.has(key)) return undefined;
+  // The mark, not the timer: the device may have been lost on another node, whose timer this one cannot see.
+  if (
+    !(await ctx.store.claimOrphan(key)) &&
+    !(await takeFromDeadNode(ctx, member.connId, member.account, key))
+  )
+    return undefined;
   clearTimer(ctx.orphans, key);
   member.connId = conn.id;
   conn.currentCid = room.cid;
@@ -106,11 +112,13 @@ export async function removeRoom(ctx: SignalingContext, room: RoomState, why: st
   const stored = await ctx.store.deleteRoom(room.cid);
   if (!stored) return false;
   clearTimer(ctx.roomTimers, room.cid);
+  await ctx.media.unplace?.(room.cid);
   // The stored state may be newer than the caller's copy (a networked store): whoever either names is forgotten.
   const members = new Set([...room.members, ...stored.members]);
   for (const who of [...members, ...room.invitees, ...stored.invitees]) {
     clearTimer(ctx.orphans, keyOf(room.cid, who.account));
     clearTimer(ctx.ringTimers, keyOf(room.cid, who.account));
+    await ctx.store.claimOrphan(keyOf(room.cid, who.account));
   }
   for (const member of members) {
     if (member.rtc) ctx.media.revoke(member.rtc.stream);

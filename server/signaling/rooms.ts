@@ -63,6 +63,7 @@ export async function leaveRoom(
   if (room.live && member.role === 'host')
     return closeLive(ctx, room, hint === 'network' ? 'host-lost' : 'host-left');
   clearTimer(ctx.orphans, keyOf(room.cid, account));
+  await ctx.store.claimOrphan(keyOf(room.cid, account));
   room.members = room.members.filter((m) => m !== member);
   if (member.rtc) ctx.media.revoke(member.rtc.stream);
   const conn = ctx.hub.get(member.connId);
@@ -178,9 +179,9 @@ export async function hangupInRoom(
 }
 
 /** A member in the RTC session, as the URL issuer reads it. */
-const inRtc = (member: RoomMember): RtcSource | null =>
+export const inRtc = (member: RoomMember): RtcSource | null =>
   member.rtc ? { account: member.account, uid: member.uid, ...member.rtc } : null;
-const othersInRtc = (room: RoomState, member: RoomMember): RtcSource[] =>
+export const othersInRtc = (room: RoomState, member: RoomMember): RtcSource[] =>
   room.members.filter((m) => m !== member).flatMap((m) => inRtc(m) ?? []);
 
 /** `startRtc` in a room: `syncDone` with every member in RTC; the others hear `clientJoin`. */
@@ -192,6 +193,7 @@ export async function startRtcInRoom(
 ): Promise<Outcome<'startRtc'>> {
   const member = await requireMember(ctx, room, conn);
   if (room.live) refuseAudienceRtc(member);
+  if (!member.rtc) await ctx.media.place?.(room.cid);
   member.rtc = { mode, stream: member.rtc?.stream ?? ctx.media.streamName(room.cid, member.uid) };
   await ctx.store.putRoom(room);
   ctx.media.authorize(member.rtc.stream);
@@ -230,7 +232,11 @@ export async function controlInRoom(
  * A connection went away: in each room it is a member of, it leaves at once (clean close, or no grace) or
  * after the grace period unless it comes back; an account whose last device went stops ringing.
  */
-export async function dropFromRooms(ctx: SignalingContext, conn: Connection, clean: boolean): Promise<void> {
+export async function dropFromRooms(
+  ctx: SignalingContext,
+  conn: Pick<Connection, 'id' | 'account'>,
+  clean: boolean,
+): Promise<void> {
   const account = conn.account;
   if (!account) return;
   for (const cid of await ctx.store.roomsOfConn(conn.id)) {
@@ -242,7 +248,11 @@ export async function dropFromRooms(ctx: SignalingContext, conn: Connection, cle
       await leaveRoom(ctx, room, account, clean ? undefined : 'network');
       continue;
     }
-    later(ctx, ctx.orphans, keyOf(cid, account), graceMs, async () => {
+    const key = keyOf(cid, account);
+    await ctx.store.markOrphan(key, ctx.now() + graceMs);
+    later(ctx, ctx.orphans, key, graceMs, async () => {
+      // Claimed already: the device came back (on any node), or another node ended it.
+      if (!(await ctx.store.claimOrphan(key))) return;
       const current = await ctx.store.getRoom(cid);
       // Still this lost connection's place: a device that came back took the member over.
       if (current && memberOf(current, account)?.connId === conn.id)

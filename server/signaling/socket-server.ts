@@ -148,7 +148,7 @@ export function attachSocketServer(
       // After the frames it sent before: a hangup it sent just before closing is handled as a hangup.
       void conn.queue
         .push(
-          () => dropConnection(ctx, conn, clean),
+          () => ctx.store.exclusive(() => dropConnection(ctx, conn, clean)),
           (error) => ctx.log.warn({ conn: conn.id, err: String(error) }, 'dropping a connection failed'),
         )
         .then(() => ctx.hub.remove(conn.id));
@@ -293,6 +293,27 @@ export async function handleFrame(
     return;
   }
   const frame = parsed.frame;
+  try {
+    await ctx.store.exclusive(() => runFrame(ctx, conn, frame, onReply));
+  } catch (error) {
+    // Only the section itself fails here (the shared store unreachable): the handler never ran.
+    const code = error instanceof NetcallError ? error.code : Code.INTERNAL;
+    if (code === Code.INTERNAL) ctx.log.warn({ op: frame.op, err: String(error) }, 'frame not handled');
+    ctx.hub.reply(conn, {
+      seq: frame.seq,
+      code,
+      message: error instanceof NetcallError ? error.message : 'internal error',
+    });
+    tell(ctx, onReply, frame.op, code);
+  }
+}
+
+async function runFrame(
+  ctx: SignalingContext,
+  conn: Connection,
+  frame: RequestFrame,
+  onReply: ReplyListener | undefined,
+): Promise<void> {
   let outcome: Outcome<Op>;
   try {
     outcome = await (

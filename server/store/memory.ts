@@ -4,6 +4,7 @@
  * name). Account names are user input: they are Map keys and array entries here, never plain-object
  * properties (`__proto__` or `constructor` is an account like any other).
  */
+import { SlidingCounter } from './counter';
 import type { CallState, RoomState, StateStore } from './types';
 
 export type * from './types';
@@ -19,6 +20,9 @@ export class MemoryStore implements StateStore {
   /** cid → the connections of its members, and back: what a dropped connection was in. */
   private readonly roomConns = new Map<string, Set<string>>();
   private readonly roomsByConn = new Map<string, Set<string>>();
+  private readonly orphans = new Map<string, number>();
+  /** Counters by window length: a SlidingCounter has one window. */
+  private readonly counters = new Map<number, SlidingCounter>();
 
   async addDevice(account: string, connId: string): Promise<void> {
     let set = this.devices.get(account);
@@ -148,6 +152,29 @@ export class MemoryStore implements StateStore {
     return [...this.rooms.values()]
       .filter((room) => room.live !== undefined)
       .sort((a, b) => a.live!.startedAt - b.live!.startedAt);
+  }
+
+  /** Nothing else runs between this process's awaits of a memory store: the section needs no lock. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return fn();
+  }
+
+  async markOrphan(key: string, deadline: number): Promise<void> {
+    this.orphans.set(key, deadline);
+  }
+
+  async claimOrphan(key: string): Promise<boolean> {
+    return this.orphans.delete(key);
+  }
+
+  async expiredOrphans(now: number): Promise<string[]> {
+    return [...this.orphans].filter(([, deadline]) => deadline <= now).map(([key]) => key);
+  }
+
+  async tryHit(key: string, max: number, windowMs: number, now: number): Promise<boolean> {
+    let counter = this.counters.get(windowMs);
+    if (!counter) this.counters.set(windowMs, (counter = new SlidingCounter(windowMs)));
+    return counter.tryHit(key, max, now);
   }
 
   private unlinkRoom(cid: string): void {

@@ -154,4 +154,26 @@ export interface StateStore {
   roomCount(): Promise<number>;
   /** Live rooms (the directory), by start time. */
   liveRooms(): Promise<RoomState[]>;
+  /**
+   * Runs `fn` so that no other change to the state (a request, a timer, another node) comes between its reads
+   * and its writes. Every request, close and timer of signalling runs in one. In one process a store whose
+   * methods do no I/O needs nothing more (its awaits interleave nothing); a shared store takes a lock.
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * A device dropped and its place in call or room `key` (`${cid}/${account}`) waits for it until `deadline`
+   * (ms since the epoch): the device may come back on any node and claim it.
+   */
+  markOrphan(key: string, deadline: number): Promise<void>;
+  /** Takes the place: true for exactly one taker (the device that came back, or whoever ends it). */
+  claimOrphan(key: string): Promise<boolean>;
+  /** Places whose deadline passed (the node whose timer should have ended them may be gone). */
+  expiredOrphans(now: number): Promise<string[]>;
+  /**
+   * Counts one hit of `key` in the last `windowMs` unless `max` are there already: false when refused. Rate
+   * limits and caps that must hold across nodes (calls per pair, room messages) count here.
+   */
+  tryHit(key: string, max: number, windowMs: number, now: number): Promise<boolean>;
+  /** Several nodes: the logged-in connections a node holds (`<node>.<n>` ids), for taking over a dead one. */
+  connsOfNode?(node: string): Promise<Array<{ connId: string; account: string | null }>>;
 }

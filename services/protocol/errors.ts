@@ -24,6 +24,8 @@ export const Code = {
   INTERNAL: 500,
   /** An operation this engine cannot do (NimNetcall: what NetEase's weixin SDK has no API for). */
   NOT_SUPPORTED: 501,
+  /** The server cannot reach its shared state (Redis) right now: nothing was done, try again shortly. */
+  UNAVAILABLE: 503,
   /** Client side: the socket closed before the request got its reply. */
   DISCONNECTED: 599,
 } as const;

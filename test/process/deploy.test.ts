@@ -15,13 +15,6 @@ const ROOT = path.resolve(__dirname, '../..');
 const DEPLOY = path.join(ROOT, 'deploy');
 const read = (file: string) => fs.readFileSync(path.join(ROOT, file), 'utf8');
 
-/**
- * Flags deploy/ already passes that the CLI does not have yet: Redis-backed state shared by several nodes.
- * Whoever adds one to the CLI removes it here (the last test fails until then), so from that moment it is
- * checked like every other flag.
- */
-const PENDING_FLAGS = ['--redis', '--node-id'];
-
 // ---- A reader for the YAML compose.yaml is written in ---------------------------------------------------
 // Block mappings, block sequences of scalars, flow sequences of scalars, quoted and plain scalars, comments.
 // Anything else (anchors, multi-line strings, flow mappings, tabs) is refused, naming the line: keep the
@@ -312,15 +305,11 @@ describe('the flags deploy/ passes to the CLI', () => {
     expect(new Set(nodes.map((node) => flagValue(node.args, '--redis'))).size).toBe(1);
   });
 
-  it('are each listed by --help, but for PENDING_FLAGS', () => {
+  it('are each listed by --help', () => {
     expect(used.size).toBeGreaterThan(5);
     const unknown = [...used]
-      .filter(([flag]) => !listed.has(flag) && !PENDING_FLAGS.includes(flag))
+      .filter(([flag]) => !listed.has(flag))
       .map(([flag, where]) => `${flag} (${[...where].join(', ')})`);
     expect(unknown).toEqual([]);
-  });
-
-  it('PENDING_FLAGS holds only flags --help does not list yet (remove one once the CLI has it)', () => {
-    expect(PENDING_FLAGS.filter((flag) => listed.has(flag))).toEqual([]);
   });
 });

@@ -63,6 +63,7 @@ describe('the server package', () => {
     expect(Object.keys(manifest.dependencies).sort()).toEqual(
       [
         '@ffmpeg-installer/ffmpeg',
+        'ioredis',
         'jsonwebtoken',
         'mpegts.js',
         'node-media-server',

@@ -1,0 +1,201 @@
+/**
+ * What makes several nodes on one Redis one service, besides the shared state (RedisStore):
+ * - the bus (pub/sub): a frame for a device whose socket another node holds goes to that node's channel;
+ *   kicks and media commands travel the same way;
+ * - the node table: each node announces itself (its URLs, its media plane's, its load) under a key with a
+ *   time to live, refreshed every `ttlMs / 3`; a node whose key expired is dead;
+ * - the reaper: one live node (whoever takes the dead node's reap key first) treats every device of a dead
+ *   node as a lost connection (grace period, then end), exactly as if its socket had dropped on one node.
+ *
+ * The bus needs its own Redis connection (a subscribed connection can do nothing else).
+ */
+import Redis from 'ioredis';
+import { redisOptions, type RedisStore } from './redis';
+
+export interface NodeInfo {
+  id: string;
+  /** `ws://host:port` clients reach this node at. */
+  url: string;
+  /** The media plane's origins on this node (`rtmp://host:port`, `http://host:port`); '' when it has none. */
+  media: { rtmp: string; http: string; engine: string };
+  /** Media streams this node carries now: placement puts a new call on the least loaded node. */
+  load: number;
+  startedAt: number;
+}
+
+export type BusMessage =
+  | { t: 'emit'; c: string; f: string }
+  | { t: 'close'; c: string; code: number; reason: string }
+  | { t: 'kick'; account: string; reason: string }
+  | { t: 'media'; op: 'authorize' | 'revoke'; s: string };
+
+export interface ClusterOptions {
+  store: RedisStore;
+  url: string;
+  node: Omit<NodeInfo, 'load' | 'startedAt'>;
+  /** A node that has not refreshed its key for this long is dead. */
+  ttlMs: number;
+  onMessage(message: BusMessage): void;
+  /** Another node died: this node took over its devices. */
+  onNodeDead(node: NodeInfo, conns: Array<{ connId: string; account: string | null }>): Promise<void>;
+  /** Every sweep (about once a second), while Redis is up: end what nobody else will. */
+  onSweep(): Promise<void>;
+  load(): number;
+  log: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
+}
+
+export class Cluster {
+  private readonly sub: Redis;
+  private readonly redis: Redis;
+  private readonly prefix: string;
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private sweeping = false;
+  private nodes = new Map<string, NodeInfo>();
+  private readonly startedAt = Date.now();
+
+  constructor(private readonly options: ClusterOptions) {
+    this.redis = options.store.redis;
+    this.prefix = options.store.prefix;
+    // Named, so any node can tell at once whether this one still holds its connection (see `connected`).
+    this.sub = new Redis(options.url, {
+      ...redisOptions(),
+      connectionName: this.connectionName(options.node.id),
+    });
+    this.sub.on('error', () => undefined);
+    this.sub.on('message', (_channel: string, text: string) => {
+      let message: BusMessage;
+      try {
+        message = JSON.parse(text) as BusMessage;
+      } catch {
+        options.log.warn({ text: text.slice(0, 80) }, 'bus: unreadable message');
+        return;
+      }
+      try {
+        options.onMessage(message);
+      } catch (error) {
+        options.log.warn({ t: message.t, err: String(error) }, 'bus: message handling failed');
+      }
+    });
+  }
+
+  get id(): string {
+    return this.options.node.id;
+  }
+
+  /** What this node announces; its URLs are filled in once it listens (before `start`). */
+  get self(): Omit<NodeInfo, 'load' | 'startedAt'> {
+    return this.options.node;
+  }
+
+  private connectionName(node: string): string {
+    return `${this.prefix}node:${node}`;
+  }
+
+  /**
+   * Whether `node` still holds its connection to Redis. A process that died lost it at once (its sockets went
+   * with it), long before its key expires: a device that lost it and comes back at once need not wait for that.
+   */
+  async connected(node: string): Promise<boolean> {
+    const list = (await this.redis.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string;
+    const name = `name=${this.connectionName(node)} `;
+    return list.split('\n').some((line) => line.includes(name));
+  }
+
+  private channel(node: string): string {
+    return `${this.prefix}bus:${node}`;
+  }
+
+  async start(): Promise<void> {
+    await this.sub.connect();
+    await this.sub.subscribe(this.channel(this.id), this.channel('*all'));
+    // ioredis re-subscribes by itself after a reconnect.
+    await this.announce();
+    await this.refresh();
+    this.timer = setInterval(() => void this.tick(), Math.max(100, Math.floor(this.options.ttlMs / 3)));
+    this.timer.unref();
+  }
+
+  /** The nodes seen alive at the last tick (this one included). */
+  alive(): NodeInfo[] {
+    return [...this.nodes.values()];
+  }
+
+  node(id: string): NodeInfo | undefined {
+    return this.nodes.get(id);
+  }
+
+  send(node: string, message: BusMessage): void {
+    this.redis.publish(this.channel(node), JSON.stringify(message)).catch((error: Error) => {
+      this.options.log.warn({ node, t: message.t, err: error.message }, 'bus: publish failed');
+    });
+  }
+
+  broadcast(message: BusMessage): void {
+    this.send('*all', message);
+  }
+
+  private info(): NodeInfo {
+    return { ...this.options.node, load: this.options.load(), startedAt: this.startedAt };
+  }
+
+  private async announce(): Promise<void> {
+    const info = this.info();
+    await this.redis
+      .multi()
+      .set(`${this.prefix}alive:${this.id}`, '1', 'PX', this.options.ttlMs)
+      .hset(`${this.prefix}nodes`, this.id, JSON.stringify(info))
+      .exec();
+    this.nodes.set(this.id, info);
+  }
+
+  private async tick(): Promise<void> {
+    if (this.sweeping || this.redis.status !== 'ready') return;
+    this.sweeping = true;
+    try {
+      await this.announce();
+      for (const dead of await this.refresh()) await this.reap(dead);
+      await this.options.onSweep();
+    } catch (error) {
+      this.options.log.warn({ err: String(error) }, 'cluster: sweep failed');
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  /**
+   * Reads the node table: the live nodes are kept (what placement and URLs use), the dead ones returned. Also
+   * called when a node this one has not seen yet is named (one that started since the last tick).
+   */
+  async refresh(): Promise<NodeInfo[]> {
+    const table = await this.redis.hgetall(`${this.prefix}nodes`);
+    const ids = Object.keys(table);
+    const alive = ids.length > 0 ? await this.redis.mget(ids.map((id) => `${this.prefix}alive:${id}`)) : [];
+    const seen = new Map<string, NodeInfo>();
+    const dead: NodeInfo[] = [];
+    for (const [i, id] of ids.entries()) {
+      const info = JSON.parse(table[id]) as NodeInfo;
+      if (alive[i] !== null || id === this.id) seen.set(id, info);
+      else dead.push(info);
+    }
+    this.nodes = seen;
+    return dead;
+  }
+
+  private async reap(node: NodeInfo): Promise<void> {
+    const claimed = await this.redis.set(`${this.prefix}reap:${node.id}`, this.id, 'PX', 60_000, 'NX');
+    if (claimed !== 'OK') return;
+    const conns = await this.options.store.connsOfNode(node.id);
+    this.options.log.warn({ node: node.id, devices: conns.length }, 'cluster: node is gone; taking over');
+    await this.options.onNodeDead(node, conns);
+    await this.redis.hdel(`${this.prefix}nodes`, node.id);
+  }
+
+  /** Leaves the cluster: the node's key goes at once, so the others take over its devices now. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    if (this.redis.status === 'ready')
+      await this.redis.del(`${this.prefix}alive:${this.id}`).catch(() => undefined);
+    this.sub.disconnect();
+  }
+}
