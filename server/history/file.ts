@@ -21,7 +21,7 @@ import {
 } from 'fs';
 import { dirname } from 'path';
 import { MemoryCallHistory, type MemoryCallHistoryOptions, type RetainedRecord } from './memory';
-import { CALL_OUTCOMES, type CallHistory, type CallRecord } from './record';
+import { CALL_OUTCOMES, recordFields, type CallHistory, type CallRecord } from './record';
 
 export interface FileCallHistoryLog {
   info(obj: object, msg?: string): void;
@@ -102,19 +102,7 @@ function parseLine(text: string): RetainedRecord | null {
 function lineOf({ record, accounts }: RetainedRecord): string {
   const both = new Set([record.caller, record.callee]);
   const whole = accounts.length === both.size && accounts.every((account) => both.has(account));
-  // Fields listed, not spread: a caller-supplied object with extra keys must not leak them into the file.
-  const fields: CallRecord = {
-    cid: record.cid,
-    caller: record.caller,
-    callee: record.callee,
-    type: record.type,
-    startedAt: record.startedAt,
-    answeredAt: record.answeredAt,
-    endedAt: record.endedAt,
-    duration: record.duration,
-    outcome: record.outcome,
-    endedBy: record.endedBy,
-  };
+  const fields = recordFields(record);
   return `${JSON.stringify(whole ? fields : { ...fields, accounts })}\n`;
 }
 

@@ -1,12 +1,20 @@
 /**
  * Call history: one record per ended call, visible to both parties. This folder owns the record shape, the
- * storage interface (memory, or memory plus an append-only file; Redis later, like store/) and the read-time
+ * storage interface (memory, memory plus an append-only file, or Redis for several nodes) and the read-time
  * view (direction, peer), and the missed-call notice throttle. It must never decide call state: signalling
  * decides, then hands a finished record over.
  */
 export * from './record';
-export { MemoryCallHistory, type MemoryCallHistoryOptions, type RetainedRecord } from './memory';
+export {
+  MemoryCallHistory,
+  retainInto,
+  retentionLimits,
+  type MemoryCallHistoryOptions,
+  type RetainedRecord,
+  type RetentionLimits,
+} from './memory';
 export { FileCallHistory, type FileCallHistoryOptions, type FileCallHistoryLog } from './file';
+export { RedisCallHistory, type RedisCallHistoryOptions } from './redis';
 export {
   DEFAULT_NOTICE_INTERVAL_MS,
   createCallEndReporter,

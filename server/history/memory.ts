@@ -1,7 +1,9 @@
 /**
  * In-memory call history: each account keeps its most recent calls, newest first. Plain data, no timers, no I/O.
  * MEMORY ONLY: everything here is lost when the process restarts. `FileCallHistory` (file.ts) puts an
- * append-only log under this index; a Redis/SQL CallHistory is the answer for several server processes.
+ * append-only log under this index; `RedisCallHistory` (redis.ts) is the answer for several server processes.
+ * The retention rules below live in `retainInto` alone, which every CallHistory applies, so the stores differ
+ * only in where the lists are kept.
  *
  * Retention resists floods. Anyone can ring an account and cancel at once, as often as they like, and each
  * such call is a record in the callee's history; with plain "newest N" retention a caller ringing 50 times
@@ -33,27 +35,83 @@ interface Stored {
   readonly seq: number;
 }
 
+const storedRecord = (stored: Stored) => stored.record;
 const answered = (entry: Pick<CallRecord, 'outcome'>) => entry.outcome === 'completed';
 const peerOf = (account: string, entry: CallRecord) =>
   entry.caller === account ? entry.callee : entry.caller;
 
-function positiveInteger(name: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1)
-    throw new RangeError(`MemoryCallHistory: ${name} must be a positive integer, got ${value}`);
-  return value;
+/** The caps every CallHistory applies, checked and defaulted once. */
+export interface RetentionLimits {
+  readonly perAccount: number;
+  readonly unansweredPerPeer: number;
+}
+
+/** `options` checked, with the defaults filled in; `owner` names the class in the error. */
+export function retentionLimits(
+  options: MemoryCallHistoryOptions,
+  owner = 'MemoryCallHistory',
+): RetentionLimits {
+  const positiveInteger = (name: string, value: number): number => {
+    if (!Number.isInteger(value) || value < 1)
+      throw new RangeError(`${owner}: ${name} must be a positive integer, got ${value}`);
+    return value;
+  };
+  return {
+    perAccount: positiveInteger('perAccount', options.perAccount ?? 50),
+    unansweredPerPeer: positiveInteger('unansweredPerPeer', options.unansweredPerPeer ?? 5),
+  };
+}
+
+/**
+ * `account`'s list (newest first) once `item` is recorded in it: an older item with the same cid is replaced,
+ * `item` goes in by `startedAt` (before items that started at the same time: it was recorded later), then the
+ * retention rules of this module's header. Pure: a new array, `list` is left as it was. Generic over what a
+ * store keeps per record (`recordOf` reads the record out), so memory and Redis share these rules verbatim.
+ */
+export function retainInto<T>(
+  list: readonly T[],
+  item: T,
+  account: string,
+  limits: RetentionLimits,
+  recordOf: (item: T) => Readonly<CallRecord>,
+): T[] {
+  const entry = recordOf(item);
+  // A cid recorded twice (e.g. an end path that runs twice during a drop) replaces, never duplicates.
+  const next = list.filter((old) => recordOf(old).cid !== entry.cid);
+  // Records usually arrive newest already, so this stops at index 0.
+  let at = 0;
+  while (at < next.length && recordOf(next[at]).startedAt > entry.startedAt) at++;
+  next.splice(at, 0, item);
+  if (!answered(entry)) {
+    const peer = peerOf(account, entry);
+    let kept = 0;
+    for (let i = 0; i < next.length; i++) {
+      const old = recordOf(next[i]);
+      if (answered(old) || peerOf(account, old) !== peer) continue;
+      if (++kept > limits.unansweredPerPeer) next.splice(i--, 1);
+    }
+  }
+  while (next.length > limits.perAccount) {
+    let oldestUnanswered = next.length - 1;
+    while (oldestUnanswered >= 0 && answered(recordOf(next[oldestUnanswered]))) oldestUnanswered--;
+    next.splice(oldestUnanswered >= 0 ? oldestUnanswered : next.length - 1, 1);
+  }
+  return next;
 }
 
 /** Memory only: every record is lost on restart. Use `FileCallHistory` to keep them. */
 export class MemoryCallHistory implements CallHistory {
   readonly perAccount: number;
   readonly unansweredPerPeer: number;
+  private readonly limits: RetentionLimits;
   // The caller's and the callee's lists hold the same (frozen) record objects, so they can never diverge.
   private readonly byAccount = new Map<string, Stored[]>();
   private seq = 0;
 
   constructor(options: MemoryCallHistoryOptions = {}) {
-    this.perAccount = positiveInteger('perAccount', options.perAccount ?? 50);
-    this.unansweredPerPeer = positiveInteger('unansweredPerPeer', options.unansweredPerPeer ?? 5);
+    this.limits = retentionLimits(options);
+    this.perAccount = this.limits.perAccount;
+    this.unansweredPerPeer = this.limits.unansweredPerPeer;
   }
 
   record(entry: CallRecord): void {
@@ -101,30 +159,7 @@ export class MemoryCallHistory implements CallHistory {
   }
 
   private insert(account: string, stored: Stored): void {
-    const entry = stored.record;
-    // A cid recorded twice (e.g. an end path that runs twice during a drop) replaces, never duplicates.
-    const list = (this.byAccount.get(account) ?? []).filter((old) => old.record.cid !== entry.cid);
-    // Ordered by call start; records usually arrive newest already, so this stops at index 0. Ties go to
-    // the later-recorded one.
-    let at = 0;
-    while (at < list.length && list[at].record.startedAt > entry.startedAt) at++;
-    list.splice(at, 0, stored);
-    if (!answered(entry)) this.capPeer(list, account, peerOf(account, entry));
-    while (list.length > this.perAccount) {
-      let oldestUnanswered = list.length - 1;
-      while (oldestUnanswered >= 0 && answered(list[oldestUnanswered].record)) oldestUnanswered--;
-      list.splice(oldestUnanswered >= 0 ? oldestUnanswered : list.length - 1, 1);
-    }
-    this.byAccount.set(account, list);
-  }
-
-  /** Keeps the newest `unansweredPerPeer` unanswered records with `peer` in `list` (newest first). */
-  private capPeer(list: Stored[], account: string, peer: string): void {
-    let kept = 0;
-    for (let i = 0; i < list.length; i++) {
-      const entry = list[i].record;
-      if (answered(entry) || peerOf(account, entry) !== peer) continue;
-      if (++kept > this.unansweredPerPeer) list.splice(i--, 1);
-    }
+    const list = this.byAccount.get(account) ?? [];
+    this.byAccount.set(account, retainInto(list, stored, account, this.limits, storedRecord));
   }
 }

@@ -42,6 +42,25 @@ export interface CallRecord {
   endedBy: string;
 }
 
+/**
+ * A copy of `entry` with exactly the record's fields, listed one by one: a caller-supplied object with extra
+ * keys must not leak them into a file or a shared store.
+ */
+export function recordFields(entry: CallRecord): CallRecord {
+  return {
+    cid: entry.cid,
+    caller: entry.caller,
+    callee: entry.callee,
+    type: entry.type,
+    startedAt: entry.startedAt,
+    answeredAt: entry.answeredAt,
+    endedAt: entry.endedAt,
+    duration: entry.duration,
+    outcome: entry.outcome,
+    endedBy: entry.endedBy,
+  };
+}
+
 /** A record as one party sees it. */
 export interface CallView extends CallRecord {
   direction: 'outgoing' | 'incoming';
