@@ -22,6 +22,7 @@ const BENCHMARKS: Record<string, () => Promise<BenchmarkModule>> = {
   'room-join': () => import('./room-join'),
   'first-frame': () => import('./first-frame'),
   'live-mix': () => import('./live-mix'),
+  'cluster-setup': () => import('./cluster-setup'),
   'media-capacity': () => import('./media-capacity'),
   // Minutes each, and they load the machine: last.
   'load-calls': () => import('./load-calls'),

@@ -195,6 +195,10 @@ export function resolveCluster(options: ServerOptions, randomId: () => string): 
       );
     return null;
   }
+  if (options.historyFile !== undefined)
+    throw new Error(
+      'startServer: `historyFile` does not apply with `redis`: the nodes keep one history in Redis',
+    );
   if (!/^rediss?:\/\/[^\s]+$/.test(options.redis))
     throw new Error(`startServer: \`redis\` must be a redis:// or rediss:// URL, got "${options.redis}"`);
   const nodeId = options.nodeId ?? randomId();

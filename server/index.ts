@@ -23,6 +23,7 @@ import {
   type ServerOptions,
 } from './config';
 import { startEcho, type EchoPeer } from './echo/echo';
+import { RedisCallHistory } from './history/redis';
 import {
   FileCallHistory,
   MemoryCallHistory,
@@ -142,15 +143,6 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
           );
         })
       : '';
-  const history =
-    options.history ??
-    (options.historyFile ? new FileCallHistory({ path: options.historyFile, log }) : new MemoryCallHistory());
-  const reporter = createCallEndReporter({
-    history,
-    notifier: options.notifier,
-    log,
-    noticeIntervalMs: options.missedCallNoticeIntervalMs,
-  });
 
   // A node never starts without its shared state: an unreachable Redis refuses the start, before media runs.
   let redisUp = true;
@@ -176,6 +168,21 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       redisStore.close().catch(() => undefined);
       throw new Error(`startServer: cannot reach Redis at ${clusterConfig!.redis}: ${error.message}`);
     });
+
+  // Several nodes share one history, so `GET /api/calls` is complete from any of them.
+  const history =
+    options.history ??
+    (redisStore
+      ? new RedisCallHistory({ redis: redisStore.redis, prefix: redisStore.prefix })
+      : options.historyFile
+        ? new FileCallHistory({ path: options.historyFile, log })
+        : new MemoryCallHistory());
+  const reporter = createCallEndReporter({
+    history,
+    notifier: options.notifier,
+    log,
+    noticeIntervalMs: options.missedCallNoticeIntervalMs,
+  });
 
   // nginx refuses to start here, naming the packages, when it or its RTMP module is missing.
   const localMedia: MediaPlane =
@@ -345,10 +352,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         media: media.health().status,
         ...(redisStore ? { redis: redisStore.isUp() ? 'up' : 'down', node: clusterConfig!.nodeId } : {}),
       }),
+      // While the shared store is away the counts it keeps are unknown (null), and the rest still answers.
       stats: async () => ({
         connections: hub.size(),
-        online: await store.onlineCount(),
-        calls: await store.callCount(),
+        online: await store.onlineCount().catch(() => null),
+        calls: await store.callCount().catch(() => null),
         mediaRestarts: media.health().restarts,
       }),
     }),

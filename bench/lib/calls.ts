@@ -37,11 +37,14 @@ function whenComplete(roster: MediaRoster): Promise<void> {
 
 let pairs = 0;
 
-/** `server`: in-process (a RunningServer) or its own process (a CLI), anything with a signalling URL. */
-export async function connectPair(server: SignallingAt): Promise<Pair> {
+/**
+ * `server`: in-process (a RunningServer) or its own process (a CLI), anything with a signalling URL. The callee
+ * logs in at `calleeAt` (another node of a cluster), else at the same server.
+ */
+export async function connectPair(server: SignallingAt, calleeAt: SignallingAt = server): Promise<Pair> {
   pairs++;
   const caller = await connectClient(server, `bench-caller-${pairs}`);
-  const callee = await connectClient(server, `bench-callee-${pairs}`);
+  const callee = await connectClient(calleeAt, `bench-callee-${pairs}`);
   const callerRoster = new MediaRoster(caller);
   const calleeRoster = new MediaRoster(callee);
   const failures: unknown[] = [];

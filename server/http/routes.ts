@@ -21,7 +21,8 @@ export interface HttpContext {
   /** What anyone may see: up or degraded, and the media plane's state. */
   health(): Record<string, string>;
   /** Live counts, for holders of the metrics token only. */
-  stats(): Promise<Record<string, number>>;
+  /** A count the server cannot read right now (its shared store is away) is null. */
+  stats(): Promise<Record<string, number | null>>;
   /** Prometheus exposition for `GET /metrics` (holders of the metrics token only); absent without a token. */
   metrics?: { contentType: string; scrape(): Promise<string> };
   /** Extra routes tried in order before the 404; each resolves true when it answered. */

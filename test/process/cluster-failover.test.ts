@@ -1,0 +1,157 @@
+/** @jest-environment node */
+/**
+ * Faults of a cluster, on real processes: two server nodes (the CLI) on one real redis-server. A node killed
+ * mid-call, a node drained (SIGTERM), Redis killed and restarted. Clients hold both nodes' URLs, as an app
+ * would (`new Netcall({server: [url1, url2]})`). No call that could be kept is lost, and nothing is left behind.
+ */
+import { CLI_TEST_TIMEOUT_MS, startCli, stopAllClis, type RunningCli } from '../helpers/cli';
+import { startRedis, type TestRedis } from '../helpers/redis';
+import { TEST_MEDIA_SECRET, TEST_SECRET, closeClients, fetchCounts } from '../helpers/server';
+import { disposeParties, inCall, party, phase, type Party } from '../helpers/session';
+
+const METRICS = 'metrics-token-0123456789-0123456789';
+const ENV = {
+  NETCALL_SECRET: TEST_SECRET,
+  NETCALL_MEDIA_SECRET: TEST_MEDIA_SECRET,
+  NETCALL_METRICS_TOKEN: METRICS,
+};
+/** Reconnects at once and keeps at it while a node dies or Redis restarts. */
+const PATIENT = { reconnectDelay: 50, maxReconnectDelay: 500, maxReconnects: 40 };
+
+let redis: TestRedis;
+
+afterEach(async () => {
+  await disposeParties();
+  closeClients();
+  await stopAllClis();
+  await redis?.stop();
+});
+
+interface Node extends RunningCli {
+  /** The `rtmp://host:port` origin of its media server, as its ready lines print it. */
+  media: string;
+}
+
+async function node(id: string, extra: string[] = []): Promise<Node> {
+  const args = ['--redis', redis.url, '--node-id', id, '--node-ttl-ms', '1000', '--call-grace-ms', '20000'];
+  const cli = await startCli([...args, ...extra], ENV);
+  const [, media] = await cli.line(/^media\s+(rtmp:\/\/[^\s/]+)/m);
+  return { ...cli, media };
+}
+
+const origin = (url: string) => /^[a-z]+:\/\/[^/]+/.exec(url)![0];
+
+/** The next `syncDone` `p` gets whose URLs all point at `media`: the call's media is there now. */
+async function syncDoneOn(p: Party, media: string): Promise<void> {
+  for (;;) {
+    const sync = await p.netcall.next('syncDone');
+    if (sync.userlist.every((user) => origin(user.url) === media)) return;
+  }
+}
+
+/** alice on `first` and bob on `second`, each holding both URLs, in an answered call with media. */
+async function callAcross(first: Node, second: Node, tag: string): Promise<[Party, Party]> {
+  const alice = await party(first, `${tag}-alice`, {}, { ...PATIENT, server: [first.url, second.url] });
+  const bob = await party(second, `${tag}-bob`, {}, { ...PATIENT, server: [second.url, first.url] });
+  await inCall(alice, bob);
+  await Promise.all([alice.netcall.next('syncDone'), bob.netcall.next('syncDone')]);
+  return [alice, bob];
+}
+
+describe('a cluster of two nodes', () => {
+  it(
+    'keeps a call whose node was killed: its device rejoins at the other node, and the media moves there',
+    async () => {
+      redis = await startRedis();
+      const n1 = await node('n1');
+      const n2 = await node('n2');
+      const [alice, bob] = await callAcross(n1, n2, 'kill');
+      // Placed on the least loaded node, the first by name on a tie: the one about to die.
+      const first = alice.netcall.seen('syncDone').at(-1)!;
+      expect(origin(first.userlist[0].url)).toBe(n1.media);
+
+      n1.child.kill('SIGKILL');
+      await alice.netcall.next('reconnected');
+      // Both rebind to media on the surviving node; neither call ended.
+      await Promise.all([syncDoneOn(alice, n2.media), syncDoneOn(bob, n2.media)]);
+      expect(alice.session.phase).toBe('in-call');
+      expect(bob.session.phase).toBe('in-call');
+      expect([...alice.records, ...bob.records]).toEqual([]);
+      // The call still carries controls both ways, through the one node left.
+      await alice.netcall.control({ command: 2 });
+      expect(await bob.netcall.next('control')).toMatchObject({ command: 2 });
+
+      await alice.session.hangup();
+      await phase(bob, 'ended');
+      expect(bob.records[0].reason).toBe('remote-hangup');
+      // Nothing left behind: no call, and only the two devices online.
+      const counts = await fetchCounts(n2, METRICS);
+      expect(counts).toMatchObject({ calls: 0, online: 2 });
+    },
+    CLI_TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'drains a node on SIGTERM: its devices move to the other node at once and their call goes on',
+    async () => {
+      redis = await startRedis();
+      const n1 = await node('n1');
+      const n2 = await node('n2');
+      const [alice, bob] = await callAcross(n1, n2, 'drain');
+      n1.child.kill('SIGTERM');
+      expect(await n1.exited).toBe(0);
+      await alice.netcall.next('reconnected');
+      await Promise.all([syncDoneOn(alice, n2.media), syncDoneOn(bob, n2.media)]);
+      expect([alice.session.phase, bob.session.phase]).toEqual(['in-call', 'in-call']);
+      expect([...alice.records, ...bob.records]).toEqual([]);
+      await bob.netcall.control({ command: 4 });
+      expect(await alice.netcall.next('control')).toMatchObject({ command: 4 });
+    },
+    CLI_TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'answers 503 while Redis is down, reports it on /healthz, and works again once Redis is back',
+    async () => {
+      redis = await startRedis();
+      const n1 = await node('n1');
+      const n2 = await node('n2');
+      const alice = await party(n1, 'redis-alice', {}, { ...PATIENT, server: [n1.url, n2.url] });
+      const bob = await party(n2, 'redis-bob', {}, { ...PATIENT, server: [n2.url, n1.url] });
+      // Positive control: a call across the nodes rings before the fault.
+      const before = await alice.netcall.call({ type: 1, callee: bob.netcall.account });
+      expect(await bob.netcall.next('beCalling')).toMatchObject({ cid: before.cid });
+      await alice.netcall.hangup();
+
+      await redis.kill();
+      await expect(alice.netcall.call({ type: 1, callee: bob.netcall.account })).rejects.toMatchObject({
+        code: 503,
+      });
+      expect(await fetchCounts(n1, METRICS)).toMatchObject({ status: 'degraded', redis: 'down' });
+      // The refusal cost nothing else: the connection is still up.
+      expect(alice.netcall.isConnected).toBe(true);
+
+      await redis.restart();
+      for (const n of [n1, n2])
+        for (;;) {
+          const counts = await fetchCounts(n, METRICS);
+          if ((counts as unknown as { redis: string }).redis === 'up') break;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      // The restarted Redis is empty: each node put its devices back, so a call across nodes rings again.
+      for (;;) {
+        try {
+          const after = await alice.netcall.call({ type: 1, callee: bob.netcall.account });
+          expect(await bob.netcall.next('beCalling')).toMatchObject({ cid: after.cid });
+          break;
+        } catch (error) {
+          // Until n2 has put bob back (its next sweep), bob is not online: 404.
+          expect(error).toMatchObject({ code: 404 });
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
+      expect(alice.netcall.seen('willreconnect')).toEqual([]);
+    },
+    CLI_TEST_TIMEOUT_MS,
+  );
+});
