@@ -22,7 +22,10 @@ export interface TestRedis {
    * SIGSTOP/SIGCONT, which freeze and thaw it rather than end it.
    */
   kill(signal?: NodeJS.Signals): Promise<void>;
-  /** Starts a fresh, empty Redis on the same port (killing the running one first) and waits for its PONG. */
+  /**
+   * Starts Redis again on the same port (killing the running one first) and waits for its PONG: empty, or with
+   * what it held when started with `persist`.
+   */
   restart(): Promise<void>;
 }
 
@@ -71,7 +74,7 @@ interface Spawned {
   output(): string;
 }
 
-function spawnRedis(command: string, port: number, dir: string): Spawned {
+function spawnRedis(command: string, port: number, dir: string, persist: boolean): Spawned {
   const child = spawn(
     command,
     [
@@ -81,8 +84,8 @@ function spawnRedis(command: string, port: number, dir: string): Spawned {
       '127.0.0.1',
       '--save',
       '',
-      '--appendonly',
-      'no',
+      // Persisting: every write is in the append-only file before Redis answers, so a restart loses none.
+      ...(persist ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
       '--dir',
       dir,
       '--daemonize',
@@ -145,6 +148,11 @@ async function killed(spawned: Spawned, signal: NodeJS.Signals): Promise<void> {
 export interface StartRedisOptions {
   /** The server binary, looked up on PATH. Default `redis-server`. */
   command?: string;
+  /**
+   * Keep what it holds in an append-only file in its folder, so `restart()` brings it back (as production
+   * runs it); default off, and `restart()` starts empty.
+   */
+  persist?: boolean;
 }
 
 /**
@@ -160,7 +168,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<TestR
   try {
     for (let attempt = 1; ; attempt++) {
       port = await freePort();
-      current = spawnRedis(command, port, dir);
+      current = spawnRedis(command, port, dir, options.persist ?? false);
       try {
         await waitReady(current, command, port);
         break;
@@ -189,7 +197,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<TestR
       if (stopped) throw new Error('restart() after stop(): start a new one with startRedis()');
       // SIGKILL also ends a process frozen by SIGSTOP.
       await killed(instance, 'SIGKILL');
-      instance = spawnRedis(command, port, dir);
+      instance = spawnRedis(command, port, dir, options.persist ?? false);
       await waitReady(instance, command, port);
     },
   };

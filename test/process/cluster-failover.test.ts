@@ -154,4 +154,34 @@ describe('a cluster of two nodes', () => {
     },
     CLI_TEST_TIMEOUT_MS,
   );
+
+  it(
+    'keeps a call across a restart of a Redis that persists (append-only file), as production runs it',
+    async () => {
+      redis = await startRedis({ persist: true });
+      const n1 = await node('n1');
+      const n2 = await node('n2');
+      const [alice, bob] = await callAcross(n1, n2, 'aof');
+      await redis.kill();
+      // Refused while Redis is away, and the call is not ended for it.
+      await expect(alice.netcall.control({ command: 2 })).rejects.toMatchObject({ code: 503 });
+      await redis.restart();
+      for (;;) {
+        try {
+          await alice.netcall.control({ command: 2 });
+          break;
+        } catch (error) {
+          expect(error).toMatchObject({ code: 503 });
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
+      expect(await bob.netcall.next('control')).toMatchObject({ command: 2 });
+      expect([alice.session.phase, bob.session.phase]).toEqual(['in-call', 'in-call']);
+      await bob.session.hangup();
+      await phase(alice, 'ended');
+      expect(alice.records[0].reason).toBe('remote-hangup');
+      expect(await fetchCounts(n1, METRICS)).toMatchObject({ calls: 0 });
+    },
+    CLI_TEST_TIMEOUT_MS,
+  );
 });
