@@ -43,14 +43,7 @@ import { startNginxPlane } from './media/nginx';
 import type { MediaHealth, MediaPlane } from './media/plane';
 import { ServerMetrics } from './metrics';
 import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, TokenVerifier, mintToken } from './auth/tokens';
-import {
-  closeOnPurpose,
-  endAllCalls,
-  endExpiredOrphans,
-  kickAccount,
-  refreshMedia,
-  dropConnection,
-} from './signaling/calls';
+import { endAllCalls, endExpiredOrphans, kickAccount, refreshMedia, dropConnection } from './signaling/calls';
 import { moveMedia, reconcile, takeOver } from './signaling/cluster';
 import type { CallEnd, SignalingContext } from './signaling/context';
 import { Hub } from './signaling/hub';
@@ -390,10 +383,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     onBus = (message) => {
       if (message.t === 'emit') hub.deliver(message.c, message.f);
       else if (message.t === 'kick') kickAccount(ctx, message.account, message.reason);
-      else if (message.t === 'close') {
-        const conn = hub.get(message.c);
-        if (conn) closeOnPurpose(ctx, conn, message.code, message.reason);
-      } else if (message.op === 'authorize') planes.authorizeHere(message.s);
+      else if (message.op === 'authorize') planes.authorizeHere(message.s);
       else planes.revokeHere(message.s);
     };
     try {

@@ -25,7 +25,6 @@ export interface NodeInfo {
 
 export type BusMessage =
   | { t: 'emit'; c: string; f: string }
-  | { t: 'close'; c: string; code: number; reason: string }
   | { t: 'kick'; account: string; reason: string }
   | { t: 'media'; op: 'authorize' | 'revoke'; s: string };
 
