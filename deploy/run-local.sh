@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The production topology of compose.yaml on one machine without Docker: one Redis (loopback only, no
-# persistence, in a private temporary folder) and N netcall nodes sharing it, each with its own media plane:
-# nginx-rtmp when nginx and its RTMP module are installed, else the embedded node-media-server.
+# The production topology of compose.yaml on one machine without Docker: one Redis (loopback only, its
+# append-only file in a private temporary folder) and N netcall nodes sharing it, each with its own media
+# plane: nginx-rtmp when nginx and its RTMP module are installed, else the embedded node-media-server.
 # Ctrl-C or SIGTERM stops everything it started and removes that folder.
 #
 #   NETCALL_SECRET=… NETCALL_MEDIA_SECRET=… deploy/run-local.sh [flags]     (or --env-file deploy/.env)
@@ -147,14 +147,19 @@ esac
 
 redis_bin=$(command -v redis-server || true)
 [[ -n $redis_bin || $dry_run == 1 ]] || fail "redis-server not found (Debian: apt-get install redis-server)"
-redis_cmd=("${redis_bin:-redis-server}" --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no
-  --logfile '')
+# AOF fsynced every second, no snapshots, as in compose.yaml: there a restarted Redis restores the calls in
+# progress up to 1 s old (nothing changed while it was down: every request got 503). Here it keeps a local run
+# writing and costing what production does; the file lives in $work and goes with it.
+redis_cmd=("${redis_bin:-redis-server}" --bind 127.0.0.1 --port "$redis_port" --save ''
+  --appendonly yes --appendfsync everysec --logfile '')
 redis_url="redis://127.0.0.1:$redis_port"
 
 # The node's argv, every flag of it a CLI flag (test/process/deploy.test.ts checks them against --help).
+# Node ids are letters and digits only (the server refuses anything else: ids go into connection ids and
+# stream names), so netcall1, not netcall-1; each node's log and line below are named by its id.
 node_cmd() {
   local i=$1
-  node_args=(node "$cli" --redis "$redis_url" --node-id "netcall-$i" --host "$host"
+  node_args=(node "$cli" --redis "$redis_url" --node-id "netcall$i" --host "$host"
     --port $((port + i - 1)) --rtmp-port $((rtmp_port + i - 1)) --media "$media" --log-level "$log_level")
   [[ $media == embedded ]] && node_args+=(--media-http-port $((media_http_port + i - 1)))
   [[ -n $public_host ]] && node_args+=(--public-host "$public_host")
@@ -167,7 +172,7 @@ if ((dry_run)); then
   echo
   for ((i = 1; i <= nodes; i++)); do
     node_cmd "$i"
-    printf '%-10s' "netcall-$i"
+    printf '%-10s' "netcall$i"
     printf ' %q' "${node_args[@]}"
     echo
   done
@@ -189,10 +194,10 @@ fi
 in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 in_use "$redis_port" && fail "port $redis_port (Redis) is in use"
 for ((i = 0; i < nodes; i++)); do
-  in_use $((port + i)) && fail "port $((port + i)) (netcall-$((i + 1))) is in use"
-  in_use $((rtmp_port + i)) && fail "port $((rtmp_port + i)) (netcall-$((i + 1)) RTMP) is in use"
+  in_use $((port + i)) && fail "port $((port + i)) (netcall$((i + 1))) is in use"
+  in_use $((rtmp_port + i)) && fail "port $((rtmp_port + i)) (netcall$((i + 1)) RTMP) is in use"
   if [[ $media == embedded ]] && in_use $((media_http_port + i)); then
-    fail "port $((media_http_port + i)) (netcall-$((i + 1)) HTTP-FLV) is in use"
+    fail "port $((media_http_port + i)) (netcall$((i + 1)) HTTP-FLV) is in use"
   fi
 done
 
@@ -200,7 +205,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/netcall-local.XXXXXX")
 redis_pid='' sleep_pid=''
 node_pids=()
 
-# Nodes first, so they end their calls and tell clients to reconnect while Redis still answers; Redis last.
+# Nodes first: a draining node hands its calls' media and its devices over through Redis, so Redis goes last.
 stop_pid() {
   local pid=$1 grace=$2 t
   kill -TERM "$pid" 2>/dev/null || return 0
@@ -280,16 +285,16 @@ esac
 export TMPDIR="$work"
 for ((i = 1; i <= nodes; i++)); do
   node_cmd "$i"
-  start "netcall-$i" "${node_args[@]}"
+  start "netcall$i" "${node_args[@]}"
   node_pids+=($!)
 done
 for ((i = 1; i <= nodes; i++)); do
   pid=${node_pids[i - 1]}
   for ((t = 0; ; t++)); do
-    kill -0 "$pid" 2>/dev/null || fail "netcall-$i exited before it was ready (its log is above)"
-    grep -qs '^listening ' "$work/netcall-$i.log" && healthy "http://$check_host:$((port + i - 1))/healthz" && break
+    kill -0 "$pid" 2>/dev/null || fail "netcall$i exited before it was ready (its log is above)"
+    grep -qs '^listening ' "$work/netcall$i.log" && healthy "http://$check_host:$((port + i - 1))/healthz" && break
     # nginx alone may take 20 s to give up on a port.
-    ((t < 120)) || fail "netcall-$i not ready after 60 s"
+    ((t < 120)) || fail "netcall$i not ready after 60 s"
     sleep 0.5
   done
 done
@@ -298,9 +303,9 @@ echo
 echo "run-local: $nodes node(s) sharing $redis_url, media plane: $media"
 urls=()
 for ((i = 1; i <= nodes; i++)); do
-  url=$(sed -n 's/^listening //p' "$work/netcall-$i.log" | head -n 1)
-  rtmp=$(sed -n 's/^media *\(rtmp:[^ ]*\).*/\1/p' "$work/netcall-$i.log" | head -n 1)
-  printf '  netcall-%-3s %s  %s\n' "$i" "$url" "$rtmp"
+  url=$(sed -n 's/^listening //p' "$work/netcall$i.log" | head -n 1)
+  rtmp=$(sed -n 's/^media *\(rtmp:[^ ]*\).*/\1/p' "$work/netcall$i.log" | head -n 1)
+  printf '  netcall%-4s %s  %s\n' "$i" "$url" "$rtmp"
   urls+=("'$url'")
 done
 (
@@ -313,7 +318,7 @@ echo
 # Waits in the background, so a signal runs its trap at once rather than after a foreground sleep.
 while :; do
   for ((i = 1; i <= nodes; i++)); do
-    kill -0 "${node_pids[i - 1]}" 2>/dev/null || fail "netcall-$i exited (its log is above); stopping the rest"
+    kill -0 "${node_pids[i - 1]}" 2>/dev/null || fail "netcall$i exited (its log is above); stopping the rest"
   done
   kill -0 "$redis_pid" 2>/dev/null || fail "redis-server exited (its log is above); stopping the nodes"
   sleep 1 &

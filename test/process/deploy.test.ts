@@ -2,25 +2,28 @@
 /**
  * deploy/ as a contract, checked without Docker (no engine where the tests run): the image's final stage has
  * nginx with its RTMP module, runs as a non-root user, has a HEALTHCHECK and bakes in no secret, and every file
- * it copies is let into the build context; compose.yaml reads as YAML, its nodes share one Redis under distinct
- * node ids, and its secrets come from an env file whose example holds none; and every flag that compose.yaml
- * and run-local.sh hand the CLI, or that the image's health check reads from its command line, is one its
- * --help lists. Running the image, the compose file and the script end to end is not done here.
+ * it copies is let into the build context; compose.yaml reads as YAML, its nodes share one Redis (with an AOF
+ * on a volume) under distinct node ids the server accepts, and its secrets come from an env file whose example
+ * holds none; and every flag that compose.yaml and run-local.sh hand the CLI, or that the image's health check
+ * reads from its command line, is one its --help lists. run-local.sh runs end to end in run-local.test.ts; the
+ * image and the compose file are not run here.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { resolveCluster } from '../../server/config';
 
 const ROOT = path.resolve(__dirname, '../..');
 const DEPLOY = path.join(ROOT, 'deploy');
 const read = (file: string) => fs.readFileSync(path.join(ROOT, file), 'utf8');
 
 // ---- A reader for the YAML compose.yaml is written in ---------------------------------------------------
-// Block mappings, block sequences of scalars, flow sequences of scalars, quoted and plain scalars, comments.
+// Block mappings, block sequences of scalars, flow sequences of scalars, quoted and plain scalars, empty
+// values (null: a named volume with no settings), comments.
 // Anything else (anchors, multi-line strings, flow mappings, tabs) is refused, naming the line: keep the
 // file in this subset, or give the repo a YAML parser and use it here instead.
 
-type Yaml = string | Yaml[] | { [key: string]: Yaml };
+type Yaml = string | null | Yaml[] | { [key: string]: Yaml };
 interface Line {
   n: number;
   indent: number;
@@ -90,7 +93,7 @@ function readYaml(text: string): Yaml {
       if (pair[1] in out) throw new Error(`line ${n}: "${pair[1]}" twice`);
       if (pair[2] !== undefined) out[pair[1]] = value(pair[2], n);
       else if (at < lines.length && lines[at].indent > indent) out[pair[1]] = block(lines[at].indent);
-      else throw new Error(`line ${n}: "${pair[1]}" has no value`);
+      else out[pair[1]] = null;
     }
     return out;
   };
@@ -191,11 +194,25 @@ type Service = {
   command?: string[];
   environment?: Record<string, string>;
   ports?: string[];
+  volumes?: string[];
 };
-const compose = readYaml(read('deploy/compose.yaml')) as { services: Record<string, Service> };
+const compose = readYaml(read('deploy/compose.yaml')) as {
+  services: Record<string, Service>;
+  volumes?: Record<string, unknown>;
+};
 const nodeServices = Object.entries(compose.services).filter(
   ([, service]) => service.build?.dockerfile === 'deploy/Dockerfile',
 );
+
+/** Whether the server takes `id` as --node-id: its own check, which refuses the start otherwise. */
+const nodeIdTaken = (id: string | undefined) => {
+  try {
+    resolveCluster({ redis: 'redis://redis:6379', nodeId: id }, () => 'unused');
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 const flagValue = (args: readonly string[], flag: string) => {
   const at = args.indexOf(flag);
@@ -203,18 +220,24 @@ const flagValue = (args: readonly string[], flag: string) => {
 };
 
 describe('deploy/compose.yaml', () => {
-  it('runs Redis 7 without persistence, and two or more nodes from the Dockerfile sharing it', () => {
+  it('runs Redis 7 with its AOF on a named volume, and two or more nodes from the Dockerfile sharing it', () => {
     const redis = compose.services.redis;
     expect(redis.image).toMatch(/^redis:7(\.|$)/);
-    expect(flagValue(redis.command ?? [], '--appendonly')).toBe('no');
-    expect(flagValue(redis.command ?? [], '--save')).toBe('');
+    // A restarted Redis restores the calls in progress from its AOF, at most 1 s old.
+    expect(flagValue(redis.command ?? [], '--appendonly')).toBe('yes');
+    expect(flagValue(redis.command ?? [], '--appendfsync')).toBe('everysec');
+    const data = (redis.volumes ?? [])
+      .map((mount) => mount.split(':'))
+      .find(([, inside]) => inside === '/data');
+    expect(data).toBeDefined();
+    expect(Object.keys(compose.volumes ?? {})).toContain(data![0]);
     expect(nodeServices.length).toBeGreaterThanOrEqual(2);
     for (const [, service] of nodeServices) {
       expect(flagValue(service.command ?? [], '--redis')).toBe('redis://redis:6379');
       expect(flagValue(service.command ?? [], '--media')).toBe('nginx');
     }
     const ids = nodeServices.map(([, service]) => flagValue(service.command ?? [], '--node-id'));
-    expect(ids.every(Boolean)).toBe(true);
+    for (const id of ids) expect([id, nodeIdTaken(id)]).toEqual([id, true]);
     expect(new Set(ids).size).toBe(ids.length);
   });
 
@@ -256,7 +279,7 @@ describe('deploy/compose.yaml', () => {
 const flagsIn = (args: readonly string[]) =>
   args.filter((arg) => arg.startsWith('--')).map((arg) => arg.split('=')[0]);
 
-/** The node lines of `run-local.sh --dry-run`: each node's name and argv after the CLI's path. */
+/** The lines of `run-local.sh --dry-run`: each process's name and argv (a node's after the CLI's path). */
 function dryRun(...flags: string[]): Array<{ name: string; args: string[] }> {
   const env = Object.fromEntries(
     Object.entries(process.env).filter(([name]) => !/^NETCALL_(LOCAL_|PUBLIC_HOST)/.test(name)),
@@ -265,11 +288,12 @@ function dryRun(...flags: string[]): Array<{ name: string; args: string[] }> {
     encoding: 'utf8',
     env,
   });
-  return [...out.matchAll(/^(netcall-\d+)\s+(.*)$/gm)].map(([, name, line]) => {
+  return [...out.matchAll(/^(redis|netcall\d+)\s+(.*)$/gm)].map(([, name, line]) => {
     const words = line.trim().split(/\s+/);
     return { name, args: words.slice(words.findIndex((word) => word.endsWith('cli.js')) + 1) };
   });
 }
+const dryRunNodes = (...flags: string[]) => dryRun(...flags).filter((line) => line.name !== 'redis');
 
 describe('the flags deploy/ passes to the CLI', () => {
   let listed: Set<string>;
@@ -286,7 +310,7 @@ describe('the flags deploy/ passes to the CLI', () => {
     listed = new Set(help.match(/--[a-z][a-z0-9-]*/g));
     for (const [name, service] of nodeServices) use(`compose.yaml ${name}`, flagsIn(service.command ?? []));
     for (const media of ['nginx', 'embedded'])
-      for (const node of dryRun('--media', media, '--public-host', 'rtc.example.com', '--nodes', '2'))
+      for (const node of dryRunNodes('--media', media, '--public-host', 'rtc.example.com', '--nodes', '2'))
         use(`run-local.sh (${media}) ${node.name}`, flagsIn(node.args));
     const health = read('deploy/healthcheck.js');
     use(
@@ -295,14 +319,18 @@ describe('the flags deploy/ passes to the CLI', () => {
     );
   }, 60_000);
 
-  it('run-local.sh starts nodes with distinct ids on one Redis', () => {
-    const nodes = dryRun('--media', 'nginx', '--nodes', '3');
-    expect(nodes.map((node) => flagValue(node.args, '--node-id'))).toEqual([
-      'netcall-1',
-      'netcall-2',
-      'netcall-3',
-    ]);
+  it('run-local.sh starts nodes with distinct ids, each named by its id, on one Redis with an AOF', () => {
+    const lines = dryRun('--media', 'nginx', '--nodes', '3');
+    const nodes = lines.filter((line) => line.name !== 'redis');
+    const ids = nodes.map((node) => flagValue(node.args, '--node-id'));
+    expect(ids).toEqual(['netcall1', 'netcall2', 'netcall3']);
+    for (const id of ids) expect([id, nodeIdTaken(id)]).toEqual([id, true]);
+    expect(nodeIdTaken('netcall-1')).toBe(false); // the control: the check refuses what the server refuses
+    expect(nodes.map((node) => node.name)).toEqual(ids);
     expect(new Set(nodes.map((node) => flagValue(node.args, '--redis'))).size).toBe(1);
+    const redis = lines.find((line) => line.name === 'redis')!.args;
+    expect(flagValue(redis, '--appendonly')).toBe('yes');
+    expect(flagValue(redis, '--appendfsync')).toBe('everysec');
   });
 
   it('are each listed by --help', () => {
