@@ -3,7 +3,8 @@
  * (`--help` lists every flag).
  * Secrets come from the environment (NETCALL_SECRET, NETCALL_MEDIA_SECRET, NETCALL_METRICS_TOKEN) or from
  * files, never from argv: a command line is visible to every local user. Prints `listening ws://HOST:PORT`
- * once ready; on SIGINT/SIGTERM ends every call cleanly and tells clients to reconnect, then exits 0.
+ * once ready; on SIGINT/SIGTERM a single node ends every call cleanly and tells clients to reconnect, a node of
+ * a cluster (--redis) drains (its calls go on at the other nodes), then exits 0.
  */
 import { readFileSync } from 'fs';
 import { networkInterfaces } from 'os';

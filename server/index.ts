@@ -388,6 +388,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     };
     try {
       await cluster.start();
+      // A node restarted under its name before its key expired: what its previous process held is lost, its
+      // devices and its media server's streams with them.
+      await reconcile(ctx, cluster.id);
+      await moveMedia(ctx, cluster.id, (stream) => planes.nodeOf(stream));
     } catch (error) {
       http.close();
       await localMedia.close();

@@ -52,13 +52,18 @@ export interface HubOptions {
 export class Hub {
   private readonly connections = new Map<string, Connection>();
   private counter = 0;
+  /**
+   * Several nodes: a node restarted under the same name (a supervisor's restart within seconds) must not reuse
+   * the ids its previous process left in the store, so each process numbers its connections afresh.
+   */
+  private readonly epoch = Math.random().toString(36).slice(2, 8);
 
   constructor(private readonly options: HubOptions) {}
 
   add(socket: WebSocket, ip: string): Connection {
     const now = this.options.now();
     const conn: Connection = {
-      id: this.options.node ? `${this.options.node}.${++this.counter}` : `c${++this.counter}`,
+      id: this.options.node ? `${this.options.node}.${this.epoch}-${++this.counter}` : `c${++this.counter}`,
       socket,
       ip,
       account: null,

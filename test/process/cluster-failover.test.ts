@@ -92,6 +92,29 @@ describe('a cluster of two nodes', () => {
   );
 
   it(
+    'keeps a call whose node was killed and restarted at once under the same name, before its key expired',
+    async () => {
+      redis = await startRedis();
+      // Keys that outlive the restart: nobody else takes over the old process, the new one must.
+      const n1 = await node('n1', ['--node-ttl-ms', '60000']);
+      const n2 = await node('n2', ['--node-ttl-ms', '60000']);
+      const [alice, bob] = await callAcross(n1, n2, 'again');
+      n1.child.kill('SIGKILL');
+      // A supervisor's restart: the same name, within the key's life.
+      const again = await node('n1', ['--node-ttl-ms', '60000']);
+      await alice.netcall.next('reconnected');
+      await Promise.all([syncDoneOn(alice, n2.media), syncDoneOn(bob, n2.media)]);
+      expect([alice.session.phase, bob.session.phase]).toEqual(['in-call', 'in-call']);
+      await alice.session.hangup();
+      await phase(bob, 'ended');
+      expect(bob.records[0].reason).toBe('remote-hangup');
+      for (const n of [again, n2])
+        expect(await fetchCounts(n, METRICS)).toMatchObject({ calls: 0, online: 2 });
+    },
+    CLI_TEST_TIMEOUT_MS,
+  );
+
+  it(
     'drains a node on SIGTERM: its devices move to the other node at once and their call goes on',
     async () => {
       redis = await startRedis();
