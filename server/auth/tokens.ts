@@ -4,6 +4,7 @@
  * requires `exp`, bounds the lifetime, and checks `aud`/`iss` when the operator configured them.
  * Owns the "revoked before" list of kicked accounts; never touches sockets.
  */
+import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { ACCOUNT_PATTERN, Code, NetcallError } from '../../services/protocol';
 
@@ -52,6 +53,8 @@ export function mintToken(
  */
 export class TokenVerifier {
   private readonly maxLifetime: number;
+  /** The secret as jsonwebtoken would turn it into a key on every verify (see `verificationKey`). */
+  private readonly key: KeyObject | string;
   /**
    * account → UNIX seconds of the last kick. Kept as long as a token issued before it could still be valid (its
    * `iat` is at most a minute ahead, its lifetime bounded), no longer.
@@ -63,6 +66,7 @@ export class TokenVerifier {
     private readonly now: () => number = Date.now,
   ) {
     this.maxLifetime = policy.maxLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS;
+    this.key = verificationKey(policy.secret);
   }
 
   /** Returns the token's account and times, or throws a 401 NetcallError saying why. */
@@ -70,7 +74,7 @@ export class TokenVerifier {
     const nowSeconds = Math.floor(this.now() / 1000);
     let payload: jwt.JwtPayload | string;
     try {
-      payload = jwt.verify(token, this.policy.secret, {
+      payload = jwt.verify(token, this.key, {
         algorithms: ['HS256'],
         clockTimestamp: nowSeconds,
         ...(this.policy.audience ? { audience: this.policy.audience } : {}),
@@ -118,6 +122,22 @@ export class TokenVerifier {
     // Prune: a revocation older than the longest token lifetime can no longer match a valid token.
     for (const [name, at] of this.revokedBefore)
       if (at < nowSeconds - this.maxLifetime - IAT_LEEWAY_SECONDS) this.revokedBefore.delete(name);
+  }
+}
+
+/**
+ * jsonwebtoken turns a string secret into a key on every call, trying it as a PEM public key first: the throw
+ * and catch cost more than the HMAC itself, once per login. Done once here, in the same order, so every token
+ * meets the key it met before. An empty secret or one that parses as a public key stays a string: jsonwebtoken
+ * refuses both, as it did.
+ */
+function verificationKey(secret: string): KeyObject | string {
+  if (typeof secret !== 'string' || secret === '') return secret;
+  try {
+    createPublicKey(secret);
+    return secret;
+  } catch {
+    return createSecretKey(Buffer.from(secret));
   }
 }
 
