@@ -6,7 +6,7 @@
  * derived key so that a play URL can never be replayed as a push URL. Pure functions: shared by the
  * supervisor (which signs) and the worker (which verifies); must never touch NMS.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, hash, timingSafeEqual } from 'node:crypto';
 import { quote } from './values';
 
 /** The only app our URLs use. */
@@ -25,18 +25,24 @@ export function isStreamName(name: string): boolean {
   return STREAM_NAME.test(name);
 }
 
-function md5(text: string): string {
-  return createHash('md5').update(text).digest('hex');
-}
+// Every issued URL is signed: `crypto.hash` (Node 20.12+) does it without a Hash object each; older 20.x lack it.
+const md5: (text: string) => string =
+  typeof hash === 'function'
+    ? (text) => hash('md5', text, 'hex')
+    : (text) => createHash('md5').update(text).digest('hex');
 
 /** The key play signatures are made with: distinct from the publish secret, derivable only by holders of it. */
 export function derivePlayKey(secret: string): string {
   return md5(`${secret}:play`);
 }
 
+const ALPHANUMERIC = /^[A-Za-z0-9]+$/;
+
 // Alphanumerics pass through; every other UTF-8 byte (including '_' and '-') becomes "-xx". The result holds
 // no '_', so '_' can separate room and uid without two different pairs ever mapping to one stream name.
 function encodeComponent(value: string): string {
+  // Our own cids and uids are all alphanumeric: they come out as they went in, without a byte loop.
+  if (ALPHANUMERIC.test(value)) return value;
   let out = '';
   for (const byte of Buffer.from(value, 'utf8')) {
     const isAlnum =

@@ -2,7 +2,7 @@
  * What every op handler shares: the handler and outcome shapes, ids, and the checks that come first (logged
  * in, not already busy). No call or room logic here.
  */
-import { randomBytes } from 'crypto';
+import { randomFillSync } from 'crypto';
 import {
   Code,
   NetcallError,
@@ -31,7 +31,22 @@ export const EMPTY: EmptyResult = {};
 let uidCounter = 100000;
 /** NetEase's uids are numbers; ours are their decimal strings, unique per server process. */
 export const newUid = (): string => String(++uidCounter);
-export const newCid = (): string => randomBytes(8).toString('hex');
+
+/**
+ * Random bytes for cids, drawn a page at a time: a cid is 8 of them, and asking the CSPRNG for 8 bytes costs
+ * about ten times the hex of them. The same generator either way, so cids are as unguessable as before.
+ */
+const cidBytes = Buffer.alloc(4096);
+let cidOffset = cidBytes.length;
+export function newCid(): string {
+  if (cidOffset + 8 > cidBytes.length) {
+    randomFillSync(cidBytes);
+    cidOffset = 0;
+  }
+  const cid = cidBytes.toString('hex', cidOffset, cidOffset + 8);
+  cidOffset += 8;
+  return cid;
+}
 
 export function requireLogin(conn: Connection): string {
   if (!conn.account) throw new NetcallError(Code.UNAUTHORIZED, 'login first');

@@ -87,13 +87,13 @@ export function attachSocketServer(
       if (left <= 0) perAddress.delete(key);
       else perAddress.set(key, left);
     });
-    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, ip));
+    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, ip, socket));
   });
 
-  const accept = (socket: OrderlyWebSocket, ip: string): void => {
-    const conn = ctx.hub.add(socket, ip);
+  const accept = (socket: OrderlyWebSocket, ip: string, transport: Duplex): void => {
+    const conn = ctx.hub.add(socket, ip, transport);
     socket.closeInTurn = (close) =>
-      void conn.queue.push(close, (error) =>
+      conn.queue.push(close, (error) =>
         ctx.log.warn({ conn: conn.id, err: String(error) }, 'closing a connection failed'),
       );
     const open = () => socket.readyState === socket.OPEN;
@@ -132,7 +132,7 @@ export function attachSocketServer(
           return;
         }
         const text = buffer.toString('utf8');
-        void conn.queue.push(() => {
+        conn.queue.push(() => {
           // A refused login before it closed the socket at once: nothing sent behind it is handled.
           if (conn.closingOnPurpose && !open()) return;
           return handleFrame(ctx, conn, text, buffer.length, onReply);
@@ -146,12 +146,11 @@ export function attachSocketServer(
       // 1000/1001 come from a client that closed on purpose; anything else is a lost network.
       const clean = code === 1000 || code === 1001 || conn.closingOnPurpose;
       // After the frames it sent before: a hangup it sent just before closing is handled as a hangup.
-      void conn.queue
-        .push(
-          () => ctx.store.exclusive(() => dropConnection(ctx, conn, clean)),
-          (error) => ctx.log.warn({ conn: conn.id, err: String(error) }, 'dropping a connection failed'),
-        )
-        .then(() => ctx.hub.remove(conn.id));
+      conn.queue.push(
+        () => ctx.store.exclusive(() => dropConnection(ctx, conn, clean)),
+        (error) => ctx.log.warn({ conn: conn.id, err: String(error) }, 'dropping a connection failed'),
+        () => ctx.hub.remove(conn.id),
+      );
     });
   };
 
@@ -216,7 +215,7 @@ export class OrderlyWebSocket extends WebSocket {
  */
 function inTurn(ctx: SignalingContext, conn: Connection, send: () => void): void {
   if (conn.queue.size >= queueCap(ctx.limits)) return send();
-  void conn.queue.push(send, (error) => ctx.log.warn({ conn: conn.id, err: String(error) }, 'answer failed'));
+  conn.queue.push(send, (error) => ctx.log.warn({ conn: conn.id, err: String(error) }, 'answer failed'));
 }
 
 /** Answers a request by its seq when it has one, else with an unattributed `error` event. */
