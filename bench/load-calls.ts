@@ -28,8 +28,12 @@ const CALLS = 1000;
  * cores.
  */
 const WORKERS = Number(process.env.BENCH_LOAD_WORKERS || 2);
-/** Calls each generator sets up one at a time before the burst (not measured), as call-setup warms up. */
-const WARMUP = 10;
+/**
+ * Calls each generator sets up one at a time before the burst (not measured), as call-setup warms up. Ten were
+ * too few for V8 to optimise the call path, so the burst paid for compiling it (about 190 ms of background
+ * compilation in a profile of the burst): a node under this load has been up for a while.
+ */
+const WARMUP = 300;
 const HEARTBEAT_MS = 5000;
 const HOLD_MS = 60_000;
 /** A setup not done in this long failed (the budget is 250 ms; this only bounds the wait). */
