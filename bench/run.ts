@@ -75,6 +75,8 @@ async function main(): Promise<number> {
     );
   const names = selected.length ? selected : Object.keys(BENCHMARKS);
 
+  // A benchmark may wait on nothing but unref'd handles (the test Redis's process): the run must not end there.
+  const keepAlive = setInterval(() => undefined, 60_000);
   const results: Array<BenchmarkResult & { module: string; seconds: number }> = [];
   const errors: Array<{ module: string; error: string }> = [];
   for (const name of names) {
@@ -91,6 +93,7 @@ async function main(): Promise<number> {
     }
   }
 
+  clearInterval(keepAlive);
   const metrics = results.flatMap((result) => result.metrics);
   const host = machine();
   console.log(`\nmachine: ${host.nproc} cores, ${host.cpu}, Node ${host.node}, ${host.platform}\n`);
