@@ -17,7 +17,7 @@ const CALLS = 200;
  * and, on a fast machine, the request rate (each call is several requests). The limits' own tests
  * (test/integration/abuse.test.ts, test/process/flood.test.ts) keep proving they refuse real floods.
  */
-const LATENCY_ONLY = {
+export const LATENCY_ONLY = {
   maxRequestsPerSecond: 1_000_000,
   requestBurst: 1_000_000,
   maxCallsPerPairPerMinute: 1_000_000,

@@ -8,18 +8,13 @@ import { performance } from 'perf_hooks';
 import type { RunningServer } from '../server/index';
 import { startRedis, type TestRedis } from '../test/helpers/redis';
 import { startTestServer } from '../test/helpers/server';
+import { LATENCY_ONLY } from './call-setup';
 import { connectPair, type Pair } from './lib/calls';
 import { percentile, round } from './lib/stats';
 import { budgeted, info, type BenchmarkResult, type Budgets } from './lib/types';
 
 const WARMUP = 10;
 const CALLS = 200;
-/** Latency, not abuse: see bench/call-setup.ts. */
-const LATENCY_ONLY = {
-  maxRequestsPerSecond: 1_000_000,
-  requestBurst: 1_000_000,
-  maxCallsPerPairPerMinute: 1_000_000,
-};
 
 async function measure(pair: Pair): Promise<number> {
   const started = performance.now();

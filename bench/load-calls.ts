@@ -7,7 +7,7 @@
  * (several rounds), and what dropped is counted. `BENCH_LOAD_SCALE=0.05` runs a twentieth, reported as info only;
  * `BENCH_LOAD_PROFILE=DIR` writes the server's CPU profile there.
  */
-import { loadScale, requireWithinCap, scaled } from './lib/load-bounds';
+import { loadScale, requireWithinCap, scaled, split, sum, tally } from './lib/load-bounds';
 import type {
   CheckRequest,
   CheckedReply,
@@ -39,19 +39,6 @@ const HOLD_MS = 60_000;
 /** A setup not done in this long failed (the budget is 250 ms; this only bounds the wait). */
 const SETUP_TIMEOUT_MS = 30_000;
 const TIME_LIMIT_MS = 8 * 60_000;
-
-/** Sizes of `total` split over `parts` as evenly as can be. */
-const split = (total: number, parts: number): number[] =>
-  Array.from({ length: parts }, (_, index) => Math.floor(total / parts) + (index < total % parts ? 1 : 0));
-
-const sum = (values: number[]): number => values.reduce((total, value) => total + value, 0);
-
-function tally(records: Array<Record<string, number>>): Record<string, number> {
-  const merged: Record<string, number> = {};
-  for (const record of records)
-    for (const [key, count] of Object.entries(record)) merged[key] = (merged[key] ?? 0) + count;
-  return merged;
-}
 
 async function measure(run: LoadRun, calls: number) {
   // Only the per-address cap stands in the way: every client comes from 127.0.0.1. The request-rate limits are

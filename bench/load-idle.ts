@@ -8,7 +8,7 @@
  * `ws` server (bench/lib/ws-baseline.ts) give the floor that cost is read against. `BENCH_LOAD_SCALE=0.05` runs a
  * twentieth, reported as info only.
  */
-import { loadScale, requireWithinCap, scaled } from './lib/load-bounds';
+import { loadScale, requireWithinCap, scaled, split, sum, tally } from './lib/load-bounds';
 import type { CheckRequest, CheckedReply, OpenRequest, OpenedReply } from './lib/load-idle-worker';
 import {
   LoadRun,
@@ -47,18 +47,6 @@ interface Phase {
   opened: OpenedReply[];
   checked: CheckedReply[];
   serverOutput: string;
-}
-
-const split = (total: number, parts: number): number[] =>
-  Array.from({ length: parts }, (_, index) => Math.floor(total / parts) + (index < total % parts ? 1 : 0));
-
-const sum = (values: number[]): number => values.reduce((total, value) => total + value, 0);
-
-function tally(records: Array<Record<string, number>>): Record<string, number> {
-  const merged: Record<string, number> = {};
-  for (const record of records)
-    for (const [key, count] of Object.entries(record)) merged[key] = (merged[key] ?? 0) + count;
-  return merged;
 }
 
 async function phase(run: LoadRun, kind: Kind, count: number, firstAddress: number): Promise<Phase> {

@@ -7,6 +7,7 @@
 import { MediaRoster } from '../../services/media';
 import type { Netcall } from '../../services/netcall';
 import { connectClient, type SignallingAt } from '../../test/helpers/server';
+import { whenComplete } from './roster';
 
 export interface Pair {
   caller: Netcall;
@@ -18,21 +19,6 @@ export interface Pair {
   /** Hangs up from the caller and resolves once the callee has seen it (both rosters empty). */
   hangup(): Promise<void>;
   close(): void;
-}
-
-const complete = (roster: MediaRoster): boolean =>
-  Boolean(roster.pusher?.url) && roster.players.length === 1 && Boolean(roster.players[0].url);
-
-function whenComplete(roster: MediaRoster): Promise<void> {
-  if (complete(roster)) return Promise.resolve();
-  return new Promise((resolve) => {
-    const listener = () => {
-      if (!complete(roster)) return;
-      roster.off('changes', listener);
-      resolve();
-    };
-    roster.on('changes', listener);
-  });
 }
 
 let pairs = 0;

@@ -50,3 +50,17 @@ export function loadScale(env: NodeJS.ProcessEnv = process.env): number {
 /** `full` scaled down, at least `least`. */
 export const scaled = (full: number, scale: number, least = 1): number =>
   Math.max(least, Math.round(full * scale));
+
+/** Sizes of `total` split over `parts` (generator processes) as evenly as can be. */
+export const split = (total: number, parts: number): number[] =>
+  Array.from({ length: parts }, (_, index) => Math.floor(total / parts) + (index < total % parts ? 1 : 0));
+
+export const sum = (values: number[]): number => values.reduce((total, value) => total + value, 0);
+
+/** Counts from every generator process, added up by name. */
+export function tally(records: Array<Record<string, number>>): Record<string, number> {
+  const merged: Record<string, number> = {};
+  for (const record of records)
+    for (const [key, count] of Object.entries(record)) merged[key] = (merged[key] ?? 0) + count;
+  return merged;
+}

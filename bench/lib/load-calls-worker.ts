@@ -14,6 +14,7 @@ import { Netcall, type NetcallEvents } from '../../services/netcall';
 import type { ControlEvent } from '../../services/protocol';
 import { requireLoopback, requireWithinCap } from './load-bounds';
 import { boundChild, serve } from './load-child';
+import { whenComplete } from './roster';
 
 export interface ConnectRequest {
   type: 'connect';
@@ -93,21 +94,6 @@ const SETUP_TIMEOUT_MS = 10_000;
 
 const secret = process.env.BENCH_LOAD_SECRET ?? '';
 const pairs: Pair[] = [];
-
-const complete = (roster: MediaRoster): boolean =>
-  Boolean(roster.pusher?.url) && roster.players.length === 1 && Boolean(roster.players[0].url);
-
-function whenComplete(roster: MediaRoster): Promise<void> {
-  if (complete(roster)) return Promise.resolve();
-  return new Promise((resolve) => {
-    const listener = () => {
-      if (!complete(roster)) return;
-      roster.off('changes', listener);
-      resolve();
-    };
-    roster.on('changes', listener);
-  });
-}
 
 async function connectSide(url: string, account: string): Promise<Side> {
   const netcall = new Netcall({

@@ -39,6 +39,23 @@ async function node(id: string, extra: string[] = []): Promise<Node> {
   return { ...cli, media };
 }
 
+const pause = () => new Promise((resolve) => setTimeout(resolve, 100));
+
+/**
+ * `attempt` until it succeeds, while it fails with `code` only (a state that clears by itself: Redis coming
+ * back, a node's next sweep); any other failure fails the test. The test's own timeout bounds it.
+ */
+async function once<T>(code: number, attempt: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (error) {
+      expect(error).toMatchObject({ code });
+      await pause();
+    }
+  }
+}
+
 const origin = (url: string) => /^[a-z]+:\/\/[^/]+/.exec(url)![0];
 
 /** The next `syncDone` `p` gets whose URLs all point at `media`: the call's media is there now. */
@@ -156,23 +173,12 @@ describe('a cluster of two nodes', () => {
 
       await redis.restart();
       for (const n of [n1, n2])
-        for (;;) {
-          const counts = await fetchCounts(n, METRICS);
-          if ((counts as unknown as { redis: string }).redis === 'up') break;
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-      // The restarted Redis is empty: each node put its devices back, so a call across nodes rings again.
-      for (;;) {
-        try {
-          const after = await alice.netcall.call({ type: 1, callee: bob.netcall.account });
-          expect(await bob.netcall.next('beCalling')).toMatchObject({ cid: after.cid });
-          break;
-        } catch (error) {
-          // Until n2 has put bob back (its next sweep), bob is not online: 404.
-          expect(error).toMatchObject({ code: 404 });
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-      }
+        while (((await fetchCounts(n, METRICS)) as unknown as { redis: string }).redis !== 'up')
+          await pause();
+      // The restarted Redis is empty: each node put its devices back, so a call across nodes rings again. Until
+      // n2 has put bob back (its next sweep), bob is not online: 404.
+      const after = await once(404, () => alice.netcall.call({ type: 1, callee: bob.netcall.account }));
+      expect(await bob.netcall.next('beCalling')).toMatchObject({ cid: after.cid });
       expect(alice.netcall.seen('willreconnect')).toEqual([]);
     },
     CLI_TEST_TIMEOUT_MS,
@@ -189,15 +195,7 @@ describe('a cluster of two nodes', () => {
       // Refused while Redis is away, and the call is not ended for it.
       await expect(alice.netcall.control({ command: 2 })).rejects.toMatchObject({ code: 503 });
       await redis.restart();
-      for (;;) {
-        try {
-          await alice.netcall.control({ command: 2 });
-          break;
-        } catch (error) {
-          expect(error).toMatchObject({ code: 503 });
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-      }
+      await once(503, () => alice.netcall.control({ command: 2 }));
       expect(await bob.netcall.next('control')).toMatchObject({ command: 2 });
       expect([alice.session.phase, bob.session.phase]).toEqual(['in-call', 'in-call']);
       await bob.session.hangup();
