@@ -20,6 +20,8 @@ export type PlacementStrategy = 'least-loaded' | 'local';
 
 const ORIGIN = /^[a-z]+:\/\/[^/]+/;
 const MAX_NAME = 200;
+/** Placements remembered per node; a forgotten one is read from Redis again. */
+const MAX_CACHED = 10_000;
 
 export interface ClusterMediaOptions {
   local: MediaPlane;
@@ -71,7 +73,10 @@ export class ClusterMedia implements MediaPlane {
       node = this.choose(avoid);
       await redis.set(key, node, 'PX', 24 * 3600 * 1000);
     }
+    this.placements.delete(cid);
     this.placements.set(cid, node);
+    // Only the node that ends a call forgets its placement: the others' copies go oldest first.
+    if (this.placements.size > MAX_CACHED) this.placements.delete(this.placements.keys().next().value!);
     return node;
   }
 
