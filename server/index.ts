@@ -178,9 +178,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   });
 
   // nginx refuses to start here, naming the packages, when it or its RTMP module is missing.
-  const localMedia: MediaPlane =
+  const startLocalMedia = (): Promise<MediaPlane> =>
     mediaEngine === 'nginx'
-      ? await startNginxPlane({
+      ? startNginxPlane({
           bind: host,
           publicHost,
           rtmpPort: options.rtmpPort ?? 0,
@@ -188,7 +188,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
           urlTtlSeconds: options.mediaUrlTtlSeconds,
           logger: log,
         })
-      : await startMediaPlane({
+      : startMediaPlane({
           bind: host,
           publicHost,
           rtmpPort: options.rtmpPort ?? 0,
@@ -199,6 +199,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
           maxConnectionsPerIp: limits.maxConnectionsPerIp,
           logger: log,
         });
+  // A media plane that refuses to start leaves no Redis connection behind (it would hold the process open).
+  const localMedia = await startLocalMedia().catch(async (error: unknown) => {
+    await redisStore?.close();
+    throw error;
+  });
 
   // The mix's HLS is transient: a folder of our own unless the operator named one (then only rooms' subfolders
   // are ours to remove).
@@ -364,6 +369,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     port = await listen(http, options.port ?? 0, host);
   } catch (error) {
     await media.close();
+    await redisStore?.close();
     if (mixConfig && !mixConfig.hlsDir) rmSync(hlsRoot, { recursive: true, force: true });
     throw error;
   }

@@ -7,6 +7,7 @@
  */
 import type { RunningServer } from '../../server/index';
 import { startRedis, type TestRedis } from '../helpers/redis';
+import Redis from 'ioredis';
 import { mintToken } from '../../server/index';
 import {
   TEST_SECRET,
@@ -180,6 +181,24 @@ describe('two nodes on one Redis', () => {
     await expect(callerA.call({ type: 1, callee: bob })).rejects.toMatchObject({ code: 429 });
     await expect(callerB.call({ type: 1, callee: bob })).rejects.toMatchObject({ code: 429 });
     await roundTrip(callerA);
+  });
+
+  it('leaves no Redis connection behind when a node fails to start', async () => {
+    const clients = async () => {
+      const probe = new Redis(redis.url);
+      const list = (await probe.call('CLIENT', 'LIST')) as string;
+      probe.disconnect();
+      // The probe's own line is in the list.
+      return list.trim().split('\n').length - 1;
+    };
+    const before = await clients();
+    // Its port is taken (by node a): it connects to Redis, then cannot listen.
+    await expect(startTestServer({ redis: redis.url, nodeId: 'nodec', port: a.port })).rejects.toThrow();
+    expect(await clients()).toBe(before);
+    // Positive control: a node that starts holds connections of its own.
+    const c = await startTestServer({ redis: redis.url, nodeId: 'nodec' });
+    expect(await clients()).toBeGreaterThan(before);
+    await c.close();
   });
 
   it('reports both nodes healthy, with Redis up', async () => {
