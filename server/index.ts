@@ -414,8 +414,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
    * are lost connections (their calls wait their grace period, as for a dropped network) and are told to
    * reconnect elsewhere (1012); the client's next URL takes them to another node, where they rejoin.
    */
-  const drain = async (running: Cluster, planes: ClusterMedia) => {
-    await echo?.close();
+  const handOver = async (running: Cluster, planes: ClusterMedia) => {
     await moveMedia(ctx, running.id, (stream) => planes.nodeOf(stream)).catch((error: unknown) =>
       log.warn({ err: String(error) }, 'moving media at drain failed'),
     );
@@ -428,39 +427,36 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         .catch((error: unknown) => log.warn({ conn: conn.id, err: String(error) }, 'drain: drop failed'));
       conn.account = null;
     }
-    await mixes?.close();
-    if (mixConfig && !mixConfig.hlsDir) rmSync(hlsRoot, { recursive: true, force: true });
-    await sockets.close();
-    const deadline = Date.now() + DRAIN_WAIT_MS;
-    while (hub.size() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-    await running.stop();
-    await reporter.settled();
-    const closed = new Promise<void>((resolve) => http.close(() => resolve()));
-    http.closeAllConnections();
-    await closed;
-    await media.close();
-    await redisStore?.close();
   };
   const close = () =>
     (closing ??= (async () => {
-      if (cluster && clusterMedia) return drain(cluster, clusterMedia);
       // The echo first: its calls end and its relays (ffmpeg children) are gone before anything else stops.
       await echo?.close();
-      // Peers hear their calls end before the sockets are told to go (1012: come back later).
-      // Ending every call also clears every grace and ring timer, and closes live rooms (their mixes stop).
-      // A store that fails here must not keep the ports open: the rest of the shutdown goes on.
-      await endAllCalls(ctx).catch((error: unknown) =>
-        log.warn({ err: String(error) }, 'ending the calls at shutdown failed'),
-      );
+      if (cluster && clusterMedia) await handOver(cluster, clusterMedia);
+      else
+        // Peers hear their calls end before the sockets are told to go (1012: come back later).
+        // Ending every call also clears every grace and ring timer, and closes live rooms (their mixes stop).
+        // A store that fails here must not keep the ports open: the rest of the shutdown goes on.
+        await endAllCalls(ctx).catch((error: unknown) =>
+          log.warn({ err: String(error) }, 'ending the calls at shutdown failed'),
+        );
       // No mix process outlives the server; recordings are finished before it says it closed.
       await mixes?.close();
       if (mixConfig && !mixConfig.hlsDir) rmSync(hlsRoot, { recursive: true, force: true });
       await sockets.close();
+      if (cluster) {
+        // The others take over what is left of this node once its key is gone: its closes are handled first.
+        const deadline = Date.now() + DRAIN_WAIT_MS;
+        while (hub.size() > 0 && Date.now() < deadline)
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        await cluster.stop();
+      }
       await reporter.settled();
       const closed = new Promise<void>((resolve) => http.close(() => resolve()));
       http.closeAllConnections();
       await closed;
       await media.close();
+      await redisStore?.close();
     })());
 
   if (echoConfig) {

@@ -322,10 +322,6 @@ export class RedisStore implements StateStore {
     return this.run(async () => (await this.redis.zrem(this.k('orphans'), key)) === 1);
   }
 
-  isOrphan(key: string): Promise<boolean> {
-    return this.run(async () => (await this.redis.zscore(this.k('orphans'), key)) !== null);
-  }
-
   /** Orphans whose grace period is over (their node may be gone with its timer): any node may end them. */
   expiredOrphans(now: number): Promise<string[]> {
     return this.run(() => this.redis.zrangebyscore(this.k('orphans'), 0, now));
