@@ -23,6 +23,12 @@ export interface NodeInfo {
   startedAt: number;
 }
 
+/** How long messages wait for a node that is not listening (Redis reconnecting) before they are dropped. */
+const HOLD_MS = 5000;
+const MAX_HELD = 10_000;
+/** The channel every node listens on. */
+const ALL = '*all';
+
 export type BusMessage =
   | { t: 'emit'; c: string; f: string }
   | { t: 'kick'; account: string; reason: string }
@@ -48,6 +54,8 @@ export class Cluster {
   private readonly redis: Redis;
   private readonly prefix: string;
   private timer: ReturnType<typeof setInterval> | null = null;
+  /** Messages for a node whose subscriber is not listening right now, in order. */
+  private readonly held = new Map<string, string[]>();
   private sweeping = false;
   private nodes = new Map<string, NodeInfo>();
   private readonly startedAt = Date.now();
@@ -106,7 +114,7 @@ export class Cluster {
 
   async start(): Promise<void> {
     await this.sub.connect();
-    await this.sub.subscribe(this.channel(this.id), this.channel('*all'));
+    await this.sub.subscribe(this.channel(this.id), this.channel(ALL));
     // ioredis re-subscribes by itself after a reconnect.
     await this.announce();
     await this.refresh();
@@ -124,13 +132,51 @@ export class Cluster {
   }
 
   send(node: string, message: BusMessage): void {
-    this.redis.publish(this.channel(node), JSON.stringify(message)).catch((error: Error) => {
-      this.options.log.warn({ node, t: message.t, err: error.message }, 'bus: publish failed');
-    });
+    const text = JSON.stringify(message);
+    const held = this.held.get(node);
+    if (held) {
+      if (held.length < MAX_HELD) held.push(text);
+      return;
+    }
+    this.publish(node, text);
+  }
+
+  /**
+   * Pub/sub delivers to whoever listens now. A node's subscriber that is re-subscribing (Redis just came back)
+   * hears nothing: PUBLISH says so (no receiver), and the message waits, with any that follow it, until that
+   * node listens again or `HOLD_MS` passed (then it is gone, and the reaper deals with it).
+   */
+  private publish(node: string, text: string): void {
+    this.redis.publish(this.channel(node), text).then(
+      (receivers) => {
+        if (receivers === 0 && node !== ALL) this.hold(node, text);
+      },
+      (error: Error) => this.options.log.warn({ node, err: error.message }, 'bus: publish failed'),
+    );
+  }
+
+  private hold(node: string, text: string): void {
+    const waiting = this.held.get(node);
+    if (waiting) return void waiting.push(text);
+    const held = [text];
+    this.held.set(node, held);
+    const giveUp = Date.now() + HOLD_MS;
+    const retry = async (): Promise<void> => {
+      while (held.length > 0) {
+        const receivers = await this.redis.publish(this.channel(node), held[0]).catch(() => 0);
+        if (receivers > 0) held.shift();
+        else if (Date.now() > giveUp) break;
+        else await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      if (held.length > 0)
+        this.options.log.warn({ node, dropped: held.length }, 'bus: node not listening; messages dropped');
+      this.held.delete(node);
+    };
+    void retry();
   }
 
   broadcast(message: BusMessage): void {
-    this.send('*all', message);
+    this.send(ALL, message);
   }
 
   private info(): NodeInfo {
