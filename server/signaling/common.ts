@@ -66,10 +66,7 @@ export async function refuseIfBusy(ctx: SignalingContext, conn: Connection): Pro
  */
 export async function countCall(ctx: SignalingContext, caller: string, callees: string[]): Promise<void> {
   const ringing =
-    (await ctx.store.ringingCallsBy(caller)).length +
-    (await ctx.store.allRooms()).filter(
-      (r) => r.kind === 'call' && r.createdBy === caller && r.invitees.length > 0,
-    ).length;
+    (await ctx.store.ringingCallsBy(caller)).length + (await ctx.store.ringingRoomsBy(caller)).length;
   if (ringing >= ctx.limits.maxRingingPerCaller)
     throw new NetcallError(
       Code.RATE_LIMITED,

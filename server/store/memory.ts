@@ -13,13 +13,20 @@ export class MemoryStore implements StateStore {
   private readonly devices = new Map<string, Set<string>>();
   private readonly calls = new Map<string, CallState>();
   private readonly callsByConn = new Map<string, Set<string>>();
-  /** Calls still ringing: the caps and a lost callee ask about these on every call, so they are kept apart. */
-  private readonly ringing = new Map<string, CallState>();
+  /**
+   * Calls still ringing, by callee and by caller account: the caps and a lost callee ask about these on every
+   * call, and a scan of every ringing call made a burst of calls quadratic.
+   */
+  private readonly ringingTo = new Index<CallState>();
+  private readonly ringingBy = new Index<CallState>();
   private readonly rooms = new Map<string, RoomState>();
   private readonly roomsByName = new Map<string, string>();
   /** cid → the connections of its members, and back: what a dropped connection was in. */
   private readonly roomConns = new Map<string, Set<string>>();
   private readonly roomsByConn = new Map<string, Set<string>>();
+  /** Group calls by the accounts they still ring, and by their creator while they ring anyone. */
+  private readonly invitingTo = new Index<RoomState>();
+  private readonly ringingRoomsOf = new Index<RoomState>();
   private readonly orphans = new Map<string, number>();
   /** Counters by window length: a SlidingCounter has one window. */
   private readonly counters = new Map<number, SlidingCounter>();
@@ -47,8 +54,9 @@ export class MemoryStore implements StateStore {
 
   async putCall(call: CallState): Promise<void> {
     this.calls.set(call.cid, call);
-    if (call.phase === 'ringing') this.ringing.set(call.cid, call);
-    else this.ringing.delete(call.cid);
+    const ringing = call.phase === 'ringing';
+    this.ringingTo.put(call.cid, ringing ? [call.callee] : [], call);
+    this.ringingBy.put(call.cid, ringing ? [call.caller] : [], call);
     this.linkConn(call.callerConn, call.cid);
     if (call.calleeConn) this.linkConn(call.calleeConn, call.cid);
   }
@@ -61,7 +69,8 @@ export class MemoryStore implements StateStore {
     const call = this.calls.get(cid);
     if (!call) return undefined;
     this.calls.delete(cid);
-    this.ringing.delete(cid);
+    this.ringingTo.remove(cid);
+    this.ringingBy.remove(cid);
     for (const connId of [call.callerConn, call.calleeConn]) {
       if (connId) this.callsByConn.get(connId)?.delete(cid);
     }
@@ -75,12 +84,12 @@ export class MemoryStore implements StateStore {
 
   /** Ringing calls whose callee is this account (any device may still answer them). */
   async ringingCallsFor(account: string): Promise<CallState[]> {
-    return [...this.ringing.values()].filter((call) => call.callee === account);
+    return this.ringingTo.of(account);
   }
 
   /** Ringing calls this account placed. */
   async ringingCallsBy(account: string): Promise<CallState[]> {
-    return [...this.ringing.values()].filter((call) => call.caller === account);
+    return this.ringingBy.of(account);
   }
 
   async allCalls(): Promise<CallState[]> {
@@ -98,6 +107,9 @@ export class MemoryStore implements StateStore {
   /** Stores a room (new or changed), keeping its name taken and its members' connections indexed. */
   async putRoom(room: RoomState): Promise<void> {
     this.rooms.set(room.cid, room);
+    this.invitingTo.put(room.cid, [...new Set(room.invitees.map((i) => i.account))], room);
+    const rings = room.kind === 'call' && room.invitees.length > 0;
+    this.ringingRoomsOf.put(room.cid, rings ? [room.createdBy] : [], room);
     this.roomsByName.set(room.channelName, room.cid);
     this.unlinkRoom(room.cid);
     const conns = new Set(room.members.map((m) => m.connId));
@@ -123,6 +135,8 @@ export class MemoryStore implements StateStore {
     const room = this.rooms.get(cid);
     if (!room) return undefined;
     this.rooms.delete(cid);
+    this.invitingTo.remove(cid);
+    this.ringingRoomsOf.remove(cid);
     if (this.roomsByName.get(room.channelName) === cid) this.roomsByName.delete(room.channelName);
     this.unlinkRoom(cid);
     this.roomConns.delete(cid);
@@ -136,7 +150,11 @@ export class MemoryStore implements StateStore {
 
   /** Group calls ringing this account. */
   async invitingRoomsFor(account: string): Promise<RoomState[]> {
-    return [...this.rooms.values()].filter((room) => room.invitees.some((i) => i.account === account));
+    return this.invitingTo.of(account);
+  }
+
+  async ringingRoomsBy(account: string): Promise<RoomState[]> {
+    return this.ringingRoomsOf.of(account);
   }
 
   async allRooms(): Promise<RoomState[]> {
@@ -189,5 +207,41 @@ export class MemoryStore implements StateStore {
     let set = this.callsByConn.get(connId);
     if (!set) this.callsByConn.set(connId, (set = new Set()));
     set.add(cid);
+  }
+}
+
+/**
+ * Entries by account, each under the accounts it was last put with: handlers change a call or room in place
+ * before they put it back, so the accounts to unlink are remembered here, not read from the changed object.
+ * An account with no entry has no key, so memory follows what is live.
+ */
+class Index<T> {
+  private readonly byAccount = new Map<string, Map<string, T>>();
+  private readonly accountsOf = new Map<string, string[]>();
+
+  /** Files `value` under exactly `accounts` (none: forgets it). */
+  put(cid: string, accounts: string[], value: T): void {
+    this.remove(cid);
+    if (accounts.length === 0) return;
+    this.accountsOf.set(cid, accounts);
+    for (const account of accounts) {
+      let entries = this.byAccount.get(account);
+      if (!entries) this.byAccount.set(account, (entries = new Map()));
+      entries.set(cid, value);
+    }
+  }
+
+  remove(cid: string): void {
+    for (const account of this.accountsOf.get(cid) ?? []) {
+      const entries = this.byAccount.get(account);
+      entries?.delete(cid);
+      if (entries?.size === 0) this.byAccount.delete(account);
+    }
+    this.accountsOf.delete(cid);
+  }
+
+  of(account: string): T[] {
+    const entries = this.byAccount.get(account);
+    return entries ? [...entries.values()] : [];
   }
 }

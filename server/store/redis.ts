@@ -251,6 +251,11 @@ export class RedisStore implements StateStore {
         for (const invitee of old?.invitees ?? [])
           if (!invited.has(invitee.account)) m.srem(this.k('inviting', invitee.account), room.cid);
         for (const account of invited) m.sadd(this.k('inviting', account), room.cid);
+        if (old && old.createdBy !== room.createdBy)
+          m.srem(this.k('ringroom', 'by', old.createdBy), room.cid);
+        if (room.kind === 'call' && room.invitees.length > 0)
+          m.sadd(this.k('ringroom', 'by', room.createdBy), room.cid);
+        else m.srem(this.k('ringroom', 'by', room.createdBy), room.cid);
         if (room.live) m.zadd(this.k('live'), room.live.startedAt, room.cid);
         else m.zrem(this.k('live'), room.cid);
       });
@@ -278,6 +283,7 @@ export class RedisStore implements StateStore {
         if (named === cid) m.del(this.k('roomname', room.channelName));
         for (const member of room.members) m.srem(this.k('connrooms', member.connId), cid);
         for (const invitee of room.invitees) m.srem(this.k('inviting', invitee.account), cid);
+        m.srem(this.k('ringroom', 'by', room.createdBy), cid);
       });
       return room;
     });
@@ -295,6 +301,10 @@ export class RedisStore implements StateStore {
 
   invitingRoomsFor(account: string): Promise<RoomState[]> {
     return this.run(async () => this.roomsById(await this.redis.smembers(this.k('inviting', account))));
+  }
+
+  ringingRoomsBy(account: string): Promise<RoomState[]> {
+    return this.run(async () => this.roomsById(await this.redis.smembers(this.k('ringroom', 'by', account))));
   }
 
   allRooms(): Promise<RoomState[]> {

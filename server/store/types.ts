@@ -150,6 +150,8 @@ export interface StateStore {
   roomsOfConn(connId: string): Promise<string[]>;
   /** Group calls ringing this account. */
   invitingRoomsFor(account: string): Promise<RoomState[]>;
+  /** Group calls this account placed that still ring someone (its ringing cap counts them). */
+  ringingRoomsBy(account: string): Promise<RoomState[]>;
   allRooms(): Promise<RoomState[]>;
   roomCount(): Promise<number>;
   /** Live rooms (the directory), by start time. */
