@@ -39,11 +39,16 @@ export interface WorkerConfig {
 
 export type ToWorker =
   | { type: 'start'; config: WorkerConfig; streams: string[] }
-  | { type: 'authorize'; stream: string }
-  | { type: 'revoke'; stream: string }
+  /**
+   * Streams allowed or no longer allowed, in the order decided: a tick's worth in one message, since a burst
+   * of calls authorises thousands of streams and each IPC message costs a write.
+   */
+  | { type: 'access'; changes: AccessChange[] }
   | { type: 'ping'; seq: number }
   | { type: 'test-hang' }
   | { type: 'stop' };
+
+export type AccessChange = { stream: string; allowed: boolean };
 
 export type FromWorker =
   | { type: 'listening' }
@@ -97,9 +102,13 @@ export function isToWorker(value: unknown): value is ToWorker {
         Array.isArray(value.streams) &&
         value.streams.every((s) => typeof s === 'string')
       );
-    case 'authorize':
-    case 'revoke':
-      return typeof value.stream === 'string';
+    case 'access':
+      return (
+        Array.isArray(value.changes) &&
+        value.changes.every(
+          (c) => isRecord(c) && typeof c.stream === 'string' && typeof c.allowed === 'boolean',
+        )
+      );
     case 'ping':
       return Number.isInteger(value.seq);
     case 'test-hang':

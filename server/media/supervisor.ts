@@ -10,7 +10,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import type { Logger } from 'pino';
-import { toWorkerLevel, type FromWorker, type ToWorker, type WorkerConfig } from './ipc';
+import { toWorkerLevel, type AccessChange, type FromWorker, type ToWorker, type WorkerConfig } from './ipc';
 import type { MediaHealth, MediaPlane, MediaStatus } from './plane';
 import { freePort } from './ports';
 import { assertSafeStream, derivePlayKey, makeSign, streamPathOf, toStreamName } from './sign';
@@ -108,6 +108,7 @@ class Supervisor {
   private readonly log?: Logger;
   private readonly playKey: string;
   private readonly authorised = new Set<string>();
+  private accessChanges: AccessChange[] = [];
   private readonly restartListeners: Array<() => void> = [];
   private readonly backoff: { initialMs: number; maxMs: number; stableMs: number };
   private readonly heartbeat: { intervalMs: number; timeoutMs: number };
@@ -201,12 +202,12 @@ class Supervisor {
       authorize: (stream) => {
         assertSafeStream(stream);
         this.authorised.add(stream);
-        this.tell({ type: 'authorize', stream });
+        this.changeAccess(stream, true);
       },
       revoke: (stream) => {
         assertSafeStream(stream);
         this.authorised.delete(stream);
-        this.tell({ type: 'revoke', stream });
+        this.changeAccess(stream, false);
       },
       health: (): MediaHealth => ({
         status: this.status,
@@ -261,7 +262,25 @@ class Supervisor {
     return { rtmp, http };
   }
 
+  /** Queues a change for the worker; the tick's changes leave together, before any other message. */
+  private changeAccess(stream: string, allowed: boolean): void {
+    this.accessChanges.push({ stream, allowed });
+    if (this.accessChanges.length === 1) setImmediate(() => this.flushAccess());
+  }
+
+  private flushAccess(): void {
+    if (this.accessChanges.length === 0) return;
+    const changes = this.accessChanges;
+    this.accessChanges = [];
+    this.send({ type: 'access', changes });
+  }
+
   private tell(message: ToWorker): void {
+    this.flushAccess();
+    this.send(message);
+  }
+
+  private send(message: ToWorker): void {
     const child = this.child;
     if (!child?.connected) return; // the next worker gets the whole set in `start`
     try {

@@ -147,11 +147,10 @@ function main(): void {
       case 'start':
         if (engine === undefined) start(message.config, message.streams).catch(fatal);
         break;
-      case 'authorize':
-        engine?.authorize(message.stream);
-        break;
-      case 'revoke':
-        engine?.revoke(message.stream);
+      case 'access':
+        for (const { stream, allowed } of message.changes)
+          if (allowed) engine?.authorize(stream);
+          else engine?.revoke(stream);
         break;
       case 'ping':
         send({ type: 'pong', seq: message.seq });
