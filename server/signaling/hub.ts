@@ -25,6 +25,8 @@ export interface Connection {
   alive: boolean;
   /** Heartbeat rounds seen; an unauthenticated connection gets two before it is closed. */
   pings: number;
+  /** Which slice of each heartbeat round pings this connection (HEARTBEAT_SLICES). */
+  heartbeatSlice: number;
   /**
    * Set when the server itself decided to close the socket (shutdown, kick, expiry, flood, refused login): no
    * grace period then, and nothing the client sends from then on is read.
@@ -54,6 +56,9 @@ export interface HubOptions {
   route?(node: string, connId: string, text: string): void;
 }
 
+/** A heartbeat round visits the connections in this many slices, spread over the round. */
+export const HEARTBEAT_SLICES = 20;
+
 /** Frames one connection holds back in a tick before they are written anyway (two iovecs each). */
 const MAX_HELD_FRAMES = 64;
 
@@ -78,14 +83,16 @@ export class Hub {
    */
   add(socket: WebSocket, ip: string, transport?: Duplex): Connection {
     const now = this.options.now();
+    const n = ++this.counter;
     const conn: Connection = {
-      id: this.options.node ? `${this.options.node}.${this.epoch}-${++this.counter}` : `c${++this.counter}`,
+      id: this.options.node ? `${this.options.node}.${this.epoch}-${n}` : `c${n}`,
       socket,
       ip,
       account: null,
       currentCid: null,
       alive: true,
       pings: 0,
+      heartbeatSlice: n % HEARTBEAT_SLICES,
       closingOnPurpose: false,
       bucket: new TokenBucket(
         this.options.limits.maxRequestsPerSecond,
