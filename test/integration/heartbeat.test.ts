@@ -2,7 +2,8 @@
 /**
  * Heartbeat: a connection that stops answering pings is closed, and its calls end for the peers; a socket that
  * never logs in is closed too. The heartbeat is 500 ms: short enough to keep the file quick, long enough that a
- * loaded 2-core machine answers every ping in time; the keep-alive check counts pings rather than waiting.
+ * loaded 2-core machine answers every ping in time; the keep-alive check counts pings rather than waiting. A
+ * round's pings are spread over the round.
  */
 import jwt from 'jsonwebtoken';
 import WebSocket from 'ws';
@@ -59,5 +60,25 @@ describe('heartbeat', () => {
     });
     expect(carol.isConnected).toBe(true);
     expect(carol.seen('disconnect')).toEqual([]);
+  });
+
+  it('spreads a round of pings over the round instead of pinging every connection at once', async () => {
+    const sockets = await Promise.all(
+      Array.from({ length: 40 }, () => openSocket(server.url, { autoPong: true })),
+    );
+    const started = Date.now();
+    // Each socket's first ping: all 40 come within one round (they were opened together).
+    const firstPings = await Promise.all(
+      sockets.map(
+        (socket) =>
+          new Promise<number>((resolve) => socket.once('ping', () => resolve(Date.now() - started))),
+      ),
+    );
+    for (const socket of sockets) socket.terminate();
+    expect(Math.max(...firstPings)).toBeLessThan(1000);
+    // One sweep would ping all 40 within a few milliseconds; slices of 25 ms spread them over most of the round.
+    const slices = new Set(firstPings.map((at) => Math.floor(at / 20)));
+    expect(slices.size).toBeGreaterThanOrEqual(8);
+    expect(Math.max(...firstPings) - Math.min(...firstPings)).toBeGreaterThan(200);
   });
 });
