@@ -1,11 +1,16 @@
 /**
  * Benchmark: 1,000 simultaneous call setups (2,000 clients) on one node. The server runs as its own process (the
- * compiled CLI, bench/lib/load-processes.ts), the clients in generator children (bench/lib/load-calls-worker.ts), caller and callee of each call in the
- * same child so its setup is timed on one clock. All 2,000 log in; then every caller calls its own callee at
- * once; each callee answers on `beCalling` and both start RTC. Setup = call() until both MediaRosters hold a
- * pusher URL and the peer's player URL (as in call-setup). Then every call is held 60 s with heartbeats running
- * (several rounds), and what dropped is counted. `BENCH_LOAD_SCALE=0.05` runs a twentieth, reported as info only;
- * `BENCH_LOAD_PROFILE=DIR` writes the server's CPU profile there.
+ * compiled CLI, bench/lib/load-processes.ts), the clients in generator children (bench/lib/load-calls-worker.ts),
+ * caller and callee of each call in the same child so its setup is timed on one clock. All 2,000 log in; then
+ * every caller calls its own callee at once; each callee answers on `beCalling` and both start RTC. Setup =
+ * call() until both sides hold what MediaRoster binds (the own push URL and the peer's play URL, as in
+ * call-setup). Then every call is held 60 s with heartbeats running (several rounds), and what dropped is
+ * counted.
+ *
+ * Before that, in a run of its own, the same generators run the same burst against a bare `ws` server that
+ * answers with the same frames and does nothing else (bench/lib/calls-baseline.ts): the floor this machine sets,
+ * read beside the server's number. `BENCH_LOAD_SCALE=0.05` runs a twentieth, reported as info only;
+ * `BENCH_LOAD_PROFILE=DIR` writes every process's CPU profile there.
  */
 import { loadScale, requireWithinCap, scaled, split, sum, tally } from './lib/load-bounds';
 import type {
@@ -16,16 +21,22 @@ import type {
   DialRequest,
   DialledReply,
 } from './lib/load-calls-worker';
-import { LoadRun, cpuSeconds, sleep, startLoadServer, type LoadChild } from './lib/load-processes';
+import {
+  LoadRun,
+  cpuSeconds,
+  profileFlags,
+  sleep,
+  startBaseline,
+  startLoadServer,
+  type LoadChild,
+} from './lib/load-processes';
 import { percentile, round } from './lib/stats';
 import { budgeted, info, type BenchmarkResult, type Budgets, type Metric } from './lib/types';
 
 const CALLS = 1000;
 /**
- * Generator children. In the burst the generators (a Netcall and a MediaRoster per client) spend about as much
- * CPU as the server, so two of them take whatever the server leaves of a 2-core machine; each reports its
- * event-loop delay, so one that fell behind (and would inflate its samples) shows. BENCH_LOAD_WORKERS for more
- * cores.
+ * Generator children. Two take whatever the server leaves of a 2-core machine; each reports its event-loop
+ * delay, so one that fell behind (and would inflate its samples) shows. BENCH_LOAD_WORKERS for more cores.
  */
 const WORKERS = Number(process.env.BENCH_LOAD_WORKERS || 2);
 /**
@@ -40,25 +51,22 @@ const HOLD_MS = 60_000;
 const SETUP_TIMEOUT_MS = 30_000;
 const TIME_LIMIT_MS = 8 * 60_000;
 
-async function measure(run: LoadRun, calls: number) {
-  // Only the per-address cap stands in the way: every client comes from 127.0.0.1. The request-rate limits are
-  // per connection, and one client sends a handful of requests in the burst, far under them: left as shipped.
-  const server = await startLoadServer(run, [
-    ...['--heartbeat-ms', String(HEARTBEAT_MS)],
-    ...['--max-connections-per-ip', String(calls * 2 + 100)],
-  ]);
+/** Forks the generators, logs their clients in at `url` and warms up; the burst is the caller's to start. */
+async function connectGenerators(run: LoadRun, url: string, secret: string, calls: number) {
   const workers = Math.max(1, Math.min(WORKERS, calls));
   const shares = split(calls, workers);
   const children: LoadChild[] = shares.map((_, index) =>
-    run.fork(`generator ${index}`, 'load-calls-worker.ts', [], { env: { BENCH_LOAD_SECRET: server.secret } }),
+    run.fork(`generator ${index}`, 'load-calls-worker.ts', [], {
+      env: { BENCH_LOAD_SECRET: secret },
+      nodeFlags: profileFlags(),
+    }),
   );
-
   const connected = await run.within(
     Promise.all(
       children.map((child, index) => {
         const request: ConnectRequest = {
           type: 'connect',
-          url: server.url,
+          url,
           pairs: shares[index],
           prefix: `load-${index}`,
           concurrency: 50,
@@ -69,9 +77,12 @@ async function measure(run: LoadRun, calls: number) {
       }),
     ),
   );
+  return { children, connected, workers };
+}
 
-  const serverCpu = cpuSeconds(server.pid);
-  const dialled = await run.within(
+/** Every generator dials all its calls at once; resolves when every call is set up or timed out. */
+function dial(run: LoadRun, children: LoadChild[]): Promise<DialledReply[]> {
+  return run.within(
     Promise.all(
       children.map((child) => {
         const request: DialRequest = { type: 'dial', timeoutMs: SETUP_TIMEOUT_MS };
@@ -80,6 +91,40 @@ async function measure(run: LoadRun, calls: number) {
       }),
     ),
   );
+}
+
+/**
+ * The same generators and the same burst against the bare exchange (bench/lib/calls-baseline.ts), in a run of its
+ * own that ends before the server's starts, so neither shares the machine with the other's processes.
+ */
+async function measureBaseline(calls: number): Promise<{ dialled: DialledReply[]; cpu: number }> {
+  const run = new LoadRun('load-calls baseline', TIME_LIMIT_MS);
+  try {
+    return await run.within(
+      (async () => {
+        const baseline = await startBaseline(run, HEARTBEAT_MS, 'calls-baseline');
+        const { children } = await connectGenerators(run, baseline.url, 'baseline-does-not-check', calls);
+        const before = cpuSeconds(baseline.pid);
+        const dialled = await dial(run, children);
+        return { dialled, cpu: cpuSeconds(baseline.pid) - before };
+      })(),
+    );
+  } finally {
+    await run.close();
+  }
+}
+
+async function measure(run: LoadRun, calls: number) {
+  // Only the per-address cap stands in the way: every client comes from 127.0.0.1. The request-rate limits are
+  // per connection, and one client sends a handful of requests in the burst, far under them: left as shipped.
+  const server = await startLoadServer(run, [
+    ...['--heartbeat-ms', String(HEARTBEAT_MS)],
+    ...['--max-connections-per-ip', String(calls * 2 + 100)],
+  ]);
+  const { children, connected, workers } = await connectGenerators(run, server.url, server.secret, calls);
+
+  const serverCpu = cpuSeconds(server.pid);
+  const dialled = await dial(run, children);
   const serverBurstCpu = cpuSeconds(server.pid) - serverCpu;
 
   await run.within(sleep(HOLD_MS));
@@ -104,6 +149,7 @@ export async function run(budgets: Budgets): Promise<BenchmarkResult> {
   const scale = loadScale();
   const calls = scaled(CALLS, scale);
   requireWithinCap((calls + WARMUP * WORKERS) * 2, 'load-calls');
+  const baseline = await measureBaseline(calls);
   const loadRun = new LoadRun('load-calls', TIME_LIMIT_MS);
   let measured: Awaited<ReturnType<typeof measure>>;
   try {
@@ -120,6 +166,10 @@ export async function run(budgets: Budgets): Promise<BenchmarkResult> {
   const p99 = round(percentile(samples, 99));
   const dropped = sum(checked.map((reply) => reply.dropped));
   const connectionsDropped = sum(checked.map((reply) => reply.connectionsDropped));
+  const baselineSamples = baseline.dialled.flatMap((reply) => reply.setupMs);
+  const baselineP50 = round(percentile(baselineSamples, 50));
+  const baselineP99 = round(percentile(baselineSamples, 99));
+  const baselineFailed = tally(baseline.dialled.map((reply) => reply.failed));
   const loopDelayMaxMs = round(Math.max(...dialled.map((reply) => reply.loopDelayMaxMs)));
   const burstSeconds = Math.max(...dialled.map((reply) => reply.wallSeconds));
   const generatorCpu = sum(dialled.map((reply) => reply.cpuSeconds));
@@ -140,6 +190,12 @@ export async function run(budgets: Budgets): Promise<BenchmarkResult> {
       'connections',
     ),
     info(
+      'load.calls.baseline.p99',
+      `the same burst against a bare ws exchange (the floor), p99${scope}`,
+      baselineP99,
+      'ms',
+    ),
+    info(
       'load.calls.generator.lag',
       `generator event-loop delay in the burst, max${scope}`,
       loopDelayMaxMs,
@@ -151,6 +207,13 @@ export async function run(budgets: Budgets): Promise<BenchmarkResult> {
       `(server CPU ${round(serverBurstCpu)} s, generators' ${round(generatorCpu)} s); server RSS ${round(rssMb, 1)} MB ` +
       `after the hold; heartbeat ${HEARTBEAT_MS} ms, so ${Math.floor(HOLD_MS / HEARTBEAT_MS)} rounds in the hold`,
   ];
+  notes.push(
+    `bare ws exchange, same clients and burst: p50 ${baselineP50} ms, p99 ${baselineP99} ms, ` +
+      `burst over in ${round(Math.max(...baseline.dialled.map((reply) => reply.wallSeconds)))} s ` +
+      `(its CPU ${round(baseline.cpu)} s, generators' ${round(sum(baseline.dialled.map((reply) => reply.cpuSeconds)))} s)`,
+  );
+  if (Object.keys(baselineFailed).length)
+    notes.push(`bare exchange, not set up: ${JSON.stringify(baselineFailed)}`);
   if (Object.keys(failed).length) notes.push(`not set up: ${JSON.stringify(failed)}`);
   if (Object.keys(trouble).length) notes.push(`while held: ${JSON.stringify(trouble)}`);
   return {
@@ -166,6 +229,13 @@ export async function run(budgets: Budgets): Promise<BenchmarkResult> {
       connectMs: connected.map((reply) => round(reply.ms)),
       p50,
       p99,
+      baseline: {
+        p50: baselineP50,
+        p99: baselineP99,
+        set: baselineSamples.length,
+        failed: baselineFailed,
+        cpuSeconds: round(baseline.cpu),
+      },
       max: samples.length ? round(Math.max(...samples)) : null,
       failed,
       held: sum(checked.map((reply) => reply.held)),

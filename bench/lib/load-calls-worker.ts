@@ -1,20 +1,18 @@
 /**
  * A load-calls generator child: its share of the 1,000 calls, caller and callee of each in this process, so a
- * call's setup is timed on one clock. Real kit clients (Netcall over `ws`, a MediaRoster on each side) wired the
- * way bench/lib/calls.ts wires a pair for call-setup, so "set up" means here what it means there; the wiring is
- * repeated rather than imported because that helper names its accounts per process (two children would ring
- * each other's callees) and loads the whole server to mint tokens. It refuses a non-loopback target and a
- * count over the generator's cap.
+ * call's setup is timed on one clock. Its clients speak the kit's wire protocol themselves (the frames Netcall
+ * sends, over `ws`), and a side counts as set up when it holds what MediaRoster binds (its own push URL, and the
+ * peer's play URL from `syncDone` or `clientJoin`): the same moment call-setup times with the kit's own
+ * Netcall and MediaRoster. Without the kit's layers a client costs a fraction of the CPU, and the generators
+ * share the server's 2 cores: what is measured is the server, not 2,000 kit clients packed on its machine
+ * (2,000 phones each carry one). It refuses a non-loopback target and a count over the generator's cap.
  */
 import { monitorEventLoopDelay, performance } from 'perf_hooks';
+import { WebSocket } from 'ws';
 import { mintToken } from '../../server/auth/tokens';
-import { wsConnectSocket } from '../../server/tools/socket';
-import { MediaRoster } from '../../services/media';
-import { Netcall, type NetcallEvents } from '../../services/netcall';
-import type { ControlEvent } from '../../services/protocol';
+import type { LoginResult, RtcUser } from '../../services/protocol';
 import { requireLoopback, requireWithinCap } from './load-bounds';
 import { boundChild, serve } from './load-child';
-import { whenComplete } from './roster';
 
 export interface ConnectRequest {
   type: 'connect';
@@ -71,14 +69,112 @@ export interface CheckedReply {
 }
 
 /** A call is over, or at risk, once either side sees one of these. */
-const CALL_TROUBLE = ['hangup', 'callLost', 'clientLeave', 'callRejected'] as const;
-/** The socket under a client dropped. */
-const CONNECTION_TROUBLE = ['willreconnect', 'disconnect', 'kicked'] as const;
+const CALL_TROUBLE = new Set(['hangup', 'clientLeave', 'callRejected']);
+/** The socket under a client dropped, or the server cut it. */
+const CONNECTION_TROUBLE = new Set(['disconnect', 'kicked']);
 
-interface Side {
-  netcall: Netcall;
-  roster: MediaRoster;
-  trouble: string[];
+interface Frame {
+  seq?: number;
+  code?: number;
+  message?: string;
+  data?: unknown;
+  event?: string;
+}
+
+/** One client: a socket, its requests by seq, and the URLs it holds. */
+class Side {
+  private readonly socket: WebSocket;
+  private seq = 0;
+  private readonly pending = new Map<number, { resolve(data: unknown): void; reject(error: Error): void }>();
+  private readonly listeners = new Map<string, (data: never) => void>();
+  private heartbeat: NodeJS.Timeout | undefined;
+  readonly trouble: string[] = [];
+  /** What MediaRoster would bind: this side's push URL and the peer's play URL. */
+  pushUrl: string | null = null;
+  peerUrl: string | null = null;
+  private onComplete: (() => void) | null = null;
+  /** Closed by this side (a warm-up pair done): not a dropped connection. */
+  private closed = false;
+
+  constructor(
+    url: string,
+    readonly account: string,
+  ) {
+    this.socket = new WebSocket(url, { perMessageDeflate: false });
+    this.socket.on('message', (data) => this.receive(data.toString()));
+    this.socket.on('close', () => {
+      clearInterval(this.heartbeat);
+      if (!this.closed) this.trouble.push('disconnect');
+      for (const { reject } of this.pending.values()) reject(new Error('disconnected'));
+      this.pending.clear();
+    });
+    this.socket.on('error', () => {});
+  }
+
+  /** Logs in, then pings at the server's heartbeat as Netcall does. */
+  async login(token: string): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.socket.once('open', resolve);
+      this.socket.once('error', reject);
+    });
+    const result = (await this.request('login', { token })) as LoginResult;
+    this.heartbeat = setInterval(() => {
+      this.request('ping', {}).catch(() => this.trouble.push('ping'));
+    }, result.heartbeat);
+  }
+
+  on<T>(event: string, listener: (data: T) => void): void {
+    this.listeners.set(event, listener as (data: never) => void);
+  }
+
+  request(op: string, args: object): Promise<unknown> {
+    const seq = ++this.seq;
+    return new Promise((resolve, reject) => {
+      this.pending.set(seq, { resolve, reject });
+      this.socket.send(JSON.stringify({ seq, op, args }));
+    });
+  }
+
+  /** Resolves once this side holds both URLs. */
+  whenComplete(): Promise<void> {
+    if (this.complete()) return Promise.resolve();
+    return new Promise((resolve) => (this.onComplete = resolve));
+  }
+
+  close(): void {
+    this.closed = true;
+    clearInterval(this.heartbeat);
+    this.socket.close();
+  }
+
+  private complete(): boolean {
+    return this.pushUrl !== null && this.peerUrl !== null;
+  }
+
+  private receive(text: string): void {
+    const frame = JSON.parse(text) as Frame;
+    if (frame.seq !== undefined) {
+      const pending = this.pending.get(frame.seq);
+      if (!pending) return;
+      this.pending.delete(frame.seq);
+      if (frame.code === 200) pending.resolve(frame.data ?? {});
+      else pending.reject(new Error(`${frame.code} ${frame.message}`));
+      return;
+    }
+    const event = frame.event ?? '';
+    if (CALL_TROUBLE.has(event) || CONNECTION_TROUBLE.has(event)) this.trouble.push(event);
+    if (event === 'syncDone')
+      for (const user of (frame.data as { userlist: RtcUser[] }).userlist)
+        if (user.account === this.account) this.pushUrl = user.url;
+        else this.peerUrl = user.url;
+    if (event === 'clientJoin') this.peerUrl = (frame.data as RtcUser).url;
+    if (this.onComplete && this.complete()) {
+      const resolve = this.onComplete;
+      this.onComplete = null;
+      resolve();
+    }
+    this.listeners.get(event)?.(frame.data as never);
+  }
 }
 
 interface Pair {
@@ -96,36 +192,24 @@ const secret = process.env.BENCH_LOAD_SECRET ?? '';
 const pairs: Pair[] = [];
 
 async function connectSide(url: string, account: string): Promise<Side> {
-  const netcall = new Netcall({
-    server: url,
-    account,
-    token: mintToken(secret, account, 3600),
-    connectSocket: wsConnectSocket,
-  });
-  const side: Side = { netcall, roster: new MediaRoster(netcall), trouble: [] };
-  for (const event of [...CALL_TROUBLE, ...CONNECTION_TROUBLE])
-    netcall.on(event as keyof NetcallEvents, () => side.trouble.push(event));
-  await netcall.connect();
+  const side = new Side(url, account);
+  await side.login(mintToken(secret, account, 3600));
   return side;
 }
 
 /** The app's wiring (README): the caller starts RTC on `callAccepted`, the callee after its `response`. */
 function wire(pair: Pair): void {
   const { caller, callee, failures } = pair;
-  caller.netcall.on('callAccepted', () => {
-    caller.netcall.startRtc({ mode: 0 }).then(
-      (self) => caller.roster.setSelf(self),
-      (error: Error) => failures.push(`caller startRtc: ${error.message}`),
-    );
+  caller.on<{ cid: string }>('callAccepted', ({ cid }) => {
+    caller
+      .request('startRtc', { mode: 0, cid })
+      .catch((error: Error) => failures.push(`caller startRtc: ${error.message}`));
   });
-  callee.netcall.on('beCalling', ({ caller: account, type, cid }) => {
-    callee.netcall
-      .response({ accepted: true, caller: account, type, cid })
-      .then(() => callee.netcall.startRtc({ mode: 0 }))
-      .then(
-        (self) => callee.roster.setSelf(self),
-        (error: Error) => failures.push(`callee response/startRtc: ${error.message}`),
-      );
+  callee.on<{ caller: string; type: number; cid: string }>('beCalling', ({ caller: account, type, cid }) => {
+    callee
+      .request('response', { accepted: true, caller: account, type, cid })
+      .then(() => callee.request('startRtc', { mode: 0, cid }))
+      .catch((error: Error) => failures.push(`callee response/startRtc: ${error.message}`));
   });
 }
 
@@ -171,14 +255,14 @@ async function warmUp(request: ConnectRequest): Promise<void> {
     try {
       await establish(pair, SETUP_TIMEOUT_MS);
     } finally {
-      pair.caller.netcall.close();
-      pair.callee.netcall.close();
+      pair.caller.close();
+      pair.callee.close();
     }
   }
 }
 
 async function establish(pair: Pair, timeoutMs: number): Promise<number> {
-  const ready = Promise.all([whenComplete(pair.caller.roster), whenComplete(pair.callee.roster)]);
+  const ready = Promise.all([pair.caller.whenComplete(), pair.callee.whenComplete()]);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
@@ -186,9 +270,9 @@ async function establish(pair: Pair, timeoutMs: number): Promise<number> {
   const started = performance.now();
   try {
     const { cid } = await Promise.race([
-      pair.caller.netcall
-        .call({ type: 2, callee: pair.callee.netcall.account })
-        .then((result) => ready.then(() => result)),
+      pair.caller
+        .request('call', { type: 2, callee: pair.callee.account })
+        .then((result) => ready.then(() => result as { cid: string })),
       timeout,
     ]);
     pair.cid = cid;
@@ -231,16 +315,15 @@ async function dial(request: DialRequest): Promise<DialledReply> {
 function carries(pair: Pair, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => done(false), timeoutMs);
-    const listener = (event: ControlEvent) => {
-      if (event.cid === pair.cid) done(true);
-    };
     const done = (ok: boolean): void => {
       clearTimeout(timer);
-      pair.callee.netcall.off('control', listener);
+      pair.callee.on('control', () => {});
       resolve(ok);
     };
-    pair.callee.netcall.on('control', listener);
-    pair.caller.netcall.control({ command: 2 }).catch(() => done(false));
+    pair.callee.on<{ cid: string }>('control', (event) => {
+      if (event.cid === pair.cid) done(true);
+    });
+    pair.caller.request('control', { command: 2, cid: pair.cid }).catch(() => done(false));
   });
 }
 
@@ -250,8 +333,7 @@ async function check(request: CheckRequest): Promise<CheckedReply> {
   for (const pair of pairs)
     for (const side of [pair.caller, pair.callee]) {
       for (const event of side.trouble) trouble[event] = (trouble[event] ?? 0) + 1;
-      if (side.trouble.some((event) => (CONNECTION_TROUBLE as readonly string[]).includes(event)))
-        connectionsDropped++;
+      if (side.trouble.some((event) => CONNECTION_TROUBLE.has(event))) connectionsDropped++;
     }
   const setUp = pairs.filter((pair) => pair.cid !== null);
   const held = await Promise.all(

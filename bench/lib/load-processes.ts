@@ -100,6 +100,16 @@ interface Tracked {
   exited: Promise<void>;
 }
 
+/**
+ * Where a process's CPU goes under load, for whoever wants to know why a number is what it is: with
+ * BENCH_LOAD_PROFILE=DIR, a V8 CPU profile per process lands there.
+ */
+export function profileFlags(): string[] {
+  return process.env.BENCH_LOAD_PROFILE
+    ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_LOAD_PROFILE)}`]
+    : [];
+}
+
 /** Where a run's compiled listeners go: under node_modules, so what they require resolves as in the repo. */
 const BUILD_ROOT = path.join(ROOT, 'node_modules', '.cache', 'netcall-bench-load');
 
@@ -236,6 +246,7 @@ export class LoadRun {
           path.join(ROOT, 'server', '**', '*.ts'),
           path.join(__dirname, 'load-server.ts'),
           path.join(__dirname, 'ws-baseline.ts'),
+          path.join(__dirname, 'calls-baseline.ts'),
         ],
         exclude: ['dist', 'dist.building-*', 'node_modules'].map((name) => path.join(ROOT, 'server', name)),
       }),
@@ -260,10 +271,7 @@ export class LoadRun {
     options: { env?: NodeJS.ProcessEnv; preload?: string } = {},
   ): Promise<Listener> {
     const preload = options.preload ? ['-r', options.preload] : [];
-    // Where a listener's CPU goes under load, for whoever wants to know why a number is what it is.
-    const profile = process.env.BENCH_LOAD_PROFILE
-      ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_LOAD_PROFILE)}`]
-      : [];
+    const profile = profileFlags();
     const child = this.fork(name, module, args, {
       env: options.env,
       // --expose-gc: the listener collects on request before its memory is read (load-child.ts).
@@ -378,8 +386,15 @@ export async function startLoadServer(run: LoadRun, flags: string[]): Promise<Lo
   return { ...server, secret };
 }
 
-/** The bare `ws` baseline (ws-baseline.ts), compiled like the server so both are measured alike. */
-export function startBaseline(run: LoadRun, heartbeatMs: number): Promise<Listener> {
+/**
+ * A bare `ws` baseline, compiled like the server so both are measured alike: `ws-baseline` holds connections
+ * (load-idle), `calls-baseline` answers a call setup's frames (load-calls).
+ */
+export function startBaseline(
+  run: LoadRun,
+  heartbeatMs: number,
+  which: 'ws-baseline' | 'calls-baseline' = 'ws-baseline',
+): Promise<Listener> {
   const built = run.build();
-  return run.listen('baseline', path.join(built, 'bench', 'lib', 'ws-baseline.js'), [String(heartbeatMs)]);
+  return run.listen('baseline', path.join(built, 'bench', 'lib', `${which}.js`), [String(heartbeatMs)]);
 }
