@@ -124,7 +124,14 @@ async function indexed(store: StateStore, who: string) {
 const sorted = (answers: Record<string, string[]>) =>
   Object.fromEntries(Object.entries(answers).map(([key, cids]) => [key, [...cids].sort()]));
 
-async function check(makeStore: () => StateStore & { close?(): Promise<void> }, runs: number): Promise<void> {
+type TestedStore = StateStore & {
+  connect?(): Promise<void>;
+  close?(): Promise<void>;
+  /** What the store still holds once every call and room ended: nothing, or a leak. */
+  leftovers?(): Promise<string[]>;
+};
+
+async function check(makeStore: () => TestedStore, runs: number): Promise<void> {
   await fc.assert(
     fc.asyncProperty(fc.array(step, { maxLength: 25 }), async (steps) => {
       const store = makeStore();
