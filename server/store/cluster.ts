@@ -10,7 +10,7 @@
  * The bus needs its own Redis connection (a subscribed connection can do nothing else).
  */
 import Redis from 'ioredis';
-import { redisOptions, type RedisStore } from './redis';
+import { RECONNECT_MAX_MS, redisOptions, type RedisStore } from './redis';
 
 export interface NodeInfo {
   id: string;
@@ -57,12 +57,19 @@ export class Cluster {
   /** Messages for a node whose subscriber is not listening right now, in order. */
   private readonly held = new Map<string, string[]>();
   private sweeping = false;
+  /**
+   * When this node's connection to Redis last became ready. Keys persisted across a Redis restart (AOF) come
+   * back expired, and the other nodes need a moment to reconnect and announce: until every node had a full
+   * time to live to do so, a missing key means nothing and nobody is reaped.
+   */
+  private readySince = Date.now();
   private nodes = new Map<string, NodeInfo>();
   private readonly startedAt = Date.now();
 
   constructor(private readonly options: ClusterOptions) {
     this.redis = options.store.redis;
     this.prefix = options.store.prefix;
+    this.redis.on('ready', () => (this.readySince = Date.now()));
     // Named, so any node can tell at once whether this one still holds its connection (see `connected`).
     this.sub = new Redis(options.url, {
       ...redisOptions(),
@@ -198,7 +205,9 @@ export class Cluster {
     this.sweeping = true;
     try {
       await this.announce();
-      for (const dead of await this.refresh()) await this.reap(dead);
+      const dead = await this.refresh();
+      if (Date.now() - this.readySince >= this.options.ttlMs + RECONNECT_MAX_MS)
+        for (const node of dead) await this.reap(node);
       await this.options.onSweep();
     } catch (error) {
       this.options.log.warn({ err: String(error) }, 'cluster: sweep failed');

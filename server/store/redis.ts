@@ -31,13 +31,16 @@ export interface RedisStoreOptions {
 
 const json = <T>(text: string | null): T | undefined => (text === null ? undefined : (JSON.parse(text) as T));
 
+/** The longest a client of ours waits between attempts to reach Redis again. */
+export const RECONNECT_MAX_MS = 1000;
+
 /** Redis connection options every client of ours uses: fail fast while Redis is away, reconnect forever. */
 export function redisOptions(): RedisOptions {
   return {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     // Capped backoff: a restarted Redis is found within a second, without hammering one that stays down.
-    retryStrategy: (times: number) => Math.min(50 * times, 1000),
+    retryStrategy: (times: number) => Math.min(50 * times, RECONNECT_MAX_MS),
     lazyConnect: true,
   };
 }
