@@ -283,6 +283,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     roomTimers: new Map(),
     roomCapacity: options.roomCapacity ?? 9,
     roomIdleMs: options.roomIdleMs ?? 10 * 60_000,
+    closing: false,
     lostElsewhere: cluster
       ? async (connId) => {
           const node = nodeOf(connId);
@@ -430,6 +431,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   };
   const close = () =>
     (closing ??= (async () => {
+      ctx.closing = true;
       // The echo first: its calls end and its relays (ffmpeg children) are gone before anything else stops.
       await echo?.close();
       if (cluster && clusterMedia) await handOver(cluster, clusterMedia);

@@ -70,6 +70,8 @@ export interface SignalingContext {
    * cluster has not taken it over yet. A device of the same account may then take its place at once.
    */
   lostElsewhere?: (connId: string) => Promise<boolean>;
+  /** Set once the server began to close: a timer the store could not serve is not retried then. */
+  closing: boolean;
   /** Told about every call that ends (history, notices); must not throw into signalling. */
   onCallEnded?: (call: CallState, end: CallEnd) => void;
   now(): number;

@@ -23,9 +23,14 @@ export function clearTimer(timers: Map<string, ReturnType<typeof setTimeout>>, k
   timers.delete(key);
 }
 
+/** How soon a timer that found the shared store down tries again. */
+export const TIMER_RETRY_MS = 1000;
+
 /**
  * Runs `run` in `ms` unless cleared first (a timer under the same key is replaced). By then anything may have
- * changed: `run` re-reads what it acts on. Its failure (a store that did not answer) is logged, never thrown.
+ * changed: `run` re-reads what it acts on. When the shared store is down (503) it runs again every
+ * TIMER_RETRY_MS until the store is back: a ring timeout lost to a Redis restart would leave the call ringing
+ * for good. Any other failure is logged, never thrown.
  */
 export function later(
   ctx: SignalingContext,
@@ -35,14 +40,24 @@ export function later(
   run: () => void | Promise<void>,
 ): void {
   clearTimer(timers, key);
-  const timer = setTimeout(() => {
-    timers.delete(key);
-    ctx.store
-      .exclusive(async () => run())
-      .catch((error: unknown) => ctx.log.warn({ timer: key, err: String(error) }, 'timer failed'));
-  }, ms);
-  timer.unref?.();
-  timers.set(key, timer);
+  const arm = (delay: number): void => {
+    const timer = setTimeout(() => {
+      timers.delete(key);
+      ctx.store.exclusive(async () => run()).catch((error: unknown) => {
+        const unavailable = error instanceof NetcallError && error.code === Code.UNAVAILABLE;
+        // Re-armed only if nothing replaced or cleared it meanwhile, and never once the server is closing.
+        if (unavailable && !ctx.closing && !timers.has(key)) {
+          ctx.log.warn({ timer: key }, `timer postponed ${TIMER_RETRY_MS} ms: the state store is unavailable`);
+          arm(TIMER_RETRY_MS);
+          return;
+        }
+        ctx.log.warn({ timer: key, err: String(error) }, 'timer failed');
+      });
+    }, delay);
+    timer.unref?.();
+    timers.set(key, timer);
+  };
+  arm(ms);
 }
 
 /** The room `cid` names, or the connection's current one; 404 when there is none. */

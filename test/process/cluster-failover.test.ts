@@ -205,4 +205,35 @@ describe('a cluster of two nodes', () => {
     },
     CLI_TEST_TIMEOUT_MS,
   );
+
+  it(
+    'ends a call whose ring timeout passed while Redis was down, once Redis is back',
+    async () => {
+      redis = await startRedis({ persist: true });
+      const ring = ['--ring-timeout-ms', '1500'];
+      const n1 = await node('n1', ring);
+      const n2 = await node('n2', ring);
+      const alice = await party(n1, 'ring-alice', {}, { ...PATIENT, server: [n1.url, n2.url] });
+      const bob = await party(n2, 'ring-bob', {}, { ...PATIENT, server: [n2.url, n1.url] });
+      // Positive control: with Redis up, an unanswered call ends at its ring timeout for both sides.
+      const first = await alice.netcall.call({ type: 1, callee: bob.netcall.account });
+      expect(await bob.netcall.next('beCalling')).toMatchObject({ cid: first.cid });
+      expect(await alice.netcall.next('hangup', 10_000)).toMatchObject({ cid: first.cid, reason: 'timeout' });
+      expect(await bob.netcall.next('hangup', 10_000)).toMatchObject({ cid: first.cid, reason: 'timeout' });
+
+      const second = await alice.netcall.call({ type: 1, callee: bob.netcall.account });
+      expect(await bob.netcall.next('beCalling')).toMatchObject({ cid: second.cid });
+      await redis.kill();
+      // The timer fired while Redis was away: postponed, not dropped.
+      await n1.line(/timer postponed/, 10_000);
+      await redis.restart();
+      expect(await alice.netcall.next('hangup', 15_000)).toMatchObject({
+        cid: second.cid,
+        reason: 'timeout',
+      });
+      expect(await bob.netcall.next('hangup', 15_000)).toMatchObject({ cid: second.cid, reason: 'timeout' });
+      expect(await fetchCounts(n1, METRICS)).toMatchObject({ calls: 0 });
+    },
+    CLI_TEST_TIMEOUT_MS,
+  );
 });
