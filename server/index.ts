@@ -36,6 +36,7 @@ import { createLiveRoute } from './http/live';
 import { createRecordingsRoute } from './http/recordings';
 import { createRequestHandler } from './http/routes';
 import { createViewerRoute } from './http/viewer';
+import { createClusterMixes } from './live/cluster-mixes';
 import { createMixerMixes, noLiveMixes, type MixerMixes } from './live/mixes';
 import { startMediaPlane } from './media';
 import { ClusterMedia } from './media/cluster';
@@ -254,6 +255,17 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     });
   }
   const media: MediaPlane = clusterMedia ?? localMedia;
+  const localMixes = options.liveMixes ?? mixes ?? noLiveMixes;
+  // Several nodes: a live room's mix runs on the node its media is placed on, whoever handles its requests.
+  const clusterMixes =
+    cluster && clusterMedia
+      ? createClusterMixes(localMixes, {
+          self: cluster.id,
+          nodeOf: (stream) => clusterMedia!.nodeOf(stream),
+          send: (node, message) => cluster!.send(node, message),
+          broadcast: (message) => cluster!.broadcast(message),
+        })
+      : null;
   const store: StateStore = options.store ?? redisStore ?? new MemoryStore();
   const now = () => Date.now();
   const tokenClaims = { audience: options.tokenAudience, issuer: options.tokenIssuer };
@@ -294,7 +306,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       ...resolveLive(options),
       // Set once the port is known; nothing reads it before a client can connect.
       httpUrl: '',
-      mixes: options.liveMixes ?? mixes ?? noLiveMixes,
+      // The viewer page and HLS of a room mixed on another node are that node's.
+      httpUrlOf: cluster
+        ? (stream) =>
+            cluster!.node(clusterMedia!.nodeOf(stream))?.url.replace(/^ws/, 'http') ?? ctx.live.httpUrl
+        : undefined,
+      mixes: clusterMixes ?? localMixes,
       timers: new Map(),
     },
     now,
@@ -390,6 +407,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     onBus = (message) => {
       if (message.t === 'emit') hub.deliver(message.c, message.f);
       else if (message.t === 'kick') kickAccount(ctx, message.account, message.reason);
+      else if (message.t === 'mix') clusterMixes?.receive(message);
       else if (message.op === 'authorize') planes.authorizeHere(message.s);
       else planes.revokeHere(message.s);
     };

@@ -38,6 +38,8 @@ export interface LiveSettings {
 export interface LiveContext extends LiveSettings {
   /** `http://host:port` of this server, set once it listens: the web viewer's and HLS addresses start there. */
   httpUrl: string;
+  /** Several nodes: the `http://host:port` of the node that mixes the live stream `stream` (its HLS is there). */
+  httpUrlOf?(stream: string): string;
   mixes: LiveMixes;
   /** Co-host request/invite timeouts, host grace periods and audience-count notices, by key (see live.ts). */
   timers: Map<string, ReturnType<typeof setTimeout>>;

@@ -51,7 +51,8 @@ export function requireHost(room: RoomState, member: RoomMember, what: string): 
 export function liveUrls(ctx: SignalingContext, room: RoomState): LiveUrls & { hls: string } {
   const play = ctx.media.playUrls(room.live!.stream);
   // Served by this server (the web viewer, and the HLS the mixer writes): the lead wires those routes.
-  const page = `${ctx.live.httpUrl}/live/${encodeURIComponent(room.channelName)}`;
+  const base = ctx.live.httpUrlOf?.(room.live!.stream) ?? ctx.live.httpUrl;
+  const page = `${base}/live/${encodeURIComponent(room.channelName)}`;
   return { rtmp: play.rtmp, flv: play.flv, hls: `${page}/live.m3u8`, h5: page };
 }
 

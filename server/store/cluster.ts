@@ -10,6 +10,7 @@
  * The bus needs its own Redis connection (a subscribed connection can do nothing else).
  */
 import Redis from 'ioredis';
+import type { MixMessage } from '../live/cluster-mixes';
 import { RECONNECT_MAX_MS, redisOptions, type RedisStore } from './redis';
 
 export interface NodeInfo {
@@ -32,7 +33,8 @@ const ALL = '*all';
 export type BusMessage =
   | { t: 'emit'; c: string; f: string }
   | { t: 'kick'; account: string; reason: string }
-  | { t: 'media'; op: 'authorize' | 'revoke'; s: string };
+  | { t: 'media'; op: 'authorize' | 'revoke'; s: string }
+  | MixMessage;
 
 export interface ClusterOptions {
   store: RedisStore;
