@@ -8,7 +8,7 @@
  * never closed by NMS on their own.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
 
 export interface Binaries {
   ffmpeg: string;
@@ -68,6 +68,25 @@ function collectStderr(child: ChildProcess): () => string {
     if (text.length > STDERR_LIMIT) text = text.slice(-STDERR_LIMIT);
   });
   return () => text;
+}
+
+/**
+ * The live mixes' ffmpeg processes (a publisher's tee, a decoder's sound pipe) among this process's children: a
+ * test's own pushers and readers never use tee nor raw sound out. In-process servers' mixers are children too.
+ */
+export function mixProcesses(): number[] {
+  const found: number[] = [];
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== process.pid) continue;
+      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (args.includes('tee') || args.includes('s16le')) found.push(Number(pid));
+    } catch {
+      // exited while we looked
+    }
+  }
+  return found;
 }
 
 export interface PusherExit {

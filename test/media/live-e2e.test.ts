@@ -8,7 +8,7 @@
  * HLS the server serves decodes; the recording is listed for the host (and nobody else) and decodes; when the
  * host leaves, everyone hears `liveRoomClose` and the mix's ffmpeg processes are gone.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { mintToken, type RunningServer } from '../../server/index';
@@ -16,7 +16,7 @@ import type { RecordingView } from '../../server/http/recordings';
 import { MediaRoster } from '../../services/media';
 import { killLiveHelpers, pushColour, watchLiveFrames, type LiveFrames } from '../../bench/live-mix';
 import { spawn } from 'node:child_process';
-import { binaries, decodeVideoFrames, killAllFfmpeg } from '../helpers/ffmpeg';
+import { binaries, decodeVideoFrames, killAllFfmpeg, mixProcesses } from '../helpers/ffmpeg';
 import { canListen, freePort } from '../helpers/ports';
 import {
   TEST_SECRET,
@@ -48,23 +48,6 @@ afterAll(async () => {
   await server?.close();
   rmSync(dir, { recursive: true, force: true });
 });
-
-/** ffmpeg processes of the mix (the publisher's tee, the decoders' sound pipe), children of this process. */
-function mixProcesses(): number[] {
-  const found: number[] = [];
-  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== process.pid) continue;
-      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      // The test's own pushers and reader never use tee nor raw sound out.
-      if (args.includes('tee') || args.includes('s16le')) found.push(Number(pid));
-    } catch {
-      // exited while we looked
-    }
-  }
-  return found;
-}
 
 async function recordingsOf(account: string): Promise<{ status: number; recordings: RecordingView[] }> {
   const res = await fetch(`${server.httpUrl}/api/recordings`, {
