@@ -43,16 +43,21 @@ export function later(
   const arm = (delay: number): void => {
     const timer = setTimeout(() => {
       timers.delete(key);
-      ctx.store.exclusive(async () => run()).catch((error: unknown) => {
-        const unavailable = error instanceof NetcallError && error.code === Code.UNAVAILABLE;
-        // Re-armed only if nothing replaced or cleared it meanwhile, and never once the server is closing.
-        if (unavailable && !ctx.closing && !timers.has(key)) {
-          ctx.log.warn({ timer: key }, `timer postponed ${TIMER_RETRY_MS} ms: the state store is unavailable`);
-          arm(TIMER_RETRY_MS);
-          return;
-        }
-        ctx.log.warn({ timer: key, err: String(error) }, 'timer failed');
-      });
+      ctx.store
+        .exclusive(async () => run())
+        .catch((error: unknown) => {
+          const unavailable = error instanceof NetcallError && error.code === Code.UNAVAILABLE;
+          // Re-armed only if nothing replaced or cleared it meanwhile, and never once the server is closing.
+          if (unavailable && !ctx.closing && !timers.has(key)) {
+            ctx.log.warn(
+              { timer: key },
+              `timer postponed ${TIMER_RETRY_MS} ms: the state store is unavailable`,
+            );
+            arm(TIMER_RETRY_MS);
+            return;
+          }
+          ctx.log.warn({ timer: key, err: String(error) }, 'timer failed');
+        });
     }, delay);
     timer.unref?.();
     timers.set(key, timer);
