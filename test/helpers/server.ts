@@ -8,6 +8,7 @@ import type { CallView } from '../../server/history';
 import { MediaRoster } from '../../services/media';
 import { Netcall, type NetcallOptions } from '../../services/netcall';
 import { record, type Recorded } from './recorder';
+import { eventuallyValue } from './wait';
 import { wsConnectSocket } from './ws-socket';
 
 export const TEST_SECRET = 'test-secret-0123456789-0123456789-abcdef';
@@ -178,4 +179,11 @@ export async function fetchCounts(at: { httpUrl: string }, metricsToken: string)
  */
 export async function roundTrip(client: Netcall): Promise<void> {
   await (client as unknown as { request(op: 'ping', args: object): Promise<unknown> }).request('ping', {});
+}
+
+/** Starts RTC and resolves with the push URL the member's syncDone gave it (what its live-pusher would bind). */
+export async function pushUrlOf(client: TestClient): Promise<string> {
+  const roster = new MediaRoster(client);
+  roster.setSelf(await client.startRtc({ mode: 0 }));
+  return eventuallyValue(() => roster.pusher?.url, `${client.account}: its push URL`);
 }

@@ -10,12 +10,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { RunningServer } from '../../server/index';
-import { MediaRoster } from '../../services/media';
 import { killLiveHelpers, pushColour, watchLiveFrames, type LiveFrames } from '../../bench/live-mix';
 import { killAllFfmpeg, mixProcesses } from '../helpers/ffmpeg';
 import { startRedis, type TestRedis } from '../helpers/redis';
-import { closeClients, connectClient, startTestServer, type TestClient } from '../helpers/server';
-import { eventually, eventuallyValue } from '../helpers/wait';
+import { closeClients, connectClient, pushUrlOf, startTestServer } from '../helpers/server';
+import { eventually } from '../helpers/wait';
 
 const FRAME_MS = 25_000;
 const CHANNEL = 'cluster-show';
@@ -50,12 +49,6 @@ afterAll(async () => {
   await redis?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function pushUrlOf(client: TestClient): Promise<string> {
-  const roster = new MediaRoster(client);
-  roster.setSelf(await client.startRtc({ mode: 0 }));
-  return eventuallyValue(() => roster.pusher?.url, `${client.account}: its push URL`);
-}
 
 it('runs one mix for a live room whose members are on both nodes, on the node its media is on', async () => {
   const host = await connectClient(a, 'cl-host');

@@ -13,7 +13,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { mintToken, type RunningServer } from '../../server/index';
 import type { RecordingView } from '../../server/http/recordings';
-import { MediaRoster } from '../../services/media';
 import { killLiveHelpers, pushColour, watchLiveFrames, type LiveFrames } from '../../bench/live-mix';
 import { spawn } from 'node:child_process';
 import { binaries, decodeVideoFrames, killAllFfmpeg, mixProcesses } from '../helpers/ffmpeg';
@@ -22,6 +21,7 @@ import {
   TEST_SECRET,
   closeClients,
   connectClient,
+  pushUrlOf,
   startTestServer,
   type TestClient,
 } from '../helpers/server';
@@ -66,13 +66,6 @@ function eventOf(client: TestClient, event: 'liveRoomClose'): Promise<unknown> {
       resolve(payload);
     });
   });
-}
-
-/** Starts RTC and resolves with the push URL the member's syncDone gave it. */
-async function pushUrlOf(client: TestClient): Promise<string> {
-  const roster = new MediaRoster(client);
-  roster.setSelf(await client.startRtc({ mode: 0 }));
-  return eventuallyValue(() => roster.pusher?.url, `${client.account}: its push URL`);
 }
 
 it('mixes host and co-host into the live stream the audience plays, then the host alone on the same stream; HLS, the recording, and the close', async () => {
