@@ -40,8 +40,8 @@ export interface WorkerConfig {
 export type ToWorker =
   | { type: 'start'; config: WorkerConfig; streams: string[] }
   /**
-   * Streams allowed or no longer allowed, in the order decided: a tick's worth in one message, since a burst
-   * of calls authorises thousands of streams and each IPC message costs a write.
+   * Streams allowed or no longer allowed, in the order decided: what one run of code decided in one message
+   * (moving a node's media authorises every stream it had), since each IPC message costs a write.
    */
   | { type: 'access'; changes: AccessChange[] }
   | { type: 'ping'; seq: number }

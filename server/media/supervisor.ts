@@ -262,10 +262,14 @@ class Supervisor {
     return { rtmp, http };
   }
 
-  /** Queues a change for the worker; the tick's changes leave together, before any other message. */
+  /**
+   * Queues a change for the worker; the changes made in one run of code (a media move authorises every stream of
+   * every call) leave together, before any other message. Not later than that: the reply that carries a URL is
+   * written at the end of the same tick, and the worker must know the stream before its client can ask for it.
+   */
   private changeAccess(stream: string, allowed: boolean): void {
     this.accessChanges.push({ stream, allowed });
-    if (this.accessChanges.length === 1) setImmediate(() => this.flushAccess());
+    if (this.accessChanges.length === 1) process.nextTick(() => this.flushAccess());
   }
 
   private flushAccess(): void {
