@@ -23,7 +23,7 @@ import type { LiveRoomState, PendingCoHost, RoomMember, RoomState } from '../sto
 import { newUid, type Outcome } from './common';
 import type { SignalingContext } from './context';
 import type { Connection } from './hub';
-import { clearTimer, conns, later, memberOf, removeRoom } from './room-state';
+import { claimMember, clearTimer, conns, later, memberOf, removeRoom } from './room-state';
 
 /** Members hear the audience count at most this often. */
 export const AUDIENCE_NOTICE_MS = 1000;
@@ -283,8 +283,15 @@ export async function joinLiveRoom(
 ): Promise<Outcome<'joinChannel'>> {
   if (!args.liveEnable)
     throw new NetcallError(Code.BAD_REQUEST, `"${room.channelName}" is a live room: join it with liveEnable`);
-  if (memberOf(room, account))
-    throw new NetcallError(Code.CONFLICT, `"${account}" is already in this room on another device`);
+  const existing = memberOf(room, account);
+  if (existing) {
+    // A device that lost its connection joins again on a new one (the kit does, after a reconnect): while the
+    // old one's grace period runs, it takes its place back, with its role, and gets the URLs as they are now.
+    const claimed = existing.connId === conn.id ? undefined : await claimMember(ctx, room, conn);
+    if (!claimed)
+      throw new NetcallError(Code.CONFLICT, `"${account}" is already in this room on another device`);
+    return { result: joinResult(ctx, room, claimed) };
+  }
   const config = args.sessionConfig ?? {};
   const hostSettings = Object.keys(config).length > 0;
   const now = ctx.now();
@@ -330,11 +337,17 @@ export async function joinLiveRoom(
   clearTimer(ctx.roomTimers, room.cid);
   await ctx.store.putRoom(room);
   conn.currentCid = room.cid;
+  // The audience is not announced (no joinChannel to anyone): the count says it.
+  return { result: joinResult(ctx, room, member), after: () => audienceChanged(ctx, room) };
+}
+
+/** What `joinChannel` answers a member of a live room: the audience also gets where the live stream plays. */
+function joinResult(ctx: SignalingContext, room: RoomState, member: RoomMember): JoinChannelResult {
   const result: JoinChannelResult = {
     channelName: room.channelName,
     cid: room.cid,
     uid: member.uid,
-    account,
+    account: member.account,
     custom: room.custom,
     accountUidMap: stageUidMap(room, member),
     role: member.role === 'host' ? 'host' : 'audience',
@@ -343,8 +356,7 @@ export async function joinLiveRoom(
     const { rtmp, flv, h5 } = liveUrls(ctx, room);
     result.live = { rtmp, flv, h5 };
   }
-  // The audience is not announced (no joinChannel to anyone): the count says it.
-  return { result, after: () => audienceChanged(ctx, room) };
+  return result;
 }
 
 // ---- what rooms.ts asks of live rooms ----------------------------------------------------------------------

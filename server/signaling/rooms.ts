@@ -116,8 +116,14 @@ export const joinChannel: Handler<'joinChannel'> = async (ctx, conn, args) => {
   if (!room || room.kind !== 'room')
     throw new NetcallError(Code.NOT_FOUND, `no room named "${args.channelName}"`);
   if (args.liveEnable || room.live) return joinLiveRoom(ctx, conn, account, room, args);
-  if (memberOf(room, account))
-    throw new NetcallError(Code.CONFLICT, `"${account}" is already in this room on another device`);
+  const existing = memberOf(room, account);
+  if (existing) {
+    // A device that lost its connection joins again on a new one: it takes its place back (see joinLiveRoom).
+    const claimed = existing.connId === conn.id ? undefined : await claimMember(ctx, room, conn);
+    if (!claimed)
+      throw new NetcallError(Code.CONFLICT, `"${account}" is already in this room on another device`);
+    return { result: roomJoinResult(room, claimed) };
+  }
   if (room.members.length >= room.capacity)
     throw new NetcallError(Code.ROOM_FULL, `the room is full (${room.capacity})`);
   const member: RoomMember = {
@@ -133,16 +139,8 @@ export const joinChannel: Handler<'joinChannel'> = async (ctx, conn, args) => {
   clearTimer(ctx.roomTimers, room.cid);
   await ctx.store.putRoom(room);
   conn.currentCid = room.cid;
-  const result: JoinChannelResult = {
-    channelName: room.channelName,
-    cid: room.cid,
-    uid: member.uid,
-    account,
-    custom: room.custom,
-    accountUidMap: accountUidMap(room),
-  };
   return {
-    result,
+    result: roomJoinResult(room, member),
     after: () =>
       ctx.hub.emitMany(others, 'joinChannel', {
         account,
@@ -152,6 +150,17 @@ export const joinChannel: Handler<'joinChannel'> = async (ctx, conn, args) => {
       }),
   };
 };
+
+function roomJoinResult(room: RoomState, member: RoomMember): JoinChannelResult {
+  return {
+    channelName: room.channelName,
+    cid: room.cid,
+    uid: member.uid,
+    account: member.account,
+    custom: room.custom,
+    accountUidMap: accountUidMap(room),
+  };
+}
 
 export const leaveChannel: Handler<'leaveChannel'> = async (ctx, conn, { cid }) => {
   requireLogin(conn);
