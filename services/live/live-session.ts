@@ -300,6 +300,11 @@ export class LiveSession extends BaseSession<LivePhase, LiveSnapshot, LiveSessio
       this.set({ audienceCount: e.count, peakAudience: Math.max(this.state.peakAudience, e.count) });
     });
     this.listen('liveRoomClose', (e) => this.mine(e.cid) && this.onClose(e.reason));
+    // Back after a reconnect: the live stream may play elsewhere now (its media moved with a node).
+    this.listen(
+      'roomRejoined',
+      (e) => this.mine(e.cid) && e.result.live && this.set({ live: e.result.live }),
+    );
     this.listen('liveSummary', (e) => {
       if (!this.mine(e.cid) || this.state.role !== 'host' || !this.isActiveOrClosing()) return;
       this.set({ summary: e });

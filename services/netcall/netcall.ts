@@ -161,6 +161,11 @@ export class Netcall extends Emitter<NetcallEvents> implements LiveNetcallLike {
   private group = false;
   /** The RTC session to rejoin after a reconnect. */
   private rtc: { cid: string; mode: StartRtcArgs['mode'] } | null = null;
+  /**
+   * The room this device joined by name: after a reconnect, a member with no RTC session there (the audience of
+   * a live room, a member not pushing yet) joins it again, which takes its place back while its grace runs.
+   */
+  private room: { cid: string; args: JoinChannelArgs } | null = null;
 
   constructor(options: NetcallOptions) {
     super();
@@ -317,13 +322,21 @@ export class Netcall extends Emitter<NetcallEvents> implements LiveNetcallLike {
   /** After a reconnect, rejoin the RTC session: the server answers with a fresh syncDone (new URLs). */
   private rejoin(): void {
     const rtc = this.rtc;
-    if (!rtc) return;
-    this.request('startRtc', { mode: rtc.mode, cid: rtc.cid }).catch((error: NetcallError) => {
-      if (this.rtc?.cid !== rtc.cid) return;
-      this.rtc = null;
-      if (this.cid === rtc.cid) this.cid = null;
-      this.emit('callLost', { cid: rtc.cid, code: error.code, message: error.message });
-    });
+    const room = this.room;
+    const target = rtc || room;
+    if (!target) return;
+    const cid = target.cid;
+    const held = () => (rtc ? this.rtc : this.room) === target;
+    (rtc ? this.request('startRtc', { mode: rtc.mode, cid }) : this.request('joinChannel', room!.args)).then(
+      (result) => {
+        if (!rtc && held()) this.emit('roomRejoined', { cid, result: result as JoinChannelResult });
+      },
+      (error: NetcallError) => {
+        if (!held()) return;
+        this.forget(cid);
+        this.emit('callLost', { cid, code: error.code, message: error.message });
+      },
+    );
   }
 
   /**
@@ -384,6 +397,9 @@ export class Netcall extends Emitter<NetcallEvents> implements LiveNetcallLike {
   async joinChannel(options: JoinChannelArgs): Promise<JoinChannelResult> {
     const result = await this.request('joinChannel', options);
     this.cid = result.cid;
+    // The host's settings stay out: a host that comes back takes its place, it does not start a live again.
+    const { channelName, type, liveEnable } = options;
+    this.room = { cid: result.cid, args: { channelName, type, liveEnable } };
     return result;
   }
 
@@ -498,6 +514,7 @@ export class Netcall extends Emitter<NetcallEvents> implements LiveNetcallLike {
   private forget(cid: string): void {
     if (this.cid === cid) this.cid = null;
     if (this.rtc?.cid === cid) this.rtc = null;
+    if (this.room?.cid === cid) this.room = null;
   }
 
   private startHeartbeat(interval: number): void {

@@ -49,6 +49,16 @@ export interface CallLostEvent {
 }
 
 /**
+ * After a reconnect, this device joined its room again (it had no RTC session there: the audience of a live
+ * room, a member not pushing yet) and holds its place: `result` is as `joinChannel` answers now, with the live
+ * stream's URLs as they are now (they change when the room's media moved to another node). Our extension.
+ */
+export interface RoomRejoinedEvent {
+  cid: string;
+  result: JoinChannelResult;
+}
+
+/**
  * The session's token expires soon (`tokenWarning` ahead, 60 s by default, or half the token's life if that is
  * shorter): call `renewToken` with a fresh one to keep the session.
  */
@@ -63,6 +73,7 @@ export interface NetcallEvents extends ServerEvents {
   willreconnect: ReconnectEvent;
   reconnected: ReconnectEvent;
   callLost: CallLostEvent;
+  roomRejoined: RoomRejoinedEvent;
   disconnect: DisconnectEvent;
 }
 
