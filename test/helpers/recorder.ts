@@ -21,6 +21,7 @@ export const RECORDED: (keyof NetcallEvents)[] = [
   'willreconnect',
   'reconnected',
   'callLost',
+  'roomRejoined',
   'disconnect',
   'error',
 ];

@@ -278,4 +278,22 @@ describe('LiveSession on the real server', () => {
     await ended(bob, 'network', 'host-lost');
     expect(bob.records[0].role).toBe('audience');
   });
+
+  it('keeps an audience session watching across a reconnect, with the live URLs it was given again', async () => {
+    const [hostName, bobName, room] = fresh('host', 'bob', 'rejoin');
+    const host = await person(hostName);
+    const bob = await person(bobName);
+    await goLive(host, room);
+    await bob.session.watch(room);
+    const before = bob.session.snapshot().live!;
+    // Into the next second, so the URLs given again carry another expiry and differ from the first ones.
+    await new Promise((resolve) => setTimeout(resolve, 1020 - (Date.now() % 1000)));
+    bob.cut();
+    const rejoined = await bob.netcall.next('roomRejoined');
+    expect(rejoined.result.live!.flv).not.toBe(before.flv);
+    await until(bob, (s) => s.live?.flv === rejoined.result.live!.flv, 'the live URLs given again');
+    expect(bob.session.phase).toBe('audience');
+    await host.session.hangup();
+    await ended(bob, 'remote-hangup', 'host-left');
+  });
 });
