@@ -59,6 +59,7 @@ export class Cluster {
   /** Messages for a node whose subscriber is not listening right now, in order. */
   private readonly held = new Map<string, string[]>();
   private sweeping = false;
+  private stopped = false;
   /**
    * When this node's connection to Redis last became ready. Keys persisted across a Redis restart (AOF) come
    * back expired, and the other nodes need a moment to reconnect and announce: until every node had a full
@@ -171,11 +172,12 @@ export class Cluster {
     this.held.set(node, held);
     const giveUp = Date.now() + HOLD_MS;
     const retry = async (): Promise<void> => {
-      while (held.length > 0) {
+      // A node that leaves stops waiting for others: its process must not stay up for their messages.
+      while (held.length > 0 && !this.stopped) {
         const receivers = await this.redis.publish(this.channel(node), held[0]).catch(() => 0);
         if (receivers > 0) held.shift();
         else if (Date.now() > giveUp) break;
-        else await new Promise((resolve) => setTimeout(resolve, 50));
+        else await new Promise((resolve) => setTimeout(resolve, 50).unref());
       }
       if (held.length > 0)
         this.options.log.warn({ node, dropped: held.length }, 'bus: node not listening; messages dropped');
@@ -248,6 +250,7 @@ export class Cluster {
 
   /** Leaves the cluster: the node's key goes at once, so the others take over its devices now. */
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     if (this.redis.status === 'ready')
