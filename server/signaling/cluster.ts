@@ -5,8 +5,9 @@
  */
 import { dropConnection, syncDone, syncDoneFor } from './calls';
 import type { SignalingContext } from './context';
+import { conns } from './room-state';
 import { inRtc, othersInRtc } from './rooms';
-import { LIVE_STREAM_UID, refreshLive } from './live';
+import { LIVE_STREAM_UID, audienceOf, liveUrls, refreshLive } from './live';
 
 /**
  * The devices a dead node held are lost connections: each call and room they are in waits its grace period for
@@ -57,6 +58,12 @@ export async function moveMedia(
       await ctx.store.putRoom(room);
       moved++;
       refreshLive(ctx, room);
+      if (room.live) {
+        // Players of the audience hold the old node's URL: nothing else would tell them where it plays now.
+        const { rtmp, flv, h5 } = liveUrls(ctx, room);
+        const live = { rtmp, flv, h5 };
+        ctx.hub.emitMany(conns(audienceOf(room)), 'liveStreamMoved', { cid, live });
+      }
       for (const member of room.members) {
         const self = inRtc(member);
         if (!self) continue;

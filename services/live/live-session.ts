@@ -305,6 +305,7 @@ export class LiveSession extends BaseSession<LivePhase, LiveSnapshot, LiveSessio
       'roomRejoined',
       (e) => this.mine(e.cid) && e.result.live && this.set({ live: e.result.live }),
     );
+    this.listen('liveStreamMoved', (e) => this.mine(e.cid) && this.set({ live: e.live }));
     this.listen('liveSummary', (e) => {
       if (!this.mine(e.cid) || this.state.role !== 'host' || !this.isActiveOrClosing()) return;
       this.set({ summary: e });

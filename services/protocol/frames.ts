@@ -376,6 +376,14 @@ export interface LiveRoomCloseEvent {
   /** Our server: a LiveCloseReason. NetEase's engine: its gateway's reason, as a string. */
   reason: string;
 }
+/**
+ * To the audience (our extension): the room's live stream plays elsewhere now, its media having moved to
+ * another node of a cluster (the node it was on died or drained). Play `live` instead.
+ */
+export interface LiveStreamMovedEvent {
+  cid: string;
+  live: LiveUrls;
+}
 /** To the host when its live ends: what the end page shows. */
 export interface LiveSummaryEvent {
   cid: string;
@@ -413,6 +421,7 @@ export interface ServerEvents {
   roomMessage: RoomMessageEvent;
   audienceCount: AudienceCountEvent;
   liveRoomClose: LiveRoomCloseEvent;
+  liveStreamMoved: LiveStreamMovedEvent;
   liveSummary: LiveSummaryEvent;
 }
 export type ServerEventName = keyof ServerEvents;

@@ -14,6 +14,7 @@ export const LIVE_EVENTS = [
   'roomMessage',
   'audienceCount',
   'liveRoomClose',
+  'liveStreamMoved',
   'liveSummary',
 ] as const;
 export type LiveEventName = (typeof LIVE_EVENTS)[number];
