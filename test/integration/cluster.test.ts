@@ -19,6 +19,8 @@ import {
   startTestServer,
 } from '../helpers/server';
 import { names } from '../helpers/session';
+import { eventually } from '../helpers/wait';
+import { recordLive } from '../contract/live-events';
 
 let redis: TestRedis;
 let a: RunningServer;
@@ -199,6 +201,41 @@ describe('two nodes on one Redis', () => {
     const c = await startTestServer({ redis: redis.url, nodeId: 'nodec' });
     expect(await clients()).toBeGreaterThan(before);
     await c.close();
+  });
+
+  it('tells the audience where the live stream plays when its media node drains', async () => {
+    const [host, viewer, room] = names('host', 'viewer', 'moving');
+    // The live room's media is placed on the node its host joins at: this third node, which then leaves.
+    const c = await startTestServer({
+      redis: redis.url,
+      metricsToken: METRICS,
+      nodeId: 'nodec',
+      mediaPlacement: 'local',
+    });
+    try {
+      const x = await connectClient(c, host);
+      await x.createChannel({ channelName: room });
+      await x.joinChannel({ channelName: room, type: 2, liveEnable: true });
+      // b learns of the new node at its next look at the node table (at most a second).
+      await eventually(async () => {
+        const res = await fetch(`${b.httpUrl}/api/live/${room}`, {
+          headers: { authorization: `Bearer ${mintToken(TEST_SECRET, viewer)}` },
+        });
+        const body = (await res.json()) as { room?: { play: { flv: string } } };
+        return body.room !== undefined && origin(body.room.play.flv) === c.media.http;
+      }, 'the directory on b pointing at the new node');
+      const y = await connectClient(b, viewer);
+      const watching = await y.joinChannel({ channelName: room, type: 2, liveEnable: true });
+      expect(origin(watching.live!.flv)).toBe(c.media.http);
+      const moved = recordLive(y).next('liveStreamMoved');
+      await c.close();
+      const { cid, live } = await moved;
+      expect(cid).toBe(watching.cid);
+      expect([a.media.http, b.media.http]).toContain(origin(live.flv));
+      expect([a.media.rtmp, b.media.rtmp]).toContain(origin(live.rtmp));
+    } finally {
+      await c.close();
+    }
   });
 
   it('reports both nodes healthy, with Redis up', async () => {

@@ -300,6 +300,33 @@ describe('the audience', () => {
     expect(session.snapshot().duration).toBe(2);
   });
 
+  it("plays where the live stream moved, and what a rejoin after a reconnect gave it; not another room's", async () => {
+    const { netcall, session } = await watching();
+    const moved = {
+      rtmp: 'rtmp://other/live/b_l1_live?sign=2',
+      flv: 'http://other/live/b_l1_live.flv?sign=2',
+      h5: 'h',
+    };
+    netcall.emit('liveStreamMoved', { cid: 'another', live: { ...moved, flv: 'http://elsewhere.flv' } });
+    expect(session.snapshot().live?.flv).toBe(FLV);
+    netcall.emit('liveStreamMoved', { cid: CID, live: moved });
+    expect(session.snapshot().live).toEqual(moved);
+    const again = { ...moved, flv: 'http://other/live/b_l1_live.flv?sign=3' };
+    netcall.emit('roomRejoined', {
+      cid: CID,
+      result: {
+        channelName: 'show',
+        cid: CID,
+        uid: '9',
+        account: 'me',
+        custom: '',
+        accountUidMap: {},
+        live: again,
+      },
+    });
+    expect(session.snapshot()).toMatchObject({ phase: 'audience', live: again });
+  });
+
   it('asks to co-host and goes on stage when the host accepts: changeRoleToPlayer, then push', async () => {
     const { netcall, session } = await watching();
     await session.requestCoHost();
