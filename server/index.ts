@@ -162,6 +162,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       redisStore.close().catch(() => undefined);
       throw new Error(`startServer: cannot reach Redis at ${clusterConfig!.redis}: ${error.message}`);
     });
+  // Kicks made while this node was not running: their tokens are refused here too.
+  const kicks = redisStore
+    ? await redisStore.kicks().catch((error: Error) => {
+        redisStore.close().catch(() => undefined);
+        throw new Error(`startServer: cannot read the kicks from Redis: ${error.message}`);
+      })
+    : [];
 
   // Several nodes share one history, so `GET /api/calls` is complete from any of them.
   const history =
@@ -273,6 +280,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     { secret, maxLifetimeSeconds: options.maxTokenLifetimeSeconds, ...tokenClaims },
     now,
   );
+  for (const [account, at] of kicks) tokens.revoke(account, at);
   const hub = new Hub({
     limits,
     now,
@@ -511,6 +519,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     kick: (account, reason = 'kicked by the server') => {
       // Devices on other nodes are kicked there; the count is of this node's.
       cluster?.broadcast({ t: 'kick', account, reason });
+      redisStore
+        ?.rememberKick(account, Math.floor(Date.now() / 1000), tokens.revocationTtlSeconds)
+        .catch((error: unknown) =>
+          log.warn({ account, err: String(error) }, 'kick not kept for nodes that start later'),
+        );
       return kickAccount(ctx, account, reason);
     },
     health: () => media.health(),

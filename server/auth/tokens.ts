@@ -115,10 +115,15 @@ export class TokenVerifier {
     return { account: sub, exp, ...(issuedAt === undefined ? {} : { iat: issuedAt }) };
   }
 
-  /** Refuses every token of `account` issued up to now (same second included). */
-  revoke(account: string): void {
+  /** How long a kick matters: past it, no token issued before it can still be valid. */
+  get revocationTtlSeconds(): number {
+    return this.maxLifetime + IAT_LEEWAY_SECONDS;
+  }
+
+  /** Refuses every token of `account` issued up to `atSeconds` (UNIX seconds, default now; that second included). */
+  revoke(account: string, atSeconds?: number): void {
     const nowSeconds = Math.floor(this.now() / 1000);
-    this.revokedBefore.set(account, nowSeconds);
+    this.revokedBefore.set(account, Math.max(this.revokedBefore.get(account) ?? 0, atSeconds ?? nowSeconds));
     // Prune: a revocation older than the longest token lifetime can no longer match a valid token.
     for (const [name, at] of this.revokedBefore)
       if (at < nowSeconds - this.maxLifetime - IAT_LEEWAY_SECONDS) this.revokedBefore.delete(name);

@@ -306,6 +306,28 @@ export class RedisStore implements StateStore {
     return this.run(async () => this.roomsById(await this.redis.smembers(this.k('inviting', account))));
   }
 
+  /** A kick, for nodes that start later: kept as long as a token issued before it could be valid. */
+  async rememberKick(account: string, atSeconds: number, ttlSeconds: number): Promise<void> {
+    await this.run(() => this.redis.set(this.k('kicked', account), String(atSeconds), 'EX', ttlSeconds));
+  }
+
+  /** Every kick remembered, as [account, UNIX seconds]. */
+  kicks(): Promise<Array<[string, number]>> {
+    return this.run(async () => {
+      const head = this.k('kicked', '');
+      const found: Array<[string, number]> = [];
+      for await (const keys of this.redis.scanStream({ match: `${head}*`, count: 1000 }) as AsyncIterable<
+        string[]
+      >) {
+        const values = keys.length > 0 ? await this.redis.mget(keys) : [];
+        keys.forEach((key, i) => {
+          if (values[i] !== null) found.push([key.slice(head.length), Number(values[i])]);
+        });
+      }
+      return found;
+    });
+  }
+
   ringingRoomsBy(account: string): Promise<RoomState[]> {
     return this.run(async () => this.roomsById(await this.redis.smembers(this.k('ringroom', 'by', account))));
   }

@@ -8,6 +8,7 @@
 import type { RunningServer } from '../../server/index';
 import { startRedis, type TestRedis } from '../helpers/redis';
 import Redis from 'ioredis';
+import jwt from 'jsonwebtoken';
 import { mintToken } from '../../server/index';
 import {
   TEST_SECRET,
@@ -167,6 +168,28 @@ describe('two nodes on one Redis', () => {
     a.kick(alice, 'banned');
     expect(await here.next('kicked')).toMatchObject({ reason: 'banned' });
     expect(await there.next('kicked')).toMatchObject({ reason: 'banned' });
+  });
+
+  it("refuses a kicked account's old token on a node that started after the kick", async () => {
+    const [bob] = names('bob');
+    const before = mintToken(TEST_SECRET, bob);
+    const bobs = await connectClient(a, bob, { token: before });
+    a.kick(bob, 'banned');
+    await bobs.next('kicked');
+    const kickedAt = Math.floor(Date.now() / 1000);
+    const c = await startTestServer({ redis: redis.url, metricsToken: METRICS, nodeId: 'nodek' });
+    try {
+      await expect(connectClient(c, bob, { token: before, maxReconnects: 0 })).rejects.toMatchObject({
+        code: 401,
+        message: expect.stringMatching(/revoked/),
+      });
+      // The positive control: a token minted after the kick logs in there.
+      const after = jwt.sign({ iat: kickedAt + 1 }, TEST_SECRET, { subject: bob, expiresIn: 600 });
+      const fresh = await connectClient(c, bob, { token: after });
+      expect(fresh.isConnected).toBe(true);
+    } finally {
+      await c.close();
+    }
   });
 
   it('shares caps across nodes: calls to one callee a minute are counted on both', async () => {
