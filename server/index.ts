@@ -333,8 +333,20 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const metrics = options.metricsToken
     ? new ServerMetrics({ store, hub, media, storeUp: () => redisStore?.isUp() ?? true, now, log })
     : undefined;
+  /** Where this node's media server is, as the node table tells the others (they sign URLs pointing there). */
+  const mediaOrigins = (rtmpPort: number, httpPort: number) => {
+    const urlHost = publicHost.includes(':') ? `[${publicHost}]` : publicHost;
+    return {
+      rtmp: `rtmp://${urlHost}:${rtmpPort}`,
+      http: httpPort ? `http://${urlHost}:${httpPort}` : '',
+      engine: mediaEngine,
+    };
+  };
   media.onRestart(() => {
     log.warn({ media: media.health() }, 'media plane is back: live members get fresh URLs');
+    // A media server that came back on other ports (picked ones were taken): the others learn it at the next
+    // announcement, instead of signing URLs for the old ports for good.
+    if (cluster) cluster.self.media = mediaOrigins(media.health().rtmpPort, media.health().httpPort);
     ctx.store
       .exclusive(() => refreshMedia(ctx))
       .catch((error: unknown) => log.warn({ err: String(error) }, 'handing out fresh media URLs failed'));
@@ -403,14 +415,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   ctx.live.httpUrl = `http://${publicHost}:${port}`;
   if (cluster && clusterMedia) {
     const urlHost = publicHost.includes(':') ? `[${publicHost}]` : publicHost;
-    Object.assign(cluster.self, {
-      url: `ws://${urlHost}:${port}`,
-      media: {
-        rtmp: `rtmp://${urlHost}:${rtmpPort}`,
-        http: httpPort ? `http://${urlHost}:${httpPort}` : '',
-        engine: mediaEngine,
-      },
-    });
+    Object.assign(cluster.self, { url: `ws://${urlHost}:${port}`, media: mediaOrigins(rtmpPort, httpPort) });
     const planes = clusterMedia;
     onBus = (message) => {
       if (message.t === 'emit') hub.deliver(message.c, message.f);
