@@ -113,7 +113,7 @@ export const joinChannel: Handler<'joinChannel'> = async (ctx, conn, args) => {
   await refuseIfBusy(ctx, conn);
   const room = await ctx.store.roomByName(args.channelName);
   // A group call's room is joined by answering its ring, never by name.
-  if (!room || room.kind !== 'room')
+  if (!room || room.kind !== 'room' || (args.cid !== undefined && args.cid !== room.cid))
     throw new NetcallError(Code.NOT_FOUND, `no room named "${args.channelName}"`);
   if (args.liveEnable || room.live) return joinLiveRoom(ctx, conn, account, room, args);
   const existing = memberOf(room, account);

@@ -165,7 +165,7 @@ export class Netcall extends Emitter<NetcallEvents> implements LiveNetcallLike {
    * The room this device joined by name: after a reconnect, a member with no RTC session there (the audience of
    * a live room, a member not pushing yet) joins it again, which takes its place back while its grace runs.
    */
-  private room: { cid: string; args: JoinChannelArgs } | null = null;
+  private room: JoinChannelArgs | null = null;
 
   constructor(options: NetcallOptions) {
     super();
@@ -204,7 +204,8 @@ export class Netcall extends Emitter<NetcallEvents> implements LiveNetcallLike {
   connect(): Promise<void> {
     if (this.socket || this.reconnectTimer !== null)
       return Promise.reject(new NetcallError(Code.CONFLICT, 'already connected'));
-    this.closedByUser = false;
+    // A new session: a failed round rejects it, instead of reconnecting as the last session would.
+    this.closedByUser = this.everConnected = false;
     this.tried = 0;
     return new Promise<void>((resolve, reject) => {
       this.settle = (error) => (error ? reject(error) : resolve());
@@ -215,6 +216,8 @@ export class Netcall extends Emitter<NetcallEvents> implements LiveNetcallLike {
   /** Closes the socket for good (no reconnect); pending requests reject with 599. */
   close(): void {
     this.closedByUser = true;
+    // Nothing of this session is rejoined by a later connect().
+    this.rtc = this.room = this.cid = null;
     if (this.reconnectTimer !== null) this.timers.clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
     this.settle(new NetcallError(Code.DISCONNECTED, 'closed by client'));
@@ -325,9 +328,9 @@ export class Netcall extends Emitter<NetcallEvents> implements LiveNetcallLike {
     const room = this.room;
     const target = rtc || room;
     if (!target) return;
-    const cid = target.cid;
+    const cid = target.cid!;
     const held = () => (rtc ? this.rtc : this.room) === target;
-    (rtc ? this.request('startRtc', { mode: rtc.mode, cid }) : this.request('joinChannel', room!.args)).then(
+    (rtc ? this.request('startRtc', { mode: rtc.mode, cid }) : this.request('joinChannel', room!)).then(
       (result) => {
         if (!rtc && held()) this.emit('roomRejoined', { cid, result: result as JoinChannelResult });
       },
@@ -397,9 +400,10 @@ export class Netcall extends Emitter<NetcallEvents> implements LiveNetcallLike {
   async joinChannel(options: JoinChannelArgs): Promise<JoinChannelResult> {
     const result = await this.request('joinChannel', options);
     this.cid = result.cid;
-    // The host's settings stay out: a host that comes back takes its place, it does not start a live again.
+    // The host's settings stay out: a host that comes back takes its place, it does not start a live again. The
+    // cid keeps it out of another room given the same name meanwhile.
     const { channelName, type, liveEnable } = options;
-    this.room = { cid: result.cid, args: { channelName, type, liveEnable } };
+    this.room = { channelName, type, liveEnable, cid: result.cid };
     return result;
   }
 
@@ -514,7 +518,7 @@ export class Netcall extends Emitter<NetcallEvents> implements LiveNetcallLike {
   private forget(cid: string): void {
     if (this.cid === cid) this.cid = null;
     if (this.rtc?.cid === cid) this.rtc = null;
-    if (this.room?.cid === cid) this.room = null;
+    if (this.room && this.room.cid === cid) this.room = null;
   }
 
   private startHeartbeat(interval: number): void {

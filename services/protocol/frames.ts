@@ -102,6 +102,11 @@ export interface JoinChannelArgs {
   /** A live room: its creator hosts, everyone else is audience until on stage. */
   liveEnable?: boolean;
   sessionConfig?: SessionConfig;
+  /**
+   * Our extension: the room a device is joining again after a reconnect. Refused (404) when the name now names
+   * another room (the old one closed and its name was taken again).
+   */
+  cid?: string;
 }
 export interface LeaveChannelArgs {
   /** Defaults to the connection's current room. */

@@ -119,6 +119,7 @@ const SCHEMAS: Record<Op, Record<string, [Rule, boolean]>> = {
     type: [oneOf(1, 2), true],
     liveEnable: [boolean, false],
     sessionConfig: [sessionConfig, false],
+    cid: [string(64, CID), false],
   },
   leaveChannel: { cid: [string(64, CID), false] },
   inviteToCall: { cid: [string(64, CID), true], callee: [account, true] },

@@ -103,7 +103,7 @@ it('keeps a room member that was not pushing yet and came back on a new socket',
   expect(await owner.next('leaveChannel')).toMatchObject({ account: 'rj-member-kept' });
 });
 
-it('refuses a second device of a member whose first one is still connected (409)', async () => {
+it('refuses a second device of a member whose first one is still connected (409), and a stale cid (404)', async () => {
   const owner = await connectClient(server, 'rj-owner2');
   await owner.createChannel({ channelName: 'rj-room2' });
   await owner.joinChannel({ channelName: 'rj-room2', type: 2 });
@@ -113,6 +113,11 @@ it('refuses a second device of a member whose first one is still connected (409)
   await expect(second.joinChannel({ channelName: 'rj-room2', type: 2 })).rejects.toMatchObject({
     code: 409,
   });
+  // Joining again by name and cid: refused when the name now names another room (here: a cid it never had).
+  const third = await connectClient(server, 'rj-third');
+  await expect(
+    third.joinChannel({ channelName: 'rj-room2', type: 2, cid: 'ffffffffffffffff' }),
+  ).rejects.toMatchObject({ code: 404 });
   // Nor may the same connection join twice.
   await expect(first.joinChannel({ channelName: 'rj-room2', type: 2 })).rejects.toMatchObject({ code: 409 });
 });

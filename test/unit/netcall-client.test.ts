@@ -345,6 +345,75 @@ describe('several server URLs', () => {
     expect(events).toEqual([`disconnect ${JSON.stringify({ code: 429, reason: 'too many devices' })}`]);
   });
 
+  it('rejects a connect after close() once every URL failed, as a first one does, and rejoins nothing of before', async () => {
+    const { netcall, sockets, events } = await connectedAt(['ws://a']);
+    const joining = netcall.joinChannel({ channelName: 'show', type: 2, liveEnable: true });
+    sockets[0].reply({
+      cid: 'c1',
+      uid: '1',
+      account: 'a',
+      channelName: 'show',
+      custom: '',
+      accountUidMap: {},
+    });
+    await joining;
+    netcall.close();
+    const done = netcall.connect();
+    sockets[1].fire('close', { code: 1006, reason: '' });
+    await expect(done).rejects.toMatchObject({ code: 599 });
+    expect(events.filter((event) => event.startsWith('willreconnect'))).toEqual([]);
+    // A later session that logs in sends nothing for the room the closed one was in.
+    const again = netcall.connect();
+    login(sockets[2]);
+    await again;
+    expect(sockets[2].sent.map((frame) => frame.op)).toEqual(['login']);
+  });
+
+  it('joins its room again after a reconnect by name and cid, and gives it up when the name is another room now', async () => {
+    const { netcall, sockets } = await connectedAt(['ws://a']);
+    const joining = netcall.joinChannel({
+      channelName: 'show',
+      type: 2,
+      liveEnable: true,
+      sessionConfig: {},
+    });
+    sockets[0].reply({
+      cid: 'c1',
+      uid: '1',
+      account: 'a',
+      channelName: 'show',
+      custom: '',
+      accountUidMap: {},
+    });
+    await joining;
+    const seen: string[] = [];
+    netcall.on('roomRejoined', (e) => seen.push(`rejoined ${e.cid}`));
+    netcall.on('callLost', (e) => seen.push(`lost ${e.cid} ${e.code}`));
+    const reconnect = async () => {
+      sockets.at(-1)!.fire('close', { code: 1006, reason: '' });
+      jest.advanceTimersByTime(60_000);
+      login(sockets.at(-1)!);
+      await Promise.resolve();
+      return sockets.at(-1)!;
+    };
+    let socket = await reconnect();
+    // Without the host's settings: a host coming back takes its place, it does not go live again.
+    expect(socket.sent.at(-1)).toMatchObject({
+      op: 'joinChannel',
+      args: { channelName: 'show', type: 2, liveEnable: true, cid: 'c1' },
+    });
+    expect(socket.sent.at(-1)!.args).not.toHaveProperty('sessionConfig');
+    socket.reply({ cid: 'c1', uid: '1', account: 'a', channelName: 'show', custom: '', accountUidMap: {} });
+    await Promise.resolve();
+    socket = await reconnect();
+    socket.reply(undefined, 404, 'no room named "show"');
+    await Promise.resolve();
+    expect(seen).toEqual(['rejoined c1', 'lost c1 404']);
+    // Given up: the next reconnect sends nothing for it.
+    socket = await reconnect();
+    expect(socket.sent.map((frame) => frame.op)).toEqual(['login']);
+  });
+
   it('reconnects round robin after a loss: every URL of a round at once, backed off between rounds', async () => {
     const { netcall, sockets, events, urls } = await connectedAt(['ws://a', 'ws://b']);
     sockets[0].fire('close', { code: 1006, reason: '' });
