@@ -83,7 +83,9 @@ export async function closeCall(ctx: SignalingContext, call: CallState, end: Cal
   clearTimer(ctx.ringTimers, call.cid);
   await ctx.media.unplace?.(call.cid);
   // The stored state may be newer than the caller's copy (a networked store): what either names is forgotten.
-  for (const member of new Set([...call.members, ...stored.members])) ctx.media.revoke(member.stream);
+  // By name: a networked store's copy is other objects with the same contents.
+  for (const stream of new Set([...call.members, ...stored.members].map((m) => m.stream)))
+    ctx.media.revoke(stream);
   for (const connId of new Set([call.callerConn, call.calleeConn, stored.callerConn, stored.calleeConn])) {
     const conn = connId ? ctx.hub.get(connId) : undefined;
     if (conn && conn.currentCid === call.cid) conn.currentCid = null;
@@ -212,12 +214,16 @@ export async function endAllCalls(ctx: SignalingContext): Promise<void> {
  * a fresh `syncDone` (new URLs) and rebinds its pusher and players.
  */
 export async function refreshMedia(ctx: SignalingContext): Promise<void> {
-  for (const call of await ctx.store.allCalls())
-    for (const member of call.members) {
-      ctx.media.authorize(member.stream);
-      ctx.hub.emit(member.connId, 'syncDone', syncDoneFor(ctx, call, member));
-    }
-  await refreshRoomMedia(ctx);
+  for (const call of await ctx.store.allCalls()) refreshCallMedia(ctx, call);
+  for (const room of await ctx.store.allRooms()) refreshRoomMedia(ctx, room);
+}
+
+/** Each member of a call is authorised again and gets a fresh `syncDone` (its streams' URLs as they are now). */
+export function refreshCallMedia(ctx: SignalingContext, call: CallState): void {
+  for (const member of call.members) {
+    ctx.media.authorize(member.stream);
+    ctx.hub.emit(member.connId, 'syncDone', syncDoneFor(ctx, call, member));
+  }
 }
 
 /**
@@ -244,9 +250,11 @@ export async function dropConnection(
     }
     const key = `${cid}/${account}`;
     await ctx.store.markOrphan(key, ctx.now() + ctx.graceMs);
+    let claimed = false;
     later(ctx, ctx.orphans, key, ctx.graceMs, async () => {
-      // Claimed already: the device came back (on any node), or another node ended it.
-      if (!(await ctx.store.claimOrphan(key))) return;
+      // Claimed already: the device came back (on any node), or another node ended it. A run that claimed it and
+      // then found the store down runs again (later()) holding its claim.
+      if (!claimed && !(claimed = await ctx.store.claimOrphan(key))) return;
       const current = await ctx.store.getCall(cid);
       // Still this lost connection's to answer for: a device that came back took the call over.
       if (current && deviceOf(current, account) === conn.id) await endCall(ctx, current, account, 'network');
@@ -290,7 +298,23 @@ export async function endExpiredOrphans(ctx: SignalingContext, now: number): Pro
  * cluster has not taken that one over yet, so it is lost here and now, and its place is claimed. Returns whether
  * the place (`key`) was claimed.
  */
-export async function takeFromDeadNode(
+/**
+ * A reconnected device takes the place `key` (`${cid}/${account}`) of its lost connection `lost`, in a call or
+ * a room: true when that place was waiting for it. The mark decides, not the timer: the device may have been
+ * lost on another node, whose timer this one cannot see.
+ */
+export async function takePlace(
+  ctx: SignalingContext,
+  key: string,
+  lost: string | null,
+  account: string,
+): Promise<boolean> {
+  if (!(await ctx.store.claimOrphan(key)) && !(await takeFromDeadNode(ctx, lost, account, key))) return false;
+  clearTimer(ctx.orphans, key);
+  return true;
+}
+
+async function takeFromDeadNode(
   ctx: SignalingContext,
   connId: string | null | undefined,
   account: string,

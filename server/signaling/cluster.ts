@@ -3,11 +3,12 @@
  * take over the devices of a node that died, move the media of calls whose media node is gone or going, and
  * put this node's own devices back in the store after Redis lost them. Each runs in `store.exclusive`.
  */
-import { dropConnection, syncDone, syncDoneFor } from './calls';
+import { dropConnection, refreshCallMedia } from './calls';
+import type { CallState, RoomState } from '../store/types';
 import type { SignalingContext } from './context';
 import { conns } from './room-state';
-import { inRtc, othersInRtc } from './rooms';
-import { LIVE_STREAM_UID, audienceOf, liveUrls, refreshLive } from './live';
+import { refreshRoomMedia } from './rooms';
+import { LIVE_STREAM_UID, audienceOf, liveUrls } from './live';
 
 /**
  * The devices a dead node held are lost connections: each call and room they are in waits its grace period for
@@ -33,42 +34,36 @@ export async function moveMedia(
 ): Promise<number> {
   let moved = 0;
   const on = (stream: string) => nodeOf(stream) === from;
-  for (const { cid } of await ctx.store.allCalls())
+  const callOn = (call: CallState) => call.members.some((member) => on(member.stream));
+  const roomOn = (room: RoomState) =>
+    room.members.some((member) => member.rtc !== null && on(member.rtc.stream)) ||
+    (room.live !== undefined && on(room.live.stream));
+  // Only what is on `from` takes the lock, and is read again under it.
+  for (const { cid } of (await ctx.store.allCalls()).filter(callOn))
     await ctx.store.exclusive(async () => {
       const call = await ctx.store.getCall(cid);
-      if (!call || !call.members.some((member) => on(member.stream))) return;
+      if (!call || !callOn(call)) return;
       await ctx.media.place?.(cid, from);
       for (const member of call.members) member.stream = ctx.media.streamName(cid, member.uid);
       await ctx.store.putCall(call);
       moved++;
-      for (const member of call.members) {
-        ctx.media.authorize(member.stream);
-        ctx.hub.emit(member.connId, 'syncDone', syncDoneFor(ctx, call, member));
-      }
+      refreshCallMedia(ctx, call);
     });
-  for (const { cid } of await ctx.store.allRooms())
+  for (const { cid } of (await ctx.store.allRooms()).filter(roomOn))
     await ctx.store.exclusive(async () => {
       const room = await ctx.store.getRoom(cid);
-      const streams = room?.members.flatMap((member) => (member.rtc ? [member.rtc.stream] : [])) ?? [];
-      if (!room || !(streams.some(on) || (room.live !== undefined && on(room.live.stream)))) return;
+      if (!room || !roomOn(room)) return;
       await ctx.media.place?.(cid, from);
       for (const member of room.members)
         if (member.rtc) member.rtc.stream = ctx.media.streamName(cid, member.uid);
       if (room.live) room.live.stream = ctx.media.streamName(cid, LIVE_STREAM_UID);
       await ctx.store.putRoom(room);
       moved++;
-      refreshLive(ctx, room);
+      refreshRoomMedia(ctx, room);
       if (room.live) {
         // Players of the audience hold the old node's URL: nothing else would tell them where it plays now.
         const { rtmp, flv, h5 } = liveUrls(ctx, room);
-        const live = { rtmp, flv, h5 };
-        ctx.hub.emitMany(conns(audienceOf(room)), 'liveStreamMoved', { cid, live });
-      }
-      for (const member of room.members) {
-        const self = inRtc(member);
-        if (!self) continue;
-        ctx.media.authorize(self.stream);
-        ctx.hub.emit(member.connId, 'syncDone', syncDone(ctx, cid, self, othersInRtc(room, member)));
+        ctx.hub.emitMany(conns(audienceOf(room)), 'liveStreamMoved', { cid, live: { rtmp, flv, h5 } });
       }
     });
   return moved;

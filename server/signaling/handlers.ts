@@ -13,7 +13,7 @@ import {
 } from '../../services/protocol';
 import type { CallState, Member } from '../store/types';
 import {
-  takeFromDeadNode,
+  takePlace,
   closeCall,
   closeOnPurpose,
   deviceOf,
@@ -82,16 +82,7 @@ async function claimIfOrphaned(ctx: SignalingContext, call: CallState, conn: Con
   if (isParticipantDevice(call, conn)) return true;
   const account = conn.account;
   if (!account || (account !== call.caller && account !== call.callee)) return false;
-  const key = `${call.cid}/${account}`;
-  // The mark, not the timer: the device may have been lost on another node, whose timer this one cannot see.
-  if (
-    !(await ctx.store.claimOrphan(key)) &&
-    !(await takeFromDeadNode(ctx, deviceOf(call, account), account, key))
-  )
-    return false;
-  const timer = ctx.orphans.get(key);
-  if (timer !== undefined) clearTimeout(timer);
-  ctx.orphans.delete(key);
+  if (!(await takePlace(ctx, `${call.cid}/${account}`, deviceOf(call, account), account))) return false;
   if (account === call.caller) call.callerConn = conn.id;
   else call.calleeConn = conn.id;
   await ctx.store.putCall(call);

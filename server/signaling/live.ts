@@ -23,7 +23,7 @@ import type { LiveRoomState, PendingCoHost, RoomMember, RoomState } from '../sto
 import { newUid, type Outcome } from './common';
 import type { SignalingContext } from './context';
 import type { Connection } from './hub';
-import { claimMember, clearTimer, conns, later, memberOf, removeRoom } from './room-state';
+import { clearTimer, conns, joinAgain, later, memberOf, removeRoom } from './room-state';
 
 /** Members hear the audience count at most this often. */
 export const AUDIENCE_NOTICE_MS = 1000;
@@ -284,14 +284,8 @@ export async function joinLiveRoom(
   if (!args.liveEnable)
     throw new NetcallError(Code.BAD_REQUEST, `"${room.channelName}" is a live room: join it with liveEnable`);
   const existing = memberOf(room, account);
-  if (existing) {
-    // A device that lost its connection joins again on a new one (the kit does, after a reconnect): while the
-    // old one's grace period runs, it takes its place back, with its role, and gets the URLs as they are now.
-    const claimed = existing.connId === conn.id ? undefined : await claimMember(ctx, room, conn);
-    if (!claimed)
-      throw new NetcallError(Code.CONFLICT, `"${account}" is already in this room on another device`);
-    return { result: joinResult(ctx, room, claimed) };
-  }
+  // Back with its role, and the URLs as they are now.
+  if (existing) return { result: joinResult(ctx, room, await joinAgain(ctx, room, conn, existing)) };
   const config = args.sessionConfig ?? {};
   const hostSettings = Object.keys(config).length > 0;
   const now = ctx.now();

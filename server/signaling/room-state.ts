@@ -5,7 +5,7 @@
  */
 import { Code, NetcallError } from '../../services/protocol';
 import type { Invitee, RoomMember, RoomState } from '../store/types';
-import { takeFromDeadNode } from './calls';
+import { takePlace } from './calls';
 import type { SignalingContext } from './context';
 import type { Connection } from './hub';
 import { forgetLive } from './live';
@@ -99,19 +99,29 @@ export async function claimMember(
   const account = conn.account;
   const member = account ? memberOf(room, account) : undefined;
   if (!member || member.connId === conn.id) return member;
-  const key = keyOf(room.cid, member.account);
-  // The mark, not the timer: the device may have been lost on another node, whose timer this one cannot see.
-  if (
-    !(await ctx.store.claimOrphan(key)) &&
-    !(await takeFromDeadNode(ctx, member.connId, member.account, key))
-  )
+  if (!(await takePlace(ctx, keyOf(room.cid, member.account), member.connId, member.account)))
     return undefined;
-  clearTimer(ctx.orphans, key);
   member.connId = conn.id;
   conn.currentCid = room.cid;
   await ctx.store.putRoom(room);
   ctx.log.info({ cid: room.cid, account: member.account, conn: conn.id }, 'device rejoined its room');
   return member;
+}
+
+/**
+ * `joinChannel` by an account already in `room`: a device that lost its connection joins again on a new one (the
+ * kit does after a reconnect) and takes its place back while its grace period runs; anyone else is refused.
+ */
+export async function joinAgain(
+  ctx: SignalingContext,
+  room: RoomState,
+  conn: Connection,
+  existing: RoomMember,
+): Promise<RoomMember> {
+  const claimed = existing.connId === conn.id ? undefined : await claimMember(ctx, room, conn);
+  if (!claimed)
+    throw new NetcallError(Code.CONFLICT, `"${existing.account}" is already in this room on another device`);
+  return claimed;
 }
 
 export async function requireMember(
@@ -134,14 +144,17 @@ export async function removeRoom(ctx: SignalingContext, room: RoomState, why: st
   clearTimer(ctx.roomTimers, room.cid);
   await ctx.media.unplace?.(room.cid);
   // The stored state may be newer than the caller's copy (a networked store): whoever either names is forgotten.
-  const members = new Set([...room.members, ...stored.members]);
-  for (const who of [...members, ...room.invitees, ...stored.invitees]) {
-    clearTimer(ctx.orphans, keyOf(room.cid, who.account));
-    clearTimer(ctx.ringTimers, keyOf(room.cid, who.account));
-    await ctx.store.claimOrphan(keyOf(room.cid, who.account));
+  // By account and by stream: a networked store's copy is other objects with the same contents.
+  const members = [...room.members, ...stored.members];
+  const accounts = new Set([...members, ...room.invitees, ...stored.invitees].map((who) => who.account));
+  for (const account of accounts) {
+    clearTimer(ctx.orphans, keyOf(room.cid, account));
+    clearTimer(ctx.ringTimers, keyOf(room.cid, account));
+    await ctx.store.claimOrphan(keyOf(room.cid, account));
   }
+  for (const stream of new Set(members.flatMap((member) => (member.rtc ? [member.rtc.stream] : []))))
+    ctx.media.revoke(stream);
   for (const member of members) {
-    if (member.rtc) ctx.media.revoke(member.rtc.stream);
     const conn = ctx.hub.get(member.connId);
     if (conn && conn.currentCid === room.cid) conn.currentCid = null;
   }

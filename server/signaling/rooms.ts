@@ -32,6 +32,7 @@ import {
 import {
   accountUidMap,
   claimMember,
+  joinAgain,
   clearTimer,
   conns,
   findRoom,
@@ -117,13 +118,7 @@ export const joinChannel: Handler<'joinChannel'> = async (ctx, conn, args) => {
     throw new NetcallError(Code.NOT_FOUND, `no room named "${args.channelName}"`);
   if (args.liveEnable || room.live) return joinLiveRoom(ctx, conn, account, room, args);
   const existing = memberOf(room, account);
-  if (existing) {
-    // A device that lost its connection joins again on a new one: it takes its place back (see joinLiveRoom).
-    const claimed = existing.connId === conn.id ? undefined : await claimMember(ctx, room, conn);
-    if (!claimed)
-      throw new NetcallError(Code.CONFLICT, `"${account}" is already in this room on another device`);
-    return { result: roomJoinResult(room, claimed) };
-  }
+  if (existing) return { result: roomJoinResult(room, await joinAgain(ctx, room, conn, existing)) };
   if (room.members.length >= room.capacity)
     throw new NetcallError(Code.ROOM_FULL, `the room is full (${room.capacity})`);
   const member: RoomMember = {
@@ -188,9 +183,9 @@ export async function hangupInRoom(
 }
 
 /** A member in the RTC session, as the URL issuer reads it. */
-export const inRtc = (member: RoomMember): RtcSource | null =>
+const inRtc = (member: RoomMember): RtcSource | null =>
   member.rtc ? { account: member.account, uid: member.uid, ...member.rtc } : null;
-export const othersInRtc = (room: RoomState, member: RoomMember): RtcSource[] =>
+const othersInRtc = (room: RoomState, member: RoomMember): RtcSource[] =>
   room.members.filter((m) => m !== member).flatMap((m) => inRtc(m) ?? []);
 
 /** `startRtc` in a room: `syncDone` with every member in RTC; the others hear `clientJoin`. */
@@ -259,9 +254,11 @@ export async function dropFromRooms(
     }
     const key = keyOf(cid, account);
     await ctx.store.markOrphan(key, ctx.now() + graceMs);
+    let claimed = false;
     later(ctx, ctx.orphans, key, graceMs, async () => {
-      // Claimed already: the device came back (on any node), or another node ended it.
-      if (!(await ctx.store.claimOrphan(key))) return;
+      // Claimed already: the device came back (on any node), or another node ended it. A run that claimed it and
+      // then found the store down runs again (later()) holding its claim.
+      if (!claimed && !(claimed = await ctx.store.claimOrphan(key))) return;
       const current = await ctx.store.getRoom(cid);
       // Still this lost connection's place: a device that came back took the member over.
       if (current && memberOf(current, account)?.connId === conn.id)
@@ -281,15 +278,13 @@ export async function endAllRooms(ctx: SignalingContext): Promise<void> {
     else await removeRoom(ctx, room, 'server shutting down');
 }
 
-/** The media plane is back after dying: every member in a room's RTC session gets a fresh `syncDone`. */
-export async function refreshRoomMedia(ctx: SignalingContext): Promise<void> {
-  for (const room of await ctx.store.allRooms()) {
-    refreshLive(ctx, room);
-    for (const member of room.members) {
-      const self = inRtc(member);
-      if (!self) continue;
-      ctx.media.authorize(self.stream);
-      ctx.hub.emit(member.connId, 'syncDone', syncDone(ctx, room.cid, self, othersInRtc(room, member)));
-    }
+/** A room's media again: the live stream authorised, and every member in its RTC session a fresh `syncDone`. */
+export function refreshRoomMedia(ctx: SignalingContext, room: RoomState): void {
+  refreshLive(ctx, room);
+  for (const member of room.members) {
+    const self = inRtc(member);
+    if (!self) continue;
+    ctx.media.authorize(self.stream);
+    ctx.hub.emit(member.connId, 'syncDone', syncDone(ctx, room.cid, self, othersInRtc(room, member)));
   }
 }

@@ -47,6 +47,8 @@ export class ClusterLock {
 
   run<T>(fn: () => Promise<T>): Promise<T> {
     if (this.current !== null && inside.getStore() === this.current) return fn();
+    // Stopped (the node left): nothing would ever drain the queue.
+    if (this.stopped) return Promise.reject(this.unavailable());
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ fn, resolve: resolve as (value: unknown) => void, reject });
       if (!this.running) void this.drain();
