@@ -120,6 +120,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const { secret, mediaSecret, dev } = resolveSecrets(options);
   const host = options.host ?? '127.0.0.1';
   const publicHost = options.publicHost ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
+  /** The public host as a URL writes it (an IPv6 address in brackets). */
+  const urlHost = publicHost.includes(':') ? `[${publicHost}]` : publicHost;
   const log = options.logger ?? pino({ level: options.logLevel ?? 'warn' });
   const limits = resolveLimits(options);
   const clusterConfig = resolveCluster(options, () => randomBytes(4).toString('hex'));
@@ -334,14 +336,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     ? new ServerMetrics({ store, hub, media, storeUp: () => redisStore?.isUp() ?? true, now, log })
     : undefined;
   /** Where this node's media server is, as the node table tells the others (they sign URLs pointing there). */
-  const mediaOrigins = (rtmpPort: number, httpPort: number) => {
-    const urlHost = publicHost.includes(':') ? `[${publicHost}]` : publicHost;
-    return {
-      rtmp: `rtmp://${urlHost}:${rtmpPort}`,
-      http: httpPort ? `http://${urlHost}:${httpPort}` : '',
-      engine: mediaEngine,
-    };
-  };
+  const mediaOrigins = (rtmpPort: number, httpPort: number) => ({
+    rtmp: `rtmp://${urlHost}:${rtmpPort}`,
+    http: httpPort ? `http://${urlHost}:${httpPort}` : '',
+    engine: mediaEngine,
+  });
   media.onRestart(() => {
     log.warn({ media: media.health() }, 'media plane is back: live members get fresh URLs');
     // A media server that came back on other ports (picked ones were taken): the others learn it at the next
@@ -379,7 +378,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
           // No HTTP media port (nginx-rtmp): the page plays HLS from this server, nothing else to allow.
           mediaOrigin: () => {
             const port = media.health().httpPort;
-            return port ? `http://${publicHost.includes(':') ? `[${publicHost}]` : publicHost}:${port}` : '';
+            return port ? `http://${urlHost}:${port}` : '';
           },
         }),
       ],
@@ -414,7 +413,6 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const { rtmpPort, httpPort } = media.health();
   ctx.live.httpUrl = `http://${publicHost}:${port}`;
   if (cluster && clusterMedia) {
-    const urlHost = publicHost.includes(':') ? `[${publicHost}]` : publicHost;
     Object.assign(cluster.self, { url: `ws://${urlHost}:${port}`, media: mediaOrigins(rtmpPort, httpPort) });
     const planes = clusterMedia;
     onBus = (message) => {

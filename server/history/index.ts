@@ -5,14 +5,7 @@
  * decides, then hands a finished record over.
  */
 export * from './record';
-export {
-  MemoryCallHistory,
-  retainInto,
-  retentionLimits,
-  type MemoryCallHistoryOptions,
-  type RetainedRecord,
-  type RetentionLimits,
-} from './memory';
+export { MemoryCallHistory, type MemoryCallHistoryOptions, type RetainedRecord } from './memory';
 export { FileCallHistory, type FileCallHistoryOptions, type FileCallHistoryLog } from './file';
 export { RedisCallHistory, type RedisCallHistoryOptions } from './redis';
 export {

@@ -63,5 +63,3 @@ export class TokenBucket {
     return true;
   }
 }
-
-export { SlidingCounter } from '../store/counter';

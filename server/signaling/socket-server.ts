@@ -160,7 +160,8 @@ export function attachSocketServer(
   let slice = 0;
   const heartbeat = setInterval(() => {
     slice = (slice + 1) % HEARTBEAT_SLICES;
-    for (const conn of ctx.hub.all()) {
+    // terminate() removes a connection only once its close event comes, after this loop.
+    for (const conn of ctx.hub.each()) {
       if (conn.heartbeatSlice !== slice) continue;
       if (!conn.alive || (!conn.account && conn.socket.readyState === conn.socket.OPEN && conn.pings > 1)) {
         conn.socket.terminate();

@@ -25,18 +25,31 @@ export interface RedisStoreOptions {
   prefix?: string;
   /** The lock's time to live: a node that dies holding it blocks the others this long at most. */
   lockTtlMs?: number;
+  /** Default COMMAND_TIMEOUT_MS. */
+  commandTimeoutMs?: number;
   /** Told when the connection to Redis is lost or back (health, metrics, logs). */
   onStatus?: (up: boolean, detail?: string) => void;
 }
+
+/** ioredis's own error when `commandTimeout` passed. */
+export const isCommandTimeout = (error: unknown): boolean =>
+  error instanceof Error && error.message === 'Command timed out';
 
 const json = <T>(text: string | null): T | undefined => (text === null ? undefined : (JSON.parse(text) as T));
 
 /** The longest a client of ours waits between attempts to reach Redis again. */
 export const RECONNECT_MAX_MS = 1000;
 
-/** Redis connection options every client of ours uses: fail fast while Redis is away, reconnect forever. */
-export function redisOptions(): RedisOptions {
+/** How long a command may go unanswered by a Redis that is connected but silent (frozen, swapping). */
+export const COMMAND_TIMEOUT_MS = 5000;
+
+/**
+ * Redis connection options every client of ours uses: fail fast while Redis is away, reconnect forever, and
+ * never wait for good on a silent one (a section holding the cluster lock would hold every node with it).
+ */
+export function redisOptions(commandTimeout = COMMAND_TIMEOUT_MS): RedisOptions {
   return {
+    commandTimeout,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     // Capped backoff: a restarted Redis is found within a second, without hammering one that stays down.
@@ -53,7 +66,7 @@ export class RedisStore implements StateStore {
 
   constructor(private readonly options: RedisStoreOptions) {
     this.prefix = options.prefix ?? 'netcall:';
-    this.redis = new Redis(options.url, redisOptions());
+    this.redis = new Redis(options.url, redisOptions(options.commandTimeoutMs));
     this.redis.on('ready', () => this.setUp(true));
     this.redis.on('close', () => this.setUp(false, 'connection closed'));
     this.redis.on('error', (error: Error) => this.setUp(false, error.message));
@@ -93,7 +106,7 @@ export class RedisStore implements StateStore {
       return await op();
     } catch (error) {
       if (error instanceof NetcallError) throw error;
-      if (this.redis.status !== 'ready') throw this.unavailable();
+      if (this.redis.status !== 'ready' || isCommandTimeout(error)) throw this.unavailable();
       throw error;
     }
   }
@@ -306,24 +319,24 @@ export class RedisStore implements StateStore {
     return this.run(async () => this.roomsById(await this.redis.smembers(this.k('inviting', account))));
   }
 
-  /** A kick, for nodes that start later: kept as long as a token issued before it could be valid. */
+  /**
+   * A kick, for nodes that start later: kept `ttlSeconds`, as long as a token issued before it could be valid.
+   * One sorted set (score: the kick's time), so reading them is one range, not a walk over the keyspace.
+   */
   async rememberKick(account: string, atSeconds: number, ttlSeconds: number): Promise<void> {
-    await this.run(() => this.redis.set(this.k('kicked', account), String(atSeconds), 'EX', ttlSeconds));
+    await this.exec((m) =>
+      m
+        .zadd(this.k('kicked'), atSeconds, account)
+        .zremrangebyscore(this.k('kicked'), '-inf', `(${atSeconds - ttlSeconds}`),
+    );
   }
 
-  /** Every kick remembered, as [account, UNIX seconds]. */
+  /** The kicks kept, as [account, UNIX seconds] (an outdated one refuses no valid token). */
   kicks(): Promise<Array<[string, number]>> {
     return this.run(async () => {
-      const head = this.k('kicked', '');
+      const flat = await this.redis.zrange(this.k('kicked'), 0, -1, 'WITHSCORES');
       const found: Array<[string, number]> = [];
-      for await (const keys of this.redis.scanStream({ match: `${head}*`, count: 1000 }) as AsyncIterable<
-        string[]
-      >) {
-        const values = keys.length > 0 ? await this.redis.mget(keys) : [];
-        keys.forEach((key, i) => {
-          if (values[i] !== null) found.push([key.slice(head.length), Number(values[i])]);
-        });
-      }
+      for (let i = 0; i < flat.length; i += 2) found.push([flat[i], Number(flat[i + 1])]);
       return found;
     });
   }

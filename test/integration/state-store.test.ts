@@ -186,6 +186,26 @@ describe('StateStore indexes agree with a full scan', () => {
     });
     afterAll(() => redis?.stop());
 
+    it('answers 503 when Redis is connected but silent, instead of waiting for good', async () => {
+      const store = new RedisStore({ url: redis.url, prefix: 'silent:', commandTimeoutMs: 300 });
+      await store.connect();
+      try {
+        // The positive control: it answers while Redis does.
+        await expect(store.getCall('x')).resolves.toBeUndefined();
+        await redis.kill('SIGSTOP');
+        try {
+          await expect(store.getCall('x')).rejects.toMatchObject({ code: 503 });
+          // The cluster lock too: a section refused, not queued for good.
+          await expect(store.exclusive(async () => 'ran')).rejects.toMatchObject({ code: 503 });
+        } finally {
+          await redis.kill('SIGCONT');
+        }
+        await expect(store.getCall('x')).resolves.toBeUndefined();
+      } finally {
+        await store.close();
+      }
+    });
+
     it('RedisStore', async () => {
       let n = 0;
       // A prefix per run: every run starts from an empty store on the one Redis.

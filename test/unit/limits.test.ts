@@ -3,7 +3,8 @@
  * per-key window (calls per caller→callee pair per minute), including keys named like Object.prototype members.
  */
 import { addressKey } from '../../server/address';
-import { SlidingCounter, TokenBucket } from '../../server/signaling/limits';
+import { TokenBucket } from '../../server/signaling/limits';
+import { SlidingCounter } from '../../server/store/counter';
 
 describe('TokenBucket', () => {
   it('lets a burst through, refuses past it, and refills at the rate', () => {
