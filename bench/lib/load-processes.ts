@@ -11,10 +11,11 @@
  */
 import { fork, spawnSync, type ChildProcess } from 'child_process';
 import { randomBytes } from 'crypto';
-import { cpSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'fs';
+import { cpSync, mkdirSync, rmdirSync, rmSync, writeFileSync } from 'fs';
 import { createRequire } from 'module';
 import path from 'path';
 import { MAX_RUN_MS, requireLoopback } from './load-bounds';
+import { cpuSeconds as cpuOf, rssMegabytes } from './proc';
 
 const ROOT = path.join(__dirname, '..', '..');
 /** Between SIGTERM and SIGKILL for a listener: the server ends every call and closes every socket first. */
@@ -71,17 +72,16 @@ export interface Listener {
 
 /** VmRSS of `pid` in bytes; throws if it cannot be read (the process under test is gone). */
 export function rssBytes(pid: number): number {
-  const kb = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-  if (kb === undefined) throw new Error(`no VmRSS for process ${pid}`);
-  return Number(kb) * 1024;
+  const mb = rssMegabytes(pid);
+  if (mb === 0) throw new Error(`no VmRSS for process ${pid}`);
+  return mb * 1024 * 1024;
 }
 
-/** utime + stime of `pid` in seconds (which of server and generator was short of CPU). */
+/** utime + stime of `pid` in seconds (which of server and generator was short of CPU); throws once it is gone. */
 export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // The command may hold spaces: fields are counted after its closing ')'; utime and stime are 14 and 15.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ
+  const seconds = cpuOf(pid);
+  if (seconds === undefined) throw new Error(`no CPU times for process ${pid}`);
+  return seconds;
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -8,7 +8,8 @@
  * never closed by NMS on their own.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
+import { descendants } from '../../bench/lib/proc';
 
 export interface Binaries {
   ffmpeg: string;
@@ -75,18 +76,14 @@ function collectStderr(child: ChildProcess): () => string {
  * test's own pushers and readers never use tee nor raw sound out. In-process servers' mixers are children too.
  */
 export function mixProcesses(): number[] {
-  const found: number[] = [];
-  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+  return descendants(process.pid).filter((pid) => {
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== process.pid) continue;
       const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      if (args.includes('tee') || args.includes('s16le')) found.push(Number(pid));
+      return args.includes('tee') || args.includes('s16le');
     } catch {
-      // exited while we looked
+      return false; // exited while we looked
     }
-  }
-  return found;
+  });
 }
 
 export interface PusherExit {
