@@ -177,11 +177,12 @@ export class RedisStore implements StateStore {
   // Calls -------------------------------------------------------------------------------------------------
 
   async putCall(call: CallState): Promise<void> {
+    // Caller and callee never change: the ring sets are kept without reading the old call back (SREM of a
+    // member that is not there is a no-op).
     await this.run(async () => {
-      const old = json<CallState>(await this.redis.get(this.k('call', call.cid)));
       await this.exec((m) => {
         m.set(this.k('call', call.cid), JSON.stringify(call)).sadd(this.k('calls'), call.cid);
-        if (old?.phase === 'ringing' && call.phase !== 'ringing') this.unring(m, old);
+        if (call.phase !== 'ringing') this.unring(m, call);
         if (call.phase === 'ringing')
           m.sadd(this.k('ring', 'to', call.callee), call.cid).sadd(
             this.k('ring', 'by', call.caller),
