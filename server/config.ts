@@ -112,8 +112,8 @@ export interface ServerOptions {
   logger?: Logger;
   logLevel?: pino.LevelWithSilent;
   /**
-   * Where calls, rooms and who is online are kept (default: a MemoryStore, this process only). Another store
-   * (Redis) lets several servers share them; the server never closes a store it was given.
+   * Where calls, rooms and who is online are kept (default: a MemoryStore, this process only); the server never
+   * closes a store it was given. Not with `redis`, which keeps them in Redis for several nodes.
    */
   store?: StateStore;
   /**
@@ -199,6 +199,8 @@ export function resolveCluster(options: ServerOptions, randomId: () => string): 
     throw new Error(
       'startServer: `historyFile` does not apply with `redis`: the nodes keep one history in Redis',
     );
+  if (options.store !== undefined)
+    throw new Error('startServer: `store` does not apply with `redis`: the nodes keep their state in Redis');
   if (!/^rediss?:\/\/[^\s]+$/.test(options.redis))
     throw new Error(`startServer: \`redis\` must be a redis:// or rediss:// URL, got "${options.redis}"`);
   const nodeId = options.nodeId ?? randomId();

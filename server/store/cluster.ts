@@ -167,7 +167,10 @@ export class Cluster {
 
   private hold(node: string, text: string): void {
     const waiting = this.held.get(node);
-    if (waiting) return void waiting.push(text);
+    if (waiting) {
+      if (waiting.length < MAX_HELD) waiting.push(text);
+      return;
+    }
     const held = [text];
     this.held.set(node, held);
     const giveUp = Date.now() + HOLD_MS;

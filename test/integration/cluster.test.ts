@@ -20,6 +20,7 @@ import {
   startTestServer,
 } from '../helpers/server';
 import { names } from '../helpers/session';
+import { MemoryStore } from '../../server/store/memory';
 import { eventually } from '../helpers/wait';
 import { recordLive } from '../contract/live-events';
 
@@ -259,6 +260,16 @@ describe('two nodes on one Redis', () => {
     } finally {
       await c.close();
     }
+  });
+
+  it('refuses options that would keep state outside Redis beside it', async () => {
+    const cluster = { redis: redis.url, nodeId: 'nodex' };
+    await expect(startTestServer({ ...cluster, store: new MemoryStore() })).rejects.toThrow(
+      /`store` does not apply with `redis`/,
+    );
+    await expect(startTestServer({ ...cluster, historyFile: '/nonexistent/h.jsonl' })).rejects.toThrow(
+      /`historyFile` does not apply with `redis`/,
+    );
   });
 
   it('reports both nodes healthy, with Redis up', async () => {
