@@ -12,7 +12,7 @@
  * read beside the server's number. `BENCH_LOAD_SCALE=0.05` runs a twentieth, reported as info only;
  * `BENCH_LOAD_PROFILE=DIR` writes every process's CPU profile there.
  */
-import { loadScale, requireWithinCap, scaled, split, sum, tally } from './lib/load-bounds';
+import { loadScale, requireWithinCap, scaled, scaledMetrics, split, sum, tally } from './lib/load-bounds';
 import type {
   CheckRequest,
   CheckedReply,
@@ -31,7 +31,7 @@ import {
   type LoadChild,
 } from './lib/load-processes';
 import { percentile, round } from './lib/stats';
-import { budgeted, info, type BenchmarkResult, type Budgets, type Metric } from './lib/types';
+import { info, type BenchmarkResult, type Budgets, type Metric } from './lib/types';
 
 const CALLS = 1000;
 /**
@@ -72,8 +72,7 @@ async function connectGenerators(run: LoadRun, url: string, secret: string, call
           concurrency: 50,
           warmup: WARMUP,
         };
-        child.send(request);
-        return child.next<ConnectedReply>('connected', 180_000);
+        return child.ask<ConnectedReply>(request, 'connected', 180_000);
       }),
     ),
   );
@@ -86,8 +85,7 @@ function dial(run: LoadRun, children: LoadChild[]): Promise<DialledReply[]> {
     Promise.all(
       children.map((child) => {
         const request: DialRequest = { type: 'dial', timeoutMs: SETUP_TIMEOUT_MS };
-        child.send(request);
-        return child.next<DialledReply>('dialled', SETUP_TIMEOUT_MS + 30_000);
+        return child.ask<DialledReply>(request, 'dialled', SETUP_TIMEOUT_MS + 30_000);
       }),
     ),
   );
@@ -132,8 +130,7 @@ async function measure(run: LoadRun, calls: number) {
     Promise.all(
       children.map((child) => {
         const request: CheckRequest = { type: 'check', timeoutMs: 10_000 };
-        child.send(request);
-        return child.next<CheckedReply>('checked', 60_000);
+        return child.ask<CheckedReply>(request, 'checked', 60_000);
       }),
     ),
   );
@@ -174,10 +171,7 @@ export async function run(budgets: Budgets): Promise<BenchmarkResult> {
   const burstSeconds = Math.max(...dialled.map((reply) => reply.wallSeconds));
   const generatorCpu = sum(dialled.map((reply) => reply.cpuSeconds));
 
-  const full = scale === 1;
-  const scope = full ? '' : ` (scale ${scale}: info only)`;
-  const metric = (id: string, label: string, value: number, unit: string): Metric =>
-    full ? budgeted(budgets, id, label + scope, value) : info(id, label + scope, value, unit);
+  const { scope, metric } = scaledMetrics(budgets, scale);
   const metrics: Metric[] = [
     metric('load.calls.count', `calls set up of ${calls} at once`, samples.length, 'calls'),
     info('load.calls.p50', `simultaneous call() → both sides hold URLs, p50${scope}`, p50, 'ms'),

@@ -8,7 +8,7 @@
  * `ws` server (bench/lib/ws-baseline.ts) give the floor that cost is read against. `BENCH_LOAD_SCALE=0.05` runs a
  * twentieth, reported as info only.
  */
-import { loadScale, requireWithinCap, scaled, split, sum, tally } from './lib/load-bounds';
+import { loadScale, requireWithinCap, scaled, scaledMetrics, split, sum, tally } from './lib/load-bounds';
 import type { CheckRequest, CheckedReply, OpenRequest, OpenedReply } from './lib/load-idle-worker';
 import {
   LoadRun,
@@ -20,7 +20,7 @@ import {
   type Retained,
 } from './lib/load-processes';
 import { round } from './lib/stats';
-import { budgeted, info, type BenchmarkResult, type Budgets, type Metric } from './lib/types';
+import { info, type BenchmarkResult, type Budgets, type Metric } from './lib/types';
 
 const CONNECTIONS = 19_000;
 /**
@@ -84,8 +84,7 @@ async function phase(run: LoadRun, kind: Kind, count: number, firstAddress: numb
           heartbeatMs: HEARTBEAT_MS,
           concurrency: 32,
         };
-        child.send(request);
-        return child.next<OpenedReply>('opened', 300_000);
+        return child.ask<OpenedReply>(request, 'opened', 300_000);
       }),
     ),
   );
@@ -102,8 +101,7 @@ async function phase(run: LoadRun, kind: Kind, count: number, firstAddress: numb
     Promise.all(
       children.map((child) => {
         const request: CheckRequest = { type: 'check' };
-        child.send(request);
-        return child.next<CheckedReply>('checked', 60_000);
+        return child.ask<CheckedReply>(request, 'checked', 60_000);
       }),
     ),
   );
@@ -161,10 +159,7 @@ export async function run(budgets: Budgets): Promise<BenchmarkResult> {
   const ours = summary(signalling);
   const floor = summary(baseline);
 
-  const full = scale === 1;
-  const scope = full ? '' : ` (scale ${scale}: info only)`;
-  const metric = (id: string, label: string, value: number, unit: string): Metric =>
-    full ? budgeted(budgets, id, label + scope, value) : info(id, label + scope, value, unit);
+  const { scope, metric } = scaledMetrics(budgets, scale);
   const holdSeconds = HOLD_MS / 1000;
   const metrics: Metric[] = [
     metric('load.idle.held', `idle logged-in connections held ${holdSeconds} s`, ours.held, 'connections'),

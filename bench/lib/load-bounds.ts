@@ -5,6 +5,8 @@
  * than MAX_CLIENTS sockets in all, and every run has a time limit after which its processes are killed.
  */
 
+import { budgeted, info, type Budgets, type Metric } from './types';
+
 /** Sockets one load run may open in all (every child together); the machines allow 20,000 open files. */
 export const MAX_CLIENTS = 20_000;
 /** No load run, however it is configured, may last longer than this. */
@@ -63,4 +65,16 @@ export function tally(records: Array<Record<string, number>>): Record<string, nu
   for (const record of records)
     for (const [key, count] of Object.entries(record)) merged[key] = (merged[key] ?? 0) + count;
   return merged;
+}
+
+/**
+ * A load benchmark's metrics at `scale`: budgeted at full scale; at any other, info only, each label saying so
+ * (`scope`), since a fraction of the load says nothing about the budget.
+ */
+export function scaledMetrics(budgets: Budgets, scale: number) {
+  const full = scale === 1;
+  const scope = full ? '' : ` (scale ${scale}: info only)`;
+  const metric = (id: string, label: string, value: number, unit: string): Metric =>
+    full ? budgeted(budgets, id, label + scope, value) : info(id, label + scope, value, unit);
+  return { scope, metric };
 }

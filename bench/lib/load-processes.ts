@@ -47,6 +47,8 @@ export interface LoadChild {
   send(message: LoadMessage): void;
   /** The next message of `type` from the child (taken once); rejects on its failure, its exit, or in time. */
   next<T extends LoadMessage>(type: T['type'], timeoutMs: number): Promise<T>;
+  /** Sends `request`, then `next(type, timeoutMs)`: one step of a generator's script. */
+  ask<T extends LoadMessage>(request: LoadMessage, type: T['type'], timeoutMs: number): Promise<T>;
   /** The tail of its stdout and stderr. */
   output(): string;
 }
@@ -193,7 +195,7 @@ export class LoadRun {
       for (const waiter of [...waiters]) waiter();
     });
     const describe = () => `${name} (pid ${child.pid})`;
-    return {
+    const self: LoadChild = {
       name,
       pid: child.pid ?? -1,
       output: () => output,
@@ -222,7 +224,12 @@ export class LoadRun {
           waiters.add(settle);
           settle();
         }),
+      ask: <T extends LoadMessage>(request: LoadMessage, type: T['type'], timeoutMs: number) => {
+        self.send(request);
+        return self.next<T>(type, timeoutMs);
+      },
     };
+    return self;
   }
 
   /**
