@@ -4,24 +4,13 @@
  * the peer's player URL; hang up between calls.
  */
 import { performance } from 'perf_hooks';
-import { connectPair } from './lib/calls';
+import { LATENCY_ONLY, connectPair } from './lib/calls';
 import { percentile, round } from './lib/stats';
 import { budgeted, info, type BenchmarkResult, type Budgets } from './lib/types';
 import { startTestServer } from '../test/helpers/server';
 
 const WARMUP = 10;
 const CALLS = 200;
-
-/**
- * Latency, not abuse, is measured here: 210 calls back to back on one pair would trip the per-pair call limit
- * and, on a fast machine, the request rate (each call is several requests). The limits' own tests
- * (test/integration/abuse.test.ts, test/process/flood.test.ts) keep proving they refuse real floods.
- */
-export const LATENCY_ONLY = {
-  maxRequestsPerSecond: 1_000_000,
-  requestBurst: 1_000_000,
-  maxCallsPerPairPerMinute: 1_000_000,
-};
 
 export async function run(budgets: Budgets): Promise<BenchmarkResult> {
   const server = await startTestServer(LATENCY_ONLY);

@@ -8,8 +8,7 @@ import { performance } from 'perf_hooks';
 import type { RunningServer } from '../server/index';
 import { startRedis, type TestRedis } from '../test/helpers/redis';
 import { startTestServer } from '../test/helpers/server';
-import { LATENCY_ONLY } from './call-setup';
-import { connectPair, type Pair } from './lib/calls';
+import { LATENCY_ONLY, connectPair, type Pair } from './lib/calls';
 import { percentile, round } from './lib/stats';
 import { budgeted, info, type BenchmarkResult, type Budgets } from './lib/types';
 
