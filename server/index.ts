@@ -291,6 +291,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     now,
     node: clusterConfig?.nodeId,
     route: (node, connId, text) => cluster?.send(node, { t: 'emit', c: connId, f: text }),
+    beforeWrite: () => media.flush?.(),
     onOverflow: (conn) =>
       log.warn({ conn: conn.id, ip: conn.ip, account: conn.account }, 'closed: does not read its replies'),
   });

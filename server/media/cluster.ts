@@ -162,6 +162,10 @@ export class ClusterMedia implements MediaPlane {
     this.options.local.revoke(stream);
   }
 
+  flush(): void {
+    this.options.local.flush?.();
+  }
+
   health(): MediaHealth {
     return this.options.local.health();
   }

@@ -36,6 +36,12 @@ export interface MediaPlane {
   revoke(stream: string): void;
   health(): MediaHealth;
   /**
+   * Hands the engine the authorisations and revocations held back for a batch. Signalling calls it before it
+   * writes anything that may carry a URL, so an engine that batches them (the embedded one's IPC) knows a
+   * stream before its client can ask for it. An engine that applies them at once has none.
+   */
+  flush?(): void;
+  /**
    * Called each time the engine is back after dying. Streams authorised before are authorised again, but
    * every connection was lost: signalling hands live members fresh URLs.
    */

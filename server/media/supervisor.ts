@@ -209,6 +209,7 @@ class Supervisor {
         this.authorised.delete(stream);
         this.changeAccess(stream, false);
       },
+      flush: () => this.flushAccess(),
       health: (): MediaHealth => ({
         status: this.status,
         restarts: this.restarts,
@@ -263,13 +264,14 @@ class Supervisor {
   }
 
   /**
-   * Queues a change for the worker; the changes made in one run of code (a media move authorises every stream of
-   * every call) leave together, before any other message. Not later than that: the reply that carries a URL is
-   * written at the end of the same tick, and the worker must know the stream before its client can ask for it.
+   * Queues a change for the worker; the changes of one turn of the loop leave together, before any other
+   * message (each IPC message is a write that wakes the worker: a burst of 1,000 calls made 2,000 of them, a
+   * ninth of the server's CPU). The worker must know a stream before its client can ask for it, so signalling
+   * calls `flush` before it writes the replies that carry URLs; the timer only covers changes no reply follows.
    */
   private changeAccess(stream: string, allowed: boolean): void {
     this.accessChanges.push({ stream, allowed });
-    if (this.accessChanges.length === 1) process.nextTick(() => this.flushAccess());
+    if (this.accessChanges.length === 1) setImmediate(() => this.flushAccess());
   }
 
   private flushAccess(): void {

@@ -2,9 +2,10 @@
  * The transport side of signalling: live connections and delivery of replies and events to them.
  * It knows sockets, not calls; handlers tell it whom to deliver to.
  *
- * Frames for one connection within one tick leave in one write: each is still its own WebSocket message, in
- * the order sent, but a reply and the events it causes (a `startRtc` reply and its `syncDone`) cost one
- * syscall and one TCP segment, and wake the client once, instead of once each.
+ * Frames for one connection within one turn of the event loop leave in one write, at the turn's end: each is
+ * still its own WebSocket message, in the order sent, but a reply and the events it causes (a `startRtc` reply
+ * and its `syncDone`, and the peer's `clientJoin` read in the same turn) cost one syscall and one TCP segment,
+ * and wake the client once, instead of once each.
  */
 import type { Duplex } from 'stream';
 import type { WebSocket } from 'ws';
@@ -54,6 +55,8 @@ export interface HubOptions {
    */
   node?: string;
   route?(node: string, connId: string, text: string): void;
+  /** Runs before held frames are written: the media plane hands its engine the streams those URLs name. */
+  beforeWrite?(): void;
 }
 
 /** A heartbeat round visits the connections in this many slices, spread over the round. */
@@ -161,6 +164,7 @@ export class Hub {
     if (conn.socket.readyState !== conn.socket.OPEN) return;
     const transport = this.transports.get(conn);
     if (!transport) {
+      this.options.beforeWrite?.();
       conn.socket.send(text);
       this.cutIfBacklogged(conn);
       return;
@@ -170,7 +174,8 @@ export class Hub {
       // Whatever ws writes from here on (these frames, a close frame, a ping) stays in order behind them.
       transport.cork();
       this.held.set(conn, 1);
-      if (this.held.size === 1) process.nextTick(this.flush);
+      // After the poll phase: every frame its reads caused, to any connection, goes out in one write each.
+      if (this.held.size === 1) setImmediate(this.flush);
     } else this.held.set(conn, held + 1);
     conn.socket.send(text);
     // A flood's answers leave in slices: one write of thousands of frames would pass the kernel's iovec limit,
@@ -183,6 +188,7 @@ export class Hub {
    * kernel: bytes held back here are not a client that does not read.
    */
   private readonly flush = (): void => {
+    this.options.beforeWrite?.();
     const held = this.held;
     this.held = new Map();
     for (const [conn] of held) {
@@ -192,6 +198,7 @@ export class Hub {
   };
 
   private release(conn: Connection, transport: Duplex): void {
+    this.options.beforeWrite?.();
     this.held.delete(conn);
     this.uncorkAndCheck(conn, transport);
   }

@@ -1,7 +1,7 @@
 /** @jest-environment node */
 /**
  * The two pieces every frame passes through on the server: a connection's serial queue (arrival order, a
- * failure costs only its own task) and the hub's delivery (a tick's frames to one connection in one write, in
+ * failure costs only its own task) and the hub's delivery (a turn's frames to one connection in one write, in
  * order, each its own WebSocket message; a backlog judged once they were offered to the kernel).
  */
 import { Duplex } from 'stream';
@@ -181,6 +181,27 @@ describe('Hub delivery', () => {
     await tick();
     expect(client.writes).toHaveLength(1);
     expect(client.messages().map((m) => m.seq ?? m.event)).toEqual([7, 'syncDone', 'clientJoin']);
+  });
+
+  it('holds frames across ticks until the turn ends, and lets the media plane hand over its batch first', async () => {
+    const log: string[] = [];
+    const hub = new Hub({
+      limits: { maxRequestsPerSecond: 100, requestBurst: 100, maxBufferedBytes: 1024 * 1024 },
+      now: () => 0,
+      beforeWrite: () => log.push(`plane flushed, ${client.writes.length} writes so far`),
+    });
+    const client = connect(hub);
+    // Two reads in one turn of the loop: the reply to one and the event the other caused (a peer's clientJoin).
+    hub.reply(client.conn, { seq: 1, code: 200, data: {} });
+    await new Promise<void>((resolve) => process.nextTick(resolve));
+    hub.emit(client.conn.id, 'clientJoin', { cid: 'c', account: 'b', uid: '2', mode: 0, url: 'u' });
+    await new Promise<void>((resolve) => process.nextTick(resolve));
+    expect(client.writes).toHaveLength(0);
+    expect(log).toEqual([]);
+    await tick();
+    expect(log).toEqual(['plane flushed, 0 writes so far']);
+    expect(client.writes).toHaveLength(1);
+    expect(client.messages().map((m) => m.seq ?? m.event)).toEqual([1, 'clientJoin']);
   });
 
   it('writes a flood to one connection in slices rather than one write per tick', async () => {
