@@ -80,8 +80,8 @@ export function rssBytes(pid: number): number {
 }
 
 /** utime + stime of `pid` in seconds (which of server and generator was short of CPU); throws once it is gone. */
-export function cpuSeconds(pid: number): number {
-  const seconds = cpuOf(pid);
+export function cpuSeconds(pid: number, mainThread = false): number {
+  const seconds = cpuOf(pid, mainThread);
   if (seconds === undefined) throw new Error(`no CPU times for process ${pid}`);
   return seconds;
 }

@@ -8,10 +8,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 /** Linux's USER_HZ: /proc reports CPU time in these ticks. */
 const TICKS_PER_SECOND = 100;
 
-/** The fields of /proc/<pid>/stat after the command, which may itself hold spaces and parentheses. */
-function statFields(pid: number): string[] | undefined {
+/** The fields of a /proc stat file after the command, which may itself hold spaces and parentheses. */
+function statFields(pid: number, tid?: number): string[] | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(
+      tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`,
+      'utf8',
+    );
     return stat
       .slice(stat.lastIndexOf(')') + 2)
       .trim()
@@ -21,9 +24,12 @@ function statFields(pid: number): string[] | undefined {
   }
 }
 
-/** utime + stime of a process, in seconds, or undefined once it is gone. */
-export function cpuSeconds(pid: number): number | undefined {
-  const fields = statFields(pid);
+/**
+ * utime + stime of a process (every thread), in seconds, or undefined once it is gone. `mainThread`: of its
+ * main thread only, where a Node process runs its JavaScript (GC and compiler threads run beside it).
+ */
+export function cpuSeconds(pid: number, mainThread = false): number | undefined {
+  const fields = statFields(pid, mainThread ? pid : undefined);
   // utime and stime are the stat file's fields 14 and 15; the list starts at field 3 (state).
   return fields ? (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND : undefined;
 }
