@@ -290,7 +290,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     limits,
     now,
     node: clusterConfig?.nodeId,
-    route: (node, connId, text) => cluster?.send(node, { t: 'emit', c: connId, f: text }),
+    route: (node, connIds, text) => cluster?.send(node, { t: 'emit', c: connIds, f: text }),
     beforeWrite: () => media.flush?.(),
     onOverflow: (conn) =>
       log.warn({ conn: conn.id, ip: conn.ip, account: conn.account }, 'closed: does not read its replies'),

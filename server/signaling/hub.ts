@@ -54,7 +54,7 @@ export interface HubOptions {
    * an event for another node's connection goes to `route` (the bus) instead of being dropped.
    */
   node?: string;
-  route?(node: string, connId: string, text: string): void;
+  route?(node: string, connIds: string | string[], text: string): void;
   /** Runs before held frames are written: the media plane hands its engine the streams those URLs name. */
   beforeWrite?(): void;
 }
@@ -145,14 +145,39 @@ export class Hub {
       this.options.route(node, connId, JSON.stringify({ event, data }));
   }
 
-  /** An event another node sent for a connection of this one, already serialised. */
-  deliver(connId: string, text: string): void {
-    const conn = this.connections.get(connId);
-    if (conn) this.sendText(conn, text);
+  /** An event another node sent for connections of this one, already serialised. */
+  deliver(connIds: string | string[], text: string): void {
+    for (const id of typeof connIds === 'string' ? [connIds] : connIds) {
+      const conn = this.connections.get(id);
+      if (conn) this.sendText(conn, text);
+    }
   }
 
+  /**
+   * One event to many connections: serialised once, and one bus message per other node that has some of them
+   * (a live room's `audienceCount` goes to thousands).
+   */
   emitMany<E extends ServerEventName>(connIds: Iterable<string>, event: E, data: ServerEvents[E]): void {
-    for (const id of connIds) this.emit(id, event, data);
+    const route = this.options.route;
+    let text: string | undefined;
+    let remote: Map<string, string[]> | undefined;
+    for (const id of connIds) {
+      const conn = this.connections.get(id);
+      if (conn) {
+        this.sendText(conn, (text ??= JSON.stringify({ event, data })));
+        continue;
+      }
+      const node = nodeOf(id);
+      if (!node || node === this.options.node || !route) continue;
+      remote ??= new Map();
+      const ids = remote.get(node);
+      if (ids) ids.push(id);
+      else remote.set(node, [id]);
+    }
+    if (!remote || !route) return;
+    text ??= JSON.stringify({ event, data });
+    // A single id goes as a string, the shape every version of the bus understands.
+    for (const [node, ids] of remote) route(node, ids.length === 1 ? ids[0] : ids, text);
   }
 
   private send(conn: Connection, frame: ReplyFrame | EventFrame): void {

@@ -31,7 +31,8 @@ const MAX_HELD = 10_000;
 const ALL = '*all';
 
 export type BusMessage =
-  | { t: 'emit'; c: string; f: string }
+  /** An event for connections of the receiving node (one id, or several that get the same frame). */
+  | { t: 'emit'; c: string | string[]; f: string }
   | { t: 'kick'; account: string; reason: string }
   | { t: 'media'; op: 'authorize' | 'revoke'; s: string }
   | MixMessage;

@@ -233,6 +233,34 @@ describe('Hub delivery', () => {
     expect(overflowed).toEqual([stalled.conn.id]);
   });
 
+  it('sends one event to many connections as one bus message per other node, and delivers such a message', async () => {
+    const routed: Array<[string, string | string[], string]> = [];
+    const node = (name: string) =>
+      new Hub({
+        limits: { maxRequestsPerSecond: 100, requestBurst: 100, maxBufferedBytes: 1024 * 1024 },
+        now: () => 0,
+        node: name,
+        route: (to, connIds, text) => routed.push([to, connIds, text]),
+      });
+    const a = node('a');
+    const b = node('b');
+    const here = connect(a);
+    const there = [connect(b), connect(b), connect(b)];
+    const ids = [here.conn.id, ...there.map((client) => client.conn.id), 'c.x-1', 'no-node'];
+    a.emitMany(ids, 'audienceCount', { cid: 'r', count: 4 });
+    // Node b's three connections in one message, c's one alone (as a plain id), none for an id of no node.
+    expect(routed.map(([to, connIds]) => [to, connIds])).toEqual([
+      ['b', there.map((client) => client.conn.id)],
+      ['c', 'c.x-1'],
+    ]);
+    expect(JSON.parse(routed[0][2])).toEqual({ event: 'audienceCount', data: { cid: 'r', count: 4 } });
+    for (const [to, connIds, text] of routed) if (to === 'b') b.deliver(connIds, text);
+    b.deliver(there[0].conn.id, routed[0][2]); // a single id, as older nodes send it
+    await tick();
+    expect(here.messages()).toEqual([{ event: 'audienceCount', data: { cid: 'r', count: 4 } }]);
+    expect(there.map((client) => client.messages().length)).toEqual([2, 1, 1]);
+  });
+
   it('drops frames for a socket that is no longer open', async () => {
     const hub = newHub();
     const client = connect(hub);
