@@ -76,10 +76,9 @@ async function devicesToTell(ctx: SignalingContext, call: CallState, account: st
 export async function closeCall(ctx: SignalingContext, call: CallState, end: CallEnd): Promise<boolean> {
   const stored = await ctx.store.deleteCall(call.cid);
   if (!stored) return false;
-  for (const account of [call.caller, call.callee]) {
-    clearTimer(ctx.orphans, `${call.cid}/${account}`);
-    await ctx.store.claimOrphan(`${call.cid}/${account}`);
-  }
+  const places = [call.caller, call.callee].map((account) => `${call.cid}/${account}`);
+  for (const key of places) clearTimer(ctx.orphans, key);
+  await ctx.store.forgetOrphans(places);
   clearTimer(ctx.ringTimers, call.cid);
   await ctx.media.unplace?.(call.cid);
   // The stored state may be newer than the caller's copy (a networked store): what either names is forgotten.

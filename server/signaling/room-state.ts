@@ -147,11 +147,13 @@ export async function removeRoom(ctx: SignalingContext, room: RoomState, why: st
   // By account and by stream: a networked store's copy is other objects with the same contents.
   const members = [...room.members, ...stored.members];
   const accounts = new Set([...members, ...room.invitees, ...stored.invitees].map((who) => who.account));
-  for (const account of accounts) {
-    clearTimer(ctx.orphans, keyOf(room.cid, account));
-    clearTimer(ctx.ringTimers, keyOf(room.cid, account));
-    await ctx.store.claimOrphan(keyOf(room.cid, account));
+  const places = [...accounts].map((account) => keyOf(room.cid, account));
+  for (const key of places) {
+    clearTimer(ctx.orphans, key);
+    clearTimer(ctx.ringTimers, key);
   }
+  // One round trip for the room, not one per member: a live room ends with thousands in its audience.
+  await ctx.store.forgetOrphans(places);
   for (const stream of new Set(members.flatMap((member) => (member.rtc ? [member.rtc.stream] : []))))
     ctx.media.revoke(stream);
   for (const member of members) {

@@ -185,6 +185,10 @@ export class MemoryStore implements StateStore {
     return this.orphans.delete(key);
   }
 
+  async forgetOrphans(keys: string[]): Promise<void> {
+    for (const key of keys) this.orphans.delete(key);
+  }
+
   async expiredOrphans(now: number): Promise<string[]> {
     return [...this.orphans].filter(([, deadline]) => deadline <= now).map(([key]) => key);
   }

@@ -371,6 +371,10 @@ export class RedisStore implements StateStore {
     return this.run(async () => (await this.redis.zrem(this.k('orphans'), key)) === 1);
   }
 
+  async forgetOrphans(keys: string[]): Promise<void> {
+    if (keys.length > 0) await this.run(() => this.redis.zrem(this.k('orphans'), ...keys));
+  }
+
   /** Orphans whose grace period is over (their node may be gone with its timer): any node may end them. */
   expiredOrphans(now: number): Promise<string[]> {
     return this.run(() => this.redis.zrangebyscore(this.k('orphans'), 0, now));

@@ -169,6 +169,8 @@ export interface StateStore {
   markOrphan(key: string, deadline: number): Promise<void>;
   /** Takes the place: true for exactly one taker (the device that came back, or whoever ends it). */
   claimOrphan(key: string): Promise<boolean>;
+  /** Takes every one of these places still waiting (its call or room ended): one round trip, however many. */
+  forgetOrphans(keys: string[]): Promise<void>;
   /** Places whose deadline passed (the node whose timer should have ended them may be gone). */
   expiredOrphans(now: number): Promise<string[]>;
   /**

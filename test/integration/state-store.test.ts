@@ -154,7 +154,21 @@ async function check(makeStore: () => TestedStore, runs: number): Promise<void> 
   );
 }
 
+/** Places that wait for their device: ending a room forgets all of its members' at once. */
+async function forgetsOrphans(store: StateStore): Promise<void> {
+  await store.markOrphan('r/a', 1);
+  await store.markOrphan('r/b', 1);
+  await store.markOrphan('s/c', 1);
+  await store.forgetOrphans([]);
+  await store.forgetOrphans(['r/a', 'r/b', 'r/absent']);
+  expect(await store.expiredOrphans(2)).toEqual(['s/c']);
+  expect(await store.claimOrphan('r/a')).toBe(false);
+  expect(await store.claimOrphan('s/c')).toBe(true); // the positive control: one not forgotten is still there
+}
+
 describe('StateStore indexes agree with a full scan', () => {
+  it('MemoryStore forgets many waiting places at once', () => forgetsOrphans(new MemoryStore()));
+
   it('MemoryStore', async () => {
     // The positive control: a sequence that rings, answers and un-invites finds entries, not only empty lists.
     const store = new MemoryStore();
@@ -201,6 +215,16 @@ describe('StateStore indexes agree with a full scan', () => {
           await redis.kill('SIGCONT');
         }
         await expect(store.getCall('x')).resolves.toBeUndefined();
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('RedisStore forgets many waiting places in one command', async () => {
+      const store = new RedisStore({ url: redis.url, prefix: 'orphans:' });
+      await store.connect();
+      try {
+        await forgetsOrphans(store);
       } finally {
         await store.close();
       }
