@@ -4,6 +4,7 @@
  * or a timer past what setTimeout can wait). Nothing here starts anything.
  */
 import { randomBytes } from 'crypto';
+import { accessSync, constants, mkdirSync } from 'fs';
 import os from 'os';
 import path from 'path';
 import type pino from 'pino';
@@ -387,6 +388,20 @@ export function resolveLiveMix(
     hlsDir: options.hlsDir,
     recordingsDir: recordingsDirOf(options),
   };
+}
+
+/**
+ * A folder the server writes to: made when missing, and refused at start when it cannot be written (a file in
+ * the way, no permission, a read-only mount), rather than when the first live room's mix fails on it.
+ */
+export function requireWritableFolder(key: 'hlsDir' | 'recordingsDir', dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new Error(`startServer: \`${key}\` ${dir} cannot be written to (${code})`);
+  }
 }
 
 /** Where recordings are kept (and listed from), whether or not this server mixes. */

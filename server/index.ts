@@ -13,6 +13,7 @@ import pino from 'pino';
 import {
   checkNumbers,
   recordingsDirOf,
+  requireWritableFolder,
   resolveEcho,
   resolveLimits,
   resolveLive,
@@ -127,6 +128,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const clusterConfig = resolveCluster(options, () => randomBytes(4).toString('hex'));
   const echoConfig = resolveEcho(options, dev);
   const mixConfig = resolveLiveMix(options, dev);
+  if (mixConfig) {
+    requireWritableFolder('recordingsDir', mixConfig.recordingsDir);
+    if (mixConfig.hlsDir) requireWritableFolder('hlsDir', mixConfig.hlsDir);
+  }
   const needs = [echoConfig && 'the echo peer', mixConfig && 'the live mix'].filter(Boolean);
   const ffmpeg =
     needs.length > 0

@@ -2,7 +2,10 @@
 /**
  * The server as an operator meets it: ports, secrets, the HTTP API, and a clean shutdown.
  */
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { createServer } from 'net';
+import os from 'os';
+import path from 'path';
 import { startServer } from '../../server/index';
 import { verifyToken } from '../../server/auth/tokens';
 import {
@@ -54,6 +57,41 @@ describe('startServer', () => {
       // Assigning undefined would store the string "undefined".
       if (before === undefined) delete process.env.NODE_ENV;
       else process.env.NODE_ENV = before;
+    }
+  });
+
+  it('refuses a recordings or HLS folder it cannot write to at start, naming the setting, and makes a missing one', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'netcall-folders-'));
+    try {
+      const file = path.join(dir, 'a-file');
+      writeFileSync(file, '');
+      const base = { port: 0, rtmpPort: 0, mediaHttpPort: 0, dev: true, echo: false, liveMix: true };
+      // A server that starts anyway is closed, so that the failure is the assertion's, not a hang.
+      const refusal = (options: Parameters<typeof startServer>[0]) =>
+        startServer(options).then(
+          async (server) => {
+            await server.close();
+            return 'started';
+          },
+          (error: Error) => error.message,
+        );
+      expect(await refusal({ ...base, recordingsDir: path.join(file, 'recordings') })).toMatch(
+        /`recordingsDir` .*a-file\/recordings cannot be written to \(ENOTDIR\)/,
+      );
+      expect(await refusal({ ...base, recordingsDir: dir, hlsDir: file })).toMatch(
+        /`hlsDir` .*a-file cannot be written to \(EEXIST\)/,
+      );
+      // The same options with folders it can make: it starts, and they are there.
+      const recordings = path.join(dir, 'new', 'recordings');
+      const hls = path.join(dir, 'new', 'hls');
+      const server = await startServer({ ...base, recordingsDir: recordings, hlsDir: hls });
+      try {
+        expect([existsSync(recordings), existsSync(hls)]).toEqual([true, true]);
+      } finally {
+        await server.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
