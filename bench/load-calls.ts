@@ -40,11 +40,14 @@ const CALLS = 1000;
  */
 const WORKERS = Number(process.env.BENCH_LOAD_WORKERS || 2);
 /**
- * Calls each generator sets up one at a time before the burst (not measured), as call-setup warms up. Ten were
- * too few for V8 to optimise the call path, so the burst paid for compiling it (about 190 ms of background
- * compilation in a profile of the burst): a node under this load has been up for a while.
+ * Calls each generator sets up one at a time before the burst (not measured), as call-setup warms up: a node
+ * under this load has been up for a while, and so have its clients. Ten were too few for V8 to optimise the
+ * call path (about 190 ms of background compilation in a profile of the burst). Three hundred still left the
+ * server's V8 compiling during the burst (61 Turbofan jobs and their deoptimisations, `--trace-opt`: `call`,
+ * `syncDone`, the handlers' `after`) and the generators' too: 0.06-0.09 s of compiler threads on the 2 cores the
+ * burst shares, p99 244-258 ms. A thousand leave about 7 jobs (0.01-0.04 s), and two thousand measure the same.
  */
-const WARMUP = 300;
+const WARMUP = 1000;
 const HEARTBEAT_MS = 5000;
 const HOLD_MS = 60_000;
 /** A setup not done in this long failed (the budget is 250 ms; this only bounds the wait). */
