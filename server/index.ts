@@ -342,8 +342,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   };
   // Only with a token: /metrics is refused without one, and counting would be work nobody can read.
   const metrics = options.metricsToken
-    ? new ServerMetrics({ store, hub, media, storeUp: () => redisStore?.isUp() ?? true, now, log })
+    ? new ServerMetrics({ store, hub, media, storeUp: () => redisStore?.isUp() ?? true })
     : undefined;
+  if (metrics) ctx.onCallSetUp = (call, at) => metrics.callSetUp(call, at);
   /** Where this node's media server is, as the node table tells the others (they sign URLs pointing there). */
   const mediaOrigins = (rtmpPort: number, httpPort: number) => ({
     rtmp: `rtmp://${urlHost}:${rtmpPort}`,
@@ -405,11 +406,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       }),
     }),
   );
-  const sockets = attachSocketServer(
-    http,
-    ctx,
-    metrics && ((op, code, data) => metrics.replied(op, code, data)),
-  );
+  const sockets = attachSocketServer(http, ctx, metrics && ((op, code) => metrics.replied(op, code)));
   let port: number;
   try {
     port = await listen(http, options.port ?? 0, host);

@@ -5,16 +5,17 @@
  * the media plane when scraped, so they can never drift from the state they describe; only what has no state
  * to read (replies, setup times) is counted as it happens. Never throws into signalling and never labels a
  * series with anything a client chose beyond the known op names. The store answers asynchronously: gauges
- * read it in an async `collect()`, and a setup time is observed once its call was read back.
+ * read it in an async `collect()`. A setup time is told by signalling (`callSetUp`), which holds the call then:
+ * reading it back from the store would cost a node on Redis two round trips per `startRtc`.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { isOp, type Op } from '../services/protocol';
 import type { MediaPlane } from './media/plane';
 import type { Hub } from './signaling/hub';
-import type { StateStore } from './store/types';
+import type { CallState, StateStore } from './store/types';
 
 export interface MetricsSources {
-  store: Pick<StateStore, 'onlineCount' | 'allCalls' | 'allRooms' | 'getCall' | 'callCount'>;
+  store: Pick<StateStore, 'onlineCount' | 'allCalls' | 'allRooms'>;
   hub: Pick<Hub, 'size'>;
   media: Pick<MediaPlane, 'health'>;
   /**
@@ -22,10 +23,6 @@ export interface MetricsSources {
    * can scrape; a networked store (Redis) reports its connection here.
    */
   storeUp(): boolean | Promise<boolean>;
-  /** The clock the store's timestamps (`answeredAt`) were taken with. */
-  now(): number;
-  /** Where a store read that failed outside a scrape (a setup time) is told; it costs that observation only. */
-  log?: { warn(obj: object, msg?: string): void };
 }
 
 /**
@@ -53,8 +50,6 @@ export class ServerMetrics {
   private readonly registry: Registry;
   private readonly requests: Counter<'op' | 'code'>;
   private readonly callSetup: Histogram;
-  /** 1:1 calls whose setup was observed, so a rejoin after a reconnect is not a second setup. */
-  private readonly setupSeen = new Set<string>();
 
   constructor(private readonly sources: MetricsSources) {
     const own = new Registry();
@@ -155,36 +150,19 @@ export class ServerMetrics {
 
   /**
    * Told about every reply (and unattributed `error` event) the signalling edge sends. `op` is undefined when
-   * the frame named no known op; `data` is the reply's data when it succeeded.
+   * the frame named no known op.
    */
-  replied(op: Op | undefined, code: number, data?: unknown): void {
+  replied(op: Op | undefined, code: number): void {
     // The frame was parsed already, but an op that reached here unchecked must still not become a label.
     const label = op !== undefined && isOp(op) ? op : 'unknown';
     this.requests.inc({ op: label, code: String(code) });
-    if (label === 'startRtc' && code === 200)
-      this.observeSetup(data).catch((error: unknown) =>
-        this.sources.log?.warn({ err: String(error) }, 'call setup not observed: the store failed'),
-      );
   }
 
-  private async observeSetup(data: unknown): Promise<void> {
-    const cid = (data as { cid?: unknown } | undefined)?.cid;
-    if (typeof cid !== 'string' || this.setupSeen.has(cid)) return;
-    // Taken at the reply, not when the store answers: the store's latency is not the call's setup time.
-    const now = this.sources.now();
-    const call = await this.sources.store.getCall(cid);
-    // Group calls and rooms have no single answer to measure from; they are not counted here. Both sides'
-    // replies may have been reading at once: only the first counts.
-    if (!call || call.answeredAt === undefined || call.members.length < 2 || this.setupSeen.has(cid)) return;
-    this.setupSeen.add(cid);
-    this.callSetup.observe(Math.max(0, now - call.answeredAt) / 1000);
-    await this.forgetEndedSetups();
-  }
-
-  /** Drops ended calls from `setupSeen` once it outgrows the live ones, so it stays bounded without a hook. */
-  private async forgetEndedSetups(): Promise<void> {
-    const { store } = this.sources;
-    if (this.setupSeen.size <= 2 * (await store.callCount()) + 64) return;
-    for (const cid of [...this.setupSeen]) if (!(await store.getCall(cid))) this.setupSeen.delete(cid);
+  /**
+   * A 1:1 call is set up: the second side's first `startRtc` was answered at `at` (on the clock `answeredAt`
+   * was taken with). Signalling tells each call once; a rejoin is not a setup, and group calls are not told.
+   */
+  callSetUp(call: CallState, at: number): void {
+    if (call.answeredAt !== undefined) this.callSetup.observe(Math.max(0, at - call.answeredAt) / 1000);
   }
 }

@@ -76,6 +76,11 @@ export interface SignalingContext {
   closing: boolean;
   /** Told about every call that ends (history, notices); must not throw into signalling. */
   onCallEnded?: (call: CallState, end: CallEnd) => void;
+  /**
+   * Told once per 1:1 call, when the second side's first `startRtc` was answered (both sides hold their URLs),
+   * with the time of that answer (metrics); must not throw into signalling.
+   */
+  onCallSetUp?: (call: CallState, at: number) => void;
   now(): number;
   log: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
 }

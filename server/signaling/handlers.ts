@@ -259,9 +259,12 @@ const startRtc: Handler<'startRtc'> = async (ctx, conn, { mode, cid }) => {
   ctx.media.authorize(member.stream);
   const result: StartRtcResult = { uid, account, cid: state.cid };
   const others = state.members.filter((m) => m !== member);
+  // Members of a 1:1 call stay until it ends, so this is the second side's first startRtc, once per call.
+  const setUp = !existing && others.length === 1;
   return {
     result,
     after: () => {
+      if (setUp) tellSetUp(ctx, state);
       ctx.hub.emit(conn.id, 'syncDone', syncDoneFor(ctx, state, member));
       // A repeated startRtc (after a reconnect) is a rejoin: peers see the fresh entry as a join again.
       for (const other of others)
@@ -269,6 +272,15 @@ const startRtc: Handler<'startRtc'> = async (ctx, conn, { mode, cid }) => {
     },
   };
 };
+
+/** After the reply that set the call up was written: metrics must not cost the call its delivery. */
+function tellSetUp(ctx: SignalingContext, state: CallState): void {
+  try {
+    ctx.onCallSetUp?.(state, ctx.now());
+  } catch (error) {
+    ctx.log.warn({ cid: state.cid, err: String(error) }, 'onCallSetUp failed');
+  }
+}
 
 const control: Handler<'control'> = async (ctx, conn, { command, cid }) => {
   const account = requireLogin(conn);

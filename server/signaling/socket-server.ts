@@ -43,9 +43,9 @@ export const queueCap = (limits: SignalingContext['limits']): number =>
 
 /**
  * Told about every answer the edge sends to a request frame (a reply, or an `error` event when the frame had
- * no seq), refusals included: `op` when the frame named a known one, `data` when it succeeded. For metrics.
+ * no seq), refusals included: `op` when the frame named a known one. For metrics.
  */
-export type ReplyListener = (op: Op | undefined, code: number, data?: unknown) => void;
+export type ReplyListener = (op: Op | undefined, code: number) => void;
 
 export interface SocketServer {
   /** Tells every client to come back later (close 1012) and waits for the sockets to go. */
@@ -245,11 +245,10 @@ function tell(
   onReply: ReplyListener | undefined,
   op: Op | undefined,
   code: number,
-  data?: unknown,
 ): void {
   if (!onReply) return;
   try {
-    onReply(op, code, data);
+    onReply(op, code);
   } catch (error) {
     ctx.log.warn({ op, err: String(error) }, 'reply listener failed');
   }
@@ -340,7 +339,7 @@ async function runFrame(
     return;
   }
   ctx.hub.reply(conn, { seq: frame.seq, code: Code.OK, data: outcome.result });
-  tell(ctx, onReply, frame.op, Code.OK, outcome.result);
+  tell(ctx, onReply, frame.op, Code.OK);
   try {
     await outcome.after?.();
   } catch (error) {

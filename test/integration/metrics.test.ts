@@ -8,6 +8,7 @@ import type { RunningServer } from '../../server/index';
 import { NetcallError } from '../../services/protocol';
 import { TEST_SECRET, closeClients, connectClient, establishCall, startTestServer } from '../helpers/server';
 import { mintToken } from '../../server/index';
+import { disposeParties, inCall, names, party } from '../helpers/session';
 import { closeSocket, rawSocket } from '../helpers/ws-socket';
 
 const METRICS_TOKEN = 'metrics-test-token-0123456789';
@@ -72,6 +73,7 @@ async function scrape(server: RunningServer): Promise<Scrape> {
 }
 
 afterEach(closeClients);
+afterEach(disposeParties);
 
 describe('GET /metrics', () => {
   let server: RunningServer;
@@ -140,6 +142,22 @@ describe('GET /metrics', () => {
     const after = await scrape(server);
     expect(valueOf(after, 'netcall_calls', { state: 'accepted' })).toBe(0);
     expect(valueOf(after, 'netcall_connections')).toBe(2);
+  });
+
+  it('counts a device that comes back on a new connection and rejoins as no second setup', async () => {
+    const [alice, bob] = names('alice', 'bob');
+    const a = await party(server, alice);
+    const b = await party(server, bob);
+    await inCall(a, b);
+    expect(valueOf(await scrape(server), 'netcall_call_setup_seconds_count')).toBe(1);
+
+    // The network drops under alice: her device reconnects, takes its place back and starts RTC again.
+    const rejoined = new Promise((resolve) => a.netcall.once('syncDone', resolve));
+    a.cut();
+    await rejoined;
+    const after = await scrape(server);
+    expect(valueOf(after, 'netcall_requests_total', { op: 'startRtc', code: '200' })).toBe(3);
+    expect(valueOf(after, 'netcall_call_setup_seconds_count')).toBe(1);
   });
 
   it('counts refusals with their code, and unknown ops as "unknown"', async () => {
