@@ -53,7 +53,6 @@ import { audienceOf, liveDirectory, liveDirectoryEntry } from './signaling/live'
 import { attachSocketServer } from './signaling/socket-server';
 import { Cluster, type BusMessage } from './store/cluster';
 import { MemoryStore, type CallState } from './store/memory';
-import { nodeOf } from './store/ids';
 import { RedisStore } from './store/redis';
 import type { StateStore } from './store/types';
 import { checkFfmpeg } from './tools/ffmpeg';
@@ -315,12 +314,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     roomCapacity: options.roomCapacity ?? 9,
     roomIdleMs: options.roomIdleMs ?? 10 * 60_000,
     closing: false,
-    lostElsewhere: cluster
-      ? async (connId) => {
-          const node = nodeOf(connId);
-          return node !== '' && node !== cluster!.id && !(await cluster!.connected(node));
-        }
-      : undefined,
+    lostElsewhere: cluster ? (connId) => cluster!.lost(connId) : undefined,
     live: {
       ...resolveLive(options),
       // Set once the port is known; nothing reads it before a client can connect.

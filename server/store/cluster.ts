@@ -11,6 +11,7 @@
  */
 import Redis from 'ioredis';
 import type { MixMessage } from '../live/cluster-mixes';
+import { nodeOf } from './ids';
 import { RECONNECT_MAX_MS, redisOptions, type RedisStore } from './redis';
 
 export interface NodeInfo {
@@ -29,6 +30,11 @@ const HOLD_MS = 5000;
 const MAX_HELD = 10_000;
 /** The channel every node listens on. */
 const ALL = '*all';
+/**
+ * How long a process found without its Redis connection counts as gone without asking again. A node that dies
+ * holding thousands of devices is asked about once per device that comes back elsewhere, under the cluster lock.
+ */
+const GONE_MS = 1000;
 
 export type BusMessage =
   /** An event for connections of the receiving node (one id, or several that get the same frame). */
@@ -69,6 +75,8 @@ export class Cluster {
   private readySince = Date.now();
   private nodes = new Map<string, NodeInfo>();
   private readonly startedAt = Date.now();
+  /** Processes (`<node>.<epoch>`, the head of their connection ids) found gone, and when. */
+  private readonly gone = new Map<string, number>();
 
   constructor(private readonly options: ClusterOptions) {
     this.redis = options.store.redis;
@@ -117,6 +125,27 @@ export class Cluster {
     const list = (await this.redis.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string;
     const name = `name=${this.connectionName(node)} `;
     return list.split('\n').some((line) => line.includes(name));
+  }
+
+  /**
+   * Whether connection `connId` of another node is gone because its process is: that node holds no connection
+   * to Redis. Remembered for a moment per process, not per node: a node restarted under its name is another
+   * process, with other connection ids.
+   */
+  async lost(connId: string): Promise<boolean> {
+    const node = nodeOf(connId);
+    if (node === '' || node === this.id) return false;
+    const process = connId.slice(0, connId.lastIndexOf('-'));
+    const now = Date.now();
+    const since = this.gone.get(process);
+    if (since !== undefined && now - since < GONE_MS) return true;
+    if (await this.connected(node)) {
+      this.gone.delete(process);
+      return false;
+    }
+    for (const [key, at] of this.gone) if (now - at >= GONE_MS) this.gone.delete(key);
+    this.gone.set(process, now);
+    return true;
   }
 
   private channel(node: string): string {

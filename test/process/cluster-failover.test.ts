@@ -4,6 +4,7 @@
  * mid-call, a node drained (SIGTERM), Redis killed and restarted. Clients hold both nodes' URLs, as an app
  * would (`new Netcall({server: [url1, url2]})`). No call that could be kept is lost, and nothing is left behind.
  */
+import Redis from 'ioredis';
 import { CLI_TEST_TIMEOUT_MS, startCli, stopAllClis, type RunningCli } from '../helpers/cli';
 import { startRedis, type TestRedis } from '../helpers/redis';
 import { TEST_MEDIA_SECRET, TEST_SECRET, closeClients, fetchCounts } from '../helpers/server';
@@ -127,6 +128,38 @@ describe('a cluster of two nodes', () => {
       expect(bob.records[0].reason).toBe('remote-hangup');
       for (const n of [again, n2])
         expect(await fetchCounts(n, METRICS)).toMatchObject({ calls: 0, online: 2 });
+    },
+    CLI_TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'asks Redis once, not once per device, whether a killed node is gone, when its devices come back elsewhere',
+    async () => {
+      redis = await startRedis();
+      const n1 = await node('n1');
+      const n2 = await node('n2');
+      const calls = await Promise.all(
+        ['a', 'b', 'c', 'd', 'e', 'f'].map((tag) => callAcross(n1, n2, `herd-${tag}`)),
+      );
+      const admin = new Redis(redis.url);
+      try {
+        // Each device that comes back finds its place not yet given up (the node's key outlives it by a moment):
+        // whether its node still holds its connection to Redis decides.
+        await admin.config('RESETSTAT');
+        n1.child.kill('SIGKILL');
+        await Promise.all(
+          calls.map(([alice, bob]) => Promise.all([syncDoneOn(alice, n2.media), syncDoneOn(bob, n2.media)])),
+        );
+        for (const [alice, bob] of calls)
+          expect([alice.session.phase, bob.session.phase]).toEqual(['in-call', 'in-call']);
+        const stats = await admin.info('commandstats');
+        const asked = Number(/^cmdstat_client\|list:calls=(\d+)/m.exec(stats)?.[1] ?? 0);
+        // Asked at all (the path was taken), and not by every one of the six devices.
+        expect(asked).toBeGreaterThanOrEqual(1);
+        expect(asked).toBeLessThanOrEqual(2);
+      } finally {
+        admin.disconnect();
+      }
     },
     CLI_TEST_TIMEOUT_MS,
   );
