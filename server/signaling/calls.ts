@@ -293,11 +293,6 @@ export async function endExpiredOrphans(ctx: SignalingContext, now: number): Pro
 }
 
 /**
- * A device comes back (on this node) while the one it replaces is still on record at a node that died: the
- * cluster has not taken that one over yet, so it is lost here and now, and its place is claimed. Returns whether
- * the place (`key`) was claimed.
- */
-/**
  * A reconnected device takes the place `key` (`${cid}/${account}`) of its lost connection `lost`, in a call or
  * a room: true when that place was waiting for it. The mark decides, not the timer: the device may have been
  * lost on another node, whose timer this one cannot see.
@@ -313,6 +308,11 @@ export async function takePlace(
   return true;
 }
 
+/**
+ * A device comes back (on this node) while the one it replaces is still on record at a node that died: the
+ * cluster has not taken that one over yet, so it is lost here and now, and its place is claimed. Returns whether
+ * the place (`key`) was claimed.
+ */
 async function takeFromDeadNode(
   ctx: SignalingContext,
   connId: string | null | undefined,
