@@ -351,7 +351,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     // announcement, instead of signing URLs for the old ports for good.
     if (cluster) cluster.self.media = mediaOrigins(media.health().rtmpPort, media.health().httpPort);
     ctx.store
-      .exclusive(() => refreshMedia(ctx))
+      .exclusive(() => refreshMedia(ctx, clusterMedia ? (stream) => clusterMedia!.owns(stream) : undefined))
       .catch((error: unknown) => log.warn({ err: String(error) }, 'handing out fresh media URLs failed'));
   });
   const http = createServer(

@@ -8,7 +8,7 @@ import type { CallState, Member } from '../store/types';
 import { CloseCode, type CallEnd, type SignalingContext } from './context';
 import type { Connection } from './hub';
 import { clearTimer, later } from './room-state';
-import { dropFromRooms, endAllRooms, leaveRoom, refreshRoomMedia } from './rooms';
+import { dropFromRooms, endAllRooms, leaveRoom, refreshRoomMedia, roomStreams } from './rooms';
 
 /** Who is in an RTC session and what it pushes: a 1:1 call's member, or a room member in RTC. */
 export type RtcSource = Pick<Member, 'account' | 'uid' | 'mode' | 'stream'>;
@@ -210,11 +210,17 @@ export async function endAllCalls(ctx: SignalingContext): Promise<void> {
 
 /**
  * The media plane came back after dying: every connection to it was lost, so every member of a live call gets
- * a fresh `syncDone` (new URLs) and rebinds its pusher and players.
+ * a fresh `syncDone` (new URLs) and rebinds its pusher and players. `carries`: whether a stream is on that plane
+ * (a cluster node's media carries only the calls and rooms placed there; the others' members lost nothing).
  */
-export async function refreshMedia(ctx: SignalingContext): Promise<void> {
-  for (const call of await ctx.store.allCalls()) refreshCallMedia(ctx, call);
-  for (const room of await ctx.store.allRooms()) refreshRoomMedia(ctx, room);
+export async function refreshMedia(
+  ctx: SignalingContext,
+  carries: (stream: string) => boolean = () => true,
+): Promise<void> {
+  for (const call of await ctx.store.allCalls())
+    if (call.members.some((member) => carries(member.stream))) refreshCallMedia(ctx, call);
+  for (const room of await ctx.store.allRooms())
+    if (roomStreams(room).some(carries)) refreshRoomMedia(ctx, room);
 }
 
 /** Each member of a call is authorised again and gets a fresh `syncDone` (its streams' URLs as they are now). */
