@@ -231,13 +231,13 @@ export function refreshCallMedia(ctx: SignalingContext, call: CallState): void {
   }
 }
 
+/** What a lost connection leaves to clean up: a socket of this node, or one a dead node held. */
+export type LostConnection = Pick<Connection, 'id' | 'account' | 'expiryTimer'>;
+
 /**
  * A socket went away. A clean close (the app left) ends its calls at once, as a hangup; an abnormal one (network)
  * keeps them for `graceMs` so the device can reconnect and rejoin, then ends them with the hint 'network'.
  */
-/** What a lost connection leaves to clean up: a socket of this node, or one a dead node held. */
-export type LostConnection = Pick<Connection, 'id' | 'account' | 'expiryTimer'>;
-
 export async function dropConnection(
   ctx: SignalingContext,
   conn: LostConnection,
