@@ -7,8 +7,8 @@ import { Code, type EndHint, type RtcUser, type SyncDoneEvent } from '../../serv
 import type { CallState, Member } from '../store/types';
 import { CloseCode, type CallEnd, type SignalingContext } from './context';
 import type { Connection } from './hub';
-import { clearTimer, later } from './room-state';
-import { dropFromRooms, endAllRooms, leaveRoom, refreshRoomMedia, roomStreams } from './rooms';
+import { clearTimer, later, roomStreams } from './room-state';
+import { dropFromRooms, endAllRooms, leaveRoom, refreshRoomMedia } from './rooms';
 
 /** Who is in an RTC session and what it pushes: a 1:1 call's member, or a room member in RTC. */
 export type RtcSource = Pick<Member, 'account' | 'uid' | 'mode' | 'stream'>;

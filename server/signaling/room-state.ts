@@ -134,6 +134,16 @@ export async function requireMember(
   return member;
 }
 
+/** What these members push while in RTC. */
+const rtcStreams = (members: RoomMember[]): string[] =>
+  members.flatMap((member) => (member.rtc ? [member.rtc.stream] : []));
+
+/** The media streams a room uses: its members' in RTC, and its live mix's. */
+export function roomStreams(room: RoomState): string[] {
+  const streams = rtcStreams(room.members);
+  return room.live ? [...streams, room.live.stream] : streams;
+}
+
 /**
  * Forgets a room everywhere: timers, its members' current room, every stream; its name is free again. Returns
  * false when it was already gone.
@@ -154,8 +164,7 @@ export async function removeRoom(ctx: SignalingContext, room: RoomState, why: st
   }
   // One round trip for the room, not one per member: a live room ends with thousands in its audience.
   await ctx.store.forgetOrphans(places);
-  for (const stream of new Set(members.flatMap((member) => (member.rtc ? [member.rtc.stream] : []))))
-    ctx.media.revoke(stream);
+  for (const stream of new Set(rtcStreams(members))) ctx.media.revoke(stream);
   for (const member of members) {
     const conn = ctx.hub.get(member.connId);
     if (conn && conn.currentCid === room.cid) conn.currentCid = null;

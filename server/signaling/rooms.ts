@@ -279,12 +279,6 @@ export async function endAllRooms(ctx: SignalingContext): Promise<void> {
 }
 
 /** A room's media again: the live stream authorised, and every member in its RTC session a fresh `syncDone`. */
-/** The media streams a room uses: its members' in RTC, and its live mix's. */
-export function roomStreams(room: RoomState): string[] {
-  const streams = room.members.flatMap((member) => (member.rtc ? [member.rtc.stream] : []));
-  return room.live ? [...streams, room.live.stream] : streams;
-}
-
 export function refreshRoomMedia(ctx: SignalingContext, room: RoomState): void {
   refreshLive(ctx, room);
   for (const member of room.members) {

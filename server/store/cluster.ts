@@ -121,7 +121,7 @@ export class Cluster {
    * Whether `node` still holds its connection to Redis. A process that died lost it at once (its sockets went
    * with it), long before its key expires: a device that lost it and comes back at once need not wait for that.
    */
-  async connected(node: string): Promise<boolean> {
+  private async connected(node: string): Promise<boolean> {
     const list = (await this.redis.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string;
     const name = `name=${this.connectionName(node)} `;
     return list.split('\n').some((line) => line.includes(name));
