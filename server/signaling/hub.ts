@@ -147,10 +147,14 @@ export class Hub {
 
   /** An event another node sent for connections of this one, already serialised. */
   deliver(connIds: string | string[], text: string): void {
-    for (const id of typeof connIds === 'string' ? [connIds] : connIds) {
-      const conn = this.connections.get(id);
-      if (conn) this.sendText(conn, text);
-    }
+    // Most bus messages name one connection: no array for it.
+    if (typeof connIds === 'string') return this.deliverOne(connIds, text);
+    for (const id of connIds) this.deliverOne(id, text);
+  }
+
+  private deliverOne(connId: string, text: string): void {
+    const conn = this.connections.get(connId);
+    if (conn) this.sendText(conn, text);
   }
 
   /**
