@@ -417,7 +417,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     const planes = clusterMedia;
     onBus = (message) => {
       if (message.t === 'emit') hub.deliver(message.c, message.f);
-      else if (message.t === 'kick') kickAccount(ctx, message.account, message.reason);
+      else if (message.t === 'kick') kickAccount(ctx, message.account, message.reason, message.at);
       else if (message.t === 'mix') clusterMixes?.receive(message);
       else if (message.op === 'authorize') planes.authorizeHere(message.s);
       else planes.revokeHere(message.s);
@@ -521,13 +521,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     port,
     kick: (account, reason = 'kicked by the server') => {
       // Devices on other nodes are kicked there; the count is of this node's.
-      cluster?.broadcast({ t: 'kick', account, reason });
+      const at = Math.floor(Date.now() / 1000);
+      cluster?.broadcast({ t: 'kick', account, reason, at });
       redisStore
-        ?.rememberKick(account, Math.floor(Date.now() / 1000), tokens.revocationTtlSeconds)
+        ?.rememberKick(account, at, tokens.revocationTtlSeconds)
         .catch((error: unknown) =>
           log.warn({ account, err: String(error) }, 'kick not kept for nodes that start later'),
         );
-      return kickAccount(ctx, account, reason);
+      return kickAccount(ctx, account, reason, at);
     },
     health: () => media.health(),
     close,

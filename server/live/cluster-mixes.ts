@@ -36,7 +36,7 @@ export function createClusterMixes(
       local.stop(cid);
       options.broadcast({ t: 'mix', op: 'stop', cid });
     },
-    /** A message of the bus for this node (a broadcast stop comes back to its sender too: stop is idempotent). */
+    /** A message of the bus for this node (a broadcast stop comes from another node: its sender stopped its own). */
     receive: (message) => {
       if (message.op === 'stop') local.stop(message.cid);
       else local[message.op](message.room);

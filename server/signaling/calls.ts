@@ -171,11 +171,11 @@ export function closeReason(text: string): string {
 /**
  * Ends every session of an account on this server now (admin action, or a business-server decision): `kicked`,
  * then close. Returns how many it ended. Counted from the connections this server holds, not the store, so it
- * answers at once.
+ * answers at once. `at`: the kick's second (UNIX seconds) when another node kicked, default now.
  */
-export function kickAccount(ctx: SignalingContext, account: string, reason: string): number {
+export function kickAccount(ctx: SignalingContext, account: string, reason: string, at?: number): number {
   // Refused from now on: the token the kicked devices hold must not log them straight back in.
-  ctx.tokens.revoke(account);
+  ctx.tokens.revoke(account, at);
   const devices = ctx.hub.all().filter((conn) => conn.account === account && !conn.closingOnPurpose);
   for (const conn of devices) {
     ctx.hub.emit(conn.id, 'kicked', { reason });

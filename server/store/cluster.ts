@@ -39,9 +39,13 @@ const GONE_MS = 1000;
 export type BusMessage =
   /** An event for connections of the receiving node (one id, or several that get the same frame). */
   | { t: 'emit'; c: string | string[]; f: string }
-  | { t: 'kick'; account: string; reason: string }
+  /** `at`: the kick's second, so every node refuses the same tokens (arrival times differ). */
+  | { t: 'kick'; account: string; reason: string; at: number }
   | { t: 'media'; op: 'authorize' | 'revoke'; s: string }
   | MixMessage;
+
+/** A message to every node names its sender, which skips it. */
+type Broadcast = BusMessage & { from?: string };
 
 export interface ClusterOptions {
   store: RedisStore;
@@ -96,6 +100,8 @@ export class Cluster {
         options.log.warn({ text: text.slice(0, 80) }, 'bus: unreadable message');
         return;
       }
+      // A broadcast reaches its sender too, which already did what it says.
+      if ((message as Broadcast).from === this.id) return;
       try {
         options.onMessage(message);
       } catch (error) {
@@ -219,8 +225,10 @@ export class Cluster {
     void retry();
   }
 
+  /** To every other node. */
   broadcast(message: BusMessage): void {
-    this.send(ALL, message);
+    const signed: Broadcast = { ...message, from: this.id };
+    this.send(ALL, signed);
   }
 
   private info(): NodeInfo {

@@ -171,6 +171,30 @@ describe('two nodes on one Redis', () => {
     expect(await there.next('kicked')).toMatchObject({ reason: 'banned' });
   });
 
+  it("revokes at the kick's time on a node the kick reaches late, not at its arrival", async () => {
+    const [carol] = names('carol');
+    const device = await connectClient(b, carol);
+    // A kick ten seconds ago, as another node sends it on the bus, arriving only now.
+    const at = Math.floor(Date.now() / 1000) - 10;
+    const admin = new Redis(redis.url);
+    try {
+      const kick = { t: 'kick', account: carol, reason: 'banned', at };
+      await admin.publish('netcall:bus:*all', JSON.stringify(kick));
+    } finally {
+      admin.disconnect();
+    }
+    expect(await device.next('kicked')).toMatchObject({ reason: 'banned' });
+    const issued = (iat: number) => jwt.sign({ iat }, TEST_SECRET, { subject: carol, expiresIn: 600 });
+    // A token of the kick's second is refused; one minted a second later logs in (it is not "before" the kick,
+    // whenever the kick reached this node).
+    await expect(connectClient(b, carol, { token: issued(at), maxReconnects: 0 })).rejects.toMatchObject({
+      code: 401,
+      message: expect.stringMatching(/revoked/),
+    });
+    const fresh = await connectClient(b, carol, { token: issued(at + 1) });
+    expect(fresh.isConnected).toBe(true);
+  });
+
   it("refuses a kicked account's old token on a node that started after the kick", async () => {
     const [bob] = names('bob');
     const before = mintToken(TEST_SECRET, bob);
