@@ -5,7 +5,8 @@
  *
  * Owns: issuing signed URLs (the keys never reach nginx), the authoritative set of authorised streams (held
  * here: the hooks read it, so a restarted nginx needs nothing replayed), the ports (picked here when 0 is
- * asked, kept across restarts), the private folder, restarting nginx with backoff, health, and shutdown.
+ * asked, kept across restarts), the private folder, restarting nginx with backoff (keeper.ts, as for the
+ * embedded plane), health, and shutdown.
  * It must never leave an nginx process behind, and never serve anything nginx-rtmp cannot: there is no
  * HTTP-FLV in nginx-rtmp, so `playUrls().flv` is the same RTMP URL (see `playUrls`).
  */
@@ -15,7 +16,8 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { IssuedPlayUrls, MediaHealth, MediaPlane, MediaStatus } from '../plane';
+import { ProcessKeeper, STOP_TIMEOUT_MS, checkKeeperOptions, type KeeperOptions } from '../keeper';
+import type { IssuedPlayUrls, MediaHealth, MediaPlane } from '../plane';
 import { freePort } from '../ports';
 import { APP, assertSafeStream, derivePlayKey, makeSign, streamPathOf, toStreamName } from '../sign';
 import { describe } from '../values';
@@ -23,17 +25,10 @@ import { listenAddress, locateNginx, renderNginxConfig, workerUser, type NginxIn
 import { startHookServer, type HookServer } from './hooks';
 import { NginxStartError, askReady, spawnNginx, type NginxProcess } from './process';
 
-export interface NginxPlaneOptions {
-  /** RTMP listen address, default '127.0.0.1' (hooks and control are always on 127.0.0.1). */
-  bind?: string;
-  /** Host written into issued URLs; default = bind, or 127.0.0.1 when bind is a wildcard address. */
-  publicHost?: string;
+/** `bind` is the RTMP listen address (hooks and control are always on 127.0.0.1). */
+export interface NginxPlaneOptions extends KeeperOptions {
   /** 0 = pick a free one (kept across restarts while it stays free). */
   rtmpPort: number;
-  /** Must be non-empty: it signs every media URL. */
-  secret: string;
-  /** Lifetime of issued URLs, default 2 h (revocation at hangup is what ends a URL with its call). */
-  urlTtlSeconds?: number;
   logger?: Logger;
   /** The nginx binary (default: `nginx` on PATH, else /usr/sbin/nginx). */
   binary?: string;
@@ -45,19 +40,11 @@ export interface NginxPlaneOptions {
   publishIdleTimeoutMs?: number;
   /** nginx re-asks the hook for every running session this often; a revoked one is cut then (default 10 s). */
   updateIntervalSeconds?: number;
-  /** Restart backoff, as on the embedded plane: first delay, doubled up to `maxMs`, reset after `stableMs` up. */
-  restartBackoff?: { initialMs?: number; maxMs?: number; stableMs?: number };
-  /** The control server is asked this often; unanswered for `timeoutMs`, nginx is killed and restarted. */
-  heartbeat?: { intervalMs?: number; timeoutMs?: number };
 }
 
-const DEFAULT_TTL_SECONDS = 2 * 60 * 60;
 const DEFAULT_MAX_CONNECTIONS = 4096;
 const DEFAULT_PUBLISH_IDLE_MS = 20_000;
 const DEFAULT_UPDATE_SECONDS = 10;
-const STOP_TIMEOUT_MS = 3000;
-const SAME_PORT_ATTEMPTS = 3;
-const START_ATTEMPTS = 3;
 /**
  * A publish or play allowed by a hook just before its revocation joins its stream a moment after our drop
  * ran; a second drop this much later cuts it (on_update would, but only after its interval).
@@ -72,64 +59,31 @@ export interface NginxMediaPlane extends MediaPlane {
 }
 
 export async function startNginxPlane(options: NginxPlaneOptions): Promise<NginxMediaPlane> {
-  if (typeof options.secret !== 'string' || options.secret === '')
-    throw new Error('media plane: `secret` must be a non-empty string (it signs every media URL)');
-  const ttl = options.urlTtlSeconds ?? DEFAULT_TTL_SECONDS;
-  if (!(ttl >= 1)) throw new Error('media plane: `urlTtlSeconds` must be at least 1');
+  const ttl = checkKeeperOptions(options);
   const install = await locateNginx({ binary: options.binary, modulePath: options.modulePath });
-  const plane = new NginxPlane(options, Math.floor(ttl), install);
+  const plane = new NginxPlane(options, ttl, install);
   await plane.start();
   return plane.facade();
 }
 
-class NginxPlane {
-  private readonly bind: string;
-  private readonly urlHost: string;
-  private readonly log?: Logger;
+class NginxPlane extends ProcessKeeper {
   private readonly playKey: string;
   private readonly authorised = new Set<string>();
-  private readonly restartListeners: Array<() => void> = [];
-  private readonly backoff: { initialMs: number; maxMs: number; stableMs: number };
-  private readonly heartbeat: { intervalMs: number; timeoutMs: number };
   private readonly dir: string;
   private readonly controlPrefix = randomBytes(16).toString('hex');
   private readonly readyToken = randomBytes(16).toString('hex');
   private readonly redrops = new Set<NodeJS.Timeout>();
   private hooks?: HookServer;
-  private status: MediaStatus = 'starting';
-  private restarts = 0;
-  private ports = { rtmp: 0, control: 0 };
-  private portsTaken = 0;
+  protected ports = { rtmp: 0, control: 0 };
   private nginx?: NginxProcess;
-  private nextDelayMs: number;
-  private restartTimer?: NodeJS.Timeout;
-  private stableTimer?: NodeJS.Timeout;
-  private heartbeatTimer?: NodeJS.Timeout;
-  private closing?: Promise<void>;
-  private minExp = 0;
-  private maxIssuedExp = 0;
 
   constructor(
     private readonly options: NginxPlaneOptions,
-    private readonly ttl: number,
+    ttl: number,
     readonly install: NginxInstall,
   ) {
-    this.bind = options.bind ?? '127.0.0.1';
-    const publicHost =
-      options.publicHost ?? (this.bind === '0.0.0.0' || this.bind === '::' ? '127.0.0.1' : this.bind);
-    this.urlHost = publicHost.includes(':') ? `[${publicHost}]` : publicHost;
-    this.log = options.logger?.child({ component: 'media', engine: 'nginx' });
+    super('nginx', options, ttl, options.logger?.child({ component: 'media', engine: 'nginx' }));
     this.playKey = derivePlayKey(options.secret);
-    this.backoff = {
-      initialMs: options.restartBackoff?.initialMs ?? 100,
-      maxMs: options.restartBackoff?.maxMs ?? 5000,
-      stableMs: options.restartBackoff?.stableMs ?? 30_000,
-    };
-    this.nextDelayMs = this.backoff.initialMs;
-    this.heartbeat = {
-      intervalMs: options.heartbeat?.intervalMs ?? 5000,
-      timeoutMs: options.heartbeat?.timeoutMs ?? 15_000,
-    };
     // 0700 and a 0600 config: the config holds the hook and control secrets.
     this.dir = mkdtempSync(path.join(os.tmpdir(), 'netcall-nginx-'));
   }
@@ -146,16 +100,8 @@ class NginxPlane {
         },
         log: this.log,
       });
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await this.launchOnPorts(1);
-          break;
-        } catch (error) {
-          // A picked port can be taken between picking and listening (the control port is always picked).
-          const retry = error instanceof NginxStartError && error.addressInUse && attempt < START_ATTEMPTS;
-          if (!retry) throw error;
-        }
-      }
+      // A picked port can be taken between picking and listening (the control port is always picked).
+      await this.launchFirst((error) => error instanceof NginxStartError && error.addressInUse);
     } catch (error) {
       this.status = 'stopped';
       await this.hooks?.close();
@@ -219,13 +165,6 @@ class NginxPlane {
     };
   }
 
-  /** Expiries only grow across nginx generations, so URLs issued after a restart differ and clients rebind. */
-  private expiry(ttlSeconds = this.ttl): number {
-    const exp = Math.max(Math.floor(Date.now() / 1000) + Math.min(ttlSeconds, this.ttl), this.minExp);
-    this.maxIssuedExp = Math.max(this.maxIssuedExp, exp);
-    return exp;
-  }
-
   private controlUrl(tail: string): string {
     return `http://127.0.0.1:${this.ports.control}/${this.controlPrefix}/${tail}`;
   }
@@ -253,7 +192,7 @@ class NginxPlane {
     );
   }
 
-  private async launchOnPorts(repickAfter: number): Promise<void> {
+  protected async launchOnPorts(repickAfter: number): Promise<void> {
     const repick = !this.options.rtmpPort && this.portsTaken >= repickAfter;
     const rtmp = this.options.rtmpPort || (repick ? 0 : this.ports.rtmp) || (await freePort(this.bind));
     let control = repick ? 0 : this.ports.control;
@@ -312,16 +251,8 @@ class NginxPlane {
     void nginx.exited.then(({ code, signal }) => this.onExit(nginx, code, signal));
   }
 
-  private markUp(): void {
-    this.status = 'up';
-    clearTimeout(this.stableTimer);
-    this.stableTimer = setTimeout(() => (this.nextDelayMs = this.backoff.initialMs), this.backoff.stableMs);
-    this.stableTimer.unref();
-    this.startHeartbeat();
-  }
-
   /** An nginx that stops answering its own control server (stuck, or its worker gone) is killed and restarted. */
-  private startHeartbeat(): void {
+  protected startHeartbeat(): void {
     const nginx = this.nginx;
     const { intervalMs, timeoutMs } = this.heartbeat;
     let lastAnswer = Date.now();
@@ -349,52 +280,15 @@ class NginxPlane {
   private onExit(nginx: NginxProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (nginx !== this.nginx || this.closing) return;
     this.nginx = undefined;
-    this.status = 'restarting';
-    this.restarts++;
-    clearTimeout(this.stableTimer);
-    clearInterval(this.heartbeatTimer);
-    this.log?.error({ pid: nginx.pid, code, signal, restarts: this.restarts }, 'nginx died; restarting');
-    this.scheduleRestart();
+    this.exited(nginx.pid, code, signal);
   }
 
-  private scheduleRestart(): void {
-    if (this.closing) return;
-    const delay = this.nextDelayMs;
-    this.nextDelayMs = Math.min(this.nextDelayMs * 2, this.backoff.maxMs);
-    this.restartTimer = setTimeout(() => void this.restart(), delay);
-  }
-
-  private async restart(): Promise<void> {
-    try {
-      // Clients get fresh URLs through onRestart, so picked ports that stay taken may be given up.
-      await this.launchOnPorts(SAME_PORT_ATTEMPTS);
-    } catch (error) {
-      if (this.closing) return;
-      this.log?.warn({ err: describe(error), ports: this.ports }, 'nginx restart failed');
-      this.scheduleRestart();
-      return;
-    }
-    if (this.closing) return;
-    this.minExp = this.maxIssuedExp + 1;
-    this.markUp();
-    this.log?.warn(
-      { pid: this.nginx?.pid, rtmpPort: this.ports.rtmp, restarts: this.restarts },
-      'nginx restarted',
-    );
-    for (const listener of this.restartListeners) {
-      try {
-        listener();
-      } catch (error) {
-        this.log?.error({ err: describe(error) }, 'media onRestart listener failed');
-      }
-    }
+  protected running(): object {
+    return { pid: this.nginx?.pid, rtmpPort: this.ports.rtmp };
   }
 
   private async shutdown(): Promise<void> {
-    this.status = 'stopped';
-    clearTimeout(this.restartTimer);
-    clearTimeout(this.stableTimer);
-    clearInterval(this.heartbeatTimer);
+    this.stopTimers();
     for (const timer of this.redrops) clearTimeout(timer);
     this.redrops.clear();
     await this.nginx?.stop(STOP_TIMEOUT_MS);
