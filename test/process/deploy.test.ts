@@ -11,94 +11,12 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { resolveCluster } from '../../server/config';
 
 const ROOT = path.resolve(__dirname, '../..');
 const DEPLOY = path.join(ROOT, 'deploy');
 const read = (file: string) => fs.readFileSync(path.join(ROOT, file), 'utf8');
-
-// ---- A reader for the YAML compose.yaml is written in ---------------------------------------------------
-// Block mappings, block sequences of scalars, flow sequences of scalars, quoted and plain scalars, empty
-// values (null: a named volume with no settings), comments.
-// Anything else (anchors, multi-line strings, flow mappings, tabs) is refused, naming the line: keep the
-// file in this subset, or give the repo a YAML parser and use it here instead.
-
-type Yaml = string | null | Yaml[] | { [key: string]: Yaml };
-interface Line {
-  n: number;
-  indent: number;
-  body: string;
-}
-
-function withoutComment(text: string): string {
-  let quote = '';
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quote) {
-      if (c === quote) quote = '';
-    } else if (c === "'" || c === '"') quote = c;
-    else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]))) return text.slice(0, i);
-  }
-  return text;
-}
-
-function scalar(text: string, n: number): string {
-  if (/^'.*'$/.test(text)) return text.slice(1, -1).replace(/''/g, "'");
-  if (/^".*"$/.test(text)) return JSON.parse(text) as string;
-  if (/^[&*!|>{}%@`'"]/.test(text) || text === '')
-    throw new Error(`line ${n}: beyond the YAML subset: ${text}`);
-  return text;
-}
-
-function value(text: string, n: number): Yaml {
-  if (!text.startsWith('[')) return scalar(text, n);
-  if (!text.endsWith(']')) throw new Error(`line ${n}: unclosed flow sequence`);
-  const items: string[] = [];
-  let quote = '';
-  let item = '';
-  for (const c of text.slice(1, -1)) {
-    if (quote && c === quote) quote = '';
-    else if (!quote && (c === "'" || c === '"')) quote = c;
-    if (c === ',' && !quote) {
-      items.push(item.trim());
-      item = '';
-    } else item += c;
-  }
-  if (item.trim()) items.push(item.trim());
-  return items.map((entry) => scalar(entry, n));
-}
-
-function readYaml(text: string): Yaml {
-  const lines: Line[] = [];
-  text.split('\n').forEach((raw, index) => {
-    if (raw.includes('\t')) throw new Error(`line ${index + 1}: a tab`);
-    const body = withoutComment(raw).trimEnd();
-    if (body.trim()) lines.push({ n: index + 1, indent: body.search(/\S/), body: body.trim() });
-  });
-  let at = 0;
-  const block = (indent: number): Yaml => {
-    const isItem = lines[at].body === '-' || lines[at].body.startsWith('- ');
-    const out: Yaml = isItem ? [] : {};
-    while (at < lines.length && lines[at].indent >= indent) {
-      const { n, body } = lines[at];
-      if (lines[at].indent > indent) throw new Error(`line ${n}: unexpected indentation`);
-      at++;
-      if (Array.isArray(out)) {
-        if (!body.startsWith('- ')) throw new Error(`line ${n}: expected "- item"`);
-        out.push(value(body.slice(2).trim(), n));
-        continue;
-      }
-      const pair = /^([A-Za-z0-9_.-]+):(?:\s+(.*))?$/.exec(body);
-      if (!pair) throw new Error(`line ${n}: expected "key: value"`);
-      if (pair[1] in out) throw new Error(`line ${n}: "${pair[1]}" twice`);
-      if (pair[2] !== undefined) out[pair[1]] = value(pair[2], n);
-      else if (at < lines.length && lines[at].indent > indent) out[pair[1]] = block(lines[at].indent);
-      else out[pair[1]] = null;
-    }
-    return out;
-  };
-  return block(0);
-}
 
 // ---- Dockerfile and .dockerignore ------------------------------------------------------------------------
 
@@ -196,7 +114,8 @@ type Service = {
   ports?: string[];
   volumes?: string[];
 };
-const compose = readYaml(read('deploy/compose.yaml')) as {
+// Merge keys (`<<: *node`) as Docker Compose reads them: the node services share one block.
+const compose = parseYaml(read('deploy/compose.yaml'), { merge: true }) as {
   services: Record<string, Service>;
   volumes?: Record<string, unknown>;
 };
