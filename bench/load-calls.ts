@@ -126,9 +126,12 @@ async function measure(run: LoadRun, calls: number) {
 
   const serverCpu = cpuSeconds(server.pid);
   const serverMainCpu = cpuSeconds(server.pid, true);
+  const burstFrom = Date.now();
   const dialled = await dial(run, children);
+  const burstTo = Date.now();
   const serverBurstCpu = cpuSeconds(server.pid) - serverCpu;
   const serverBurstMainCpu = cpuSeconds(server.pid, true) - serverMainCpu;
+  const collections = await run.within(server.collections(burstFrom, burstTo));
 
   await run.within(sleep(HOLD_MS));
   const checked = await run.within(
@@ -140,7 +143,17 @@ async function measure(run: LoadRun, calls: number) {
     ),
   );
   const rssMb = server.rssBytes() / 1e6;
-  return { server, connected, dialled, checked, serverBurstCpu, serverBurstMainCpu, rssMb, workers };
+  return {
+    server,
+    connected,
+    dialled,
+    checked,
+    serverBurstCpu,
+    serverBurstMainCpu,
+    collections,
+    rssMb,
+    workers,
+  };
 }
 
 export async function run(budgets: Budgets): Promise<BenchmarkResult> {
@@ -159,7 +172,8 @@ export async function run(budgets: Budgets): Promise<BenchmarkResult> {
   } finally {
     await loadRun.close();
   }
-  const { connected, dialled, checked, serverBurstCpu, serverBurstMainCpu, rssMb, workers } = measured;
+  const { connected, dialled, checked, serverBurstCpu, serverBurstMainCpu, collections, rssMb, workers } =
+    measured;
 
   const samples = dialled.flatMap((reply) => reply.setupMs);
   const failed = tally(dialled.map((reply) => reply.failed));
@@ -206,6 +220,12 @@ export async function run(budgets: Budgets): Promise<BenchmarkResult> {
       `(server CPU ${round(serverBurstCpu)} s, ${round(serverBurstMainCpu)} s of it on its main thread, generators' ${round(generatorCpu)} s); server RSS ${round(rssMb, 1)} MB ` +
       `after the hold; heartbeat ${HEARTBEAT_MS} ms, so ${Math.floor(HOLD_MS / HEARTBEAT_MS)} rounds in the hold`,
   ];
+  // The one cause of a slow burst the server's own numbers show: a full collection's marking threads take CPU
+  // the burst needed, beside its pause.
+  notes.push(
+    `server collections during the burst: ${collections.full} full (${round(collections.fullMs)} ms paused), ` +
+      `${collections.young} young (${round(collections.youngMs)} ms paused)`,
+  );
   notes.push(
     `bare ws exchange, same clients and burst: p50 ${baselineP50} ms, p99 ${baselineP99} ms, ` +
       `burst over in ${round(Math.max(...baseline.dialled.map((reply) => reply.wallSeconds)))} s ` +
@@ -244,6 +264,7 @@ export async function run(budgets: Budgets): Promise<BenchmarkResult> {
       burstSeconds: round(burstSeconds, 3),
       serverBurstCpuSeconds: round(serverBurstCpu),
       serverBurstMainThreadCpuSeconds: round(serverBurstMainCpu),
+      serverBurstCollections: collections,
       generatorBurstCpuSeconds: round(generatorCpu),
       generatorLoopDelay: dialled.map((reply) => ({
         maxMs: round(reply.loopDelayMaxMs),

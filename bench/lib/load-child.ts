@@ -4,7 +4,14 @@
  * its run even if nobody is left to kill it. Also the message plumbing: one handler per request, a failure
  * reported as a `failed` message rather than a silent exit.
  */
-import type { CollectedMessage, FailureMessage, LoadMessage } from './load-processes';
+import { PerformanceObserver, constants, performance } from 'perf_hooks';
+import type {
+  CollectedMessage,
+  CollectionsMessage,
+  CollectionsRequest,
+  FailureMessage,
+  LoadMessage,
+} from './load-processes';
 
 /**
  * Arms the two ends. `end` does what this child must do to stop (a generator exits; the server closes cleanly);
@@ -55,5 +62,39 @@ export function answerCollect(): void {
     gc();
     const collected: CollectedMessage = { type: 'collected', memory: process.memoryUsage() };
     send(collected);
+  });
+}
+
+/**
+ * For the server under load: the garbage collections V8 ran in it (node's `gc` performance entries), and on
+ * `collections` those that overlap the window asked about. A burst that meets a full collection is slower by
+ * its marking threads' CPU as well as its pause: the benchmark says so beside its numbers.
+ */
+export function answerCollections(): void {
+  const seen: Array<{ at: number; ms: number; full: boolean }> = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const kind = (entry as { detail?: { kind?: number } }).detail?.kind ?? 0;
+      const full = (kind & constants.NODE_PERFORMANCE_GC_MAJOR) !== 0;
+      seen.push({ at: performance.timeOrigin + entry.startTime, ms: entry.duration, full });
+    }
+    // A run lasts minutes: the last few thousand are enough for any window it asks about.
+    if (seen.length > 10_000) seen.splice(0, seen.length - 10_000);
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  process.on('message', (message: LoadMessage) => {
+    if (message.type !== 'collections') return;
+    const { from, to } = message as CollectionsRequest;
+    const inside = seen.filter((entry) => entry.at + entry.ms >= from && entry.at <= to);
+    const full = inside.filter((entry) => entry.full);
+    const young = inside.filter((entry) => !entry.full);
+    const reply: CollectionsMessage = {
+      type: 'collections-seen',
+      full: full.length,
+      fullMs: full.reduce((total, entry) => total + entry.ms, 0),
+      young: young.length,
+      youngMs: young.reduce((total, entry) => total + entry.ms, 0),
+    };
+    send(reply);
   });
 }

@@ -53,6 +53,22 @@ export interface LoadChild {
   output(): string;
 }
 
+/** What the server under load is asked about a window of the run (epoch ms). */
+export interface CollectionsRequest {
+  type: 'collections';
+  from: number;
+  to: number;
+}
+
+/** The garbage collections the server ran in that window, and their pauses on its main thread. */
+export interface CollectionsMessage {
+  type: 'collections-seen';
+  full: number;
+  fullMs: number;
+  young: number;
+  youngMs: number;
+}
+
 export interface Retained {
   /** VmRSS in bytes (1 kB of /proc = 1024 B). */
   rss: number;
@@ -69,6 +85,8 @@ export interface Listener {
   rssBytes(): number;
   /** Its memory after a full garbage collection in it: what it holds, not what it has yet to collect. */
   retained(): Promise<Retained>;
+  /** Sends a request and waits for the answer of `type` (the process must answer it). */
+  ask: LoadChild['ask'];
   output(): string;
 }
 
@@ -299,6 +317,7 @@ export class LoadRun {
             const { memory } = await child.next<CollectedMessage>('collected', 60_000);
             return { rss: rssBytes(child.pid), heapUsed: memory.heapUsed, external: memory.external };
           },
+          ask: child.ask,
           output: child.output,
         };
       }
@@ -366,6 +385,8 @@ export class LoadRun {
 /** The signalling server under load, and the secret its tokens are signed with (fresh for each run). */
 export interface LoadServer extends Listener {
   readonly secret: string;
+  /** The garbage collections it ran between `from` and `to` (epoch ms). */
+  collections(from: number, to: number): Promise<CollectionsMessage>;
 }
 
 /**
@@ -390,7 +411,11 @@ export async function startLoadServer(run: LoadRun, flags: string[]): Promise<Lo
       NODE_ENV: '',
     },
   });
-  return { ...server, secret };
+  const collections = (from: number, to: number) => {
+    const request: CollectionsRequest = { type: 'collections', from, to };
+    return server.ask<CollectionsMessage>(request, 'collections-seen', 10_000);
+  };
+  return { ...server, secret, collections };
 }
 
 /**
