@@ -154,12 +154,13 @@ redis_cmd=("${redis_bin:-redis-server}" --bind 127.0.0.1 --port "$redis_port" --
   --appendonly yes --appendfsync everysec --logfile '')
 redis_url="redis://127.0.0.1:$redis_port"
 
-# The node's argv, every flag of it a CLI flag (test/process/deploy.test.ts checks them against --help).
+# The node's argv: node's own flags (server/node-flags.json's), then every flag a CLI flag
+# (test/process/deploy.test.ts checks both).
 # Node ids are letters and digits only (the server refuses anything else: ids go into connection ids and
 # stream names), so netcall1, not netcall-1; each node's log and line below are named by its id.
 node_cmd() {
   local i=$1
-  node_args=(node "$cli" --redis "$redis_url" --node-id "netcall$i" --host "$host"
+  node_args=(node --max-semi-space-size=32 "$cli" --redis "$redis_url" --node-id "netcall$i" --host "$host"
     --port $((port + i - 1)) --rtmp-port $((rtmp_port + i - 1)) --media "$media" --log-level "$log_level")
   [[ $media == embedded ]] && node_args+=(--media-http-port $((media_http_port + i - 1)))
   [[ -n $public_host ]] && node_args+=(--public-host "$public_host")

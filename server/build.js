@@ -1,8 +1,8 @@
 'use strict';
 /**
  * Builds the server package: TypeScript to dist/ (tsconfig.build.json), the web viewer's files beside the
- * compiled code that serves them, and a `#!/usr/bin/env node` line on the CLI so `npx miniprogram-netcall-server`
- * runs it with plain node (no ts-node in production). Plain JavaScript: it runs before anything is compiled.
+ * compiled code that serves them, and a `#!/usr/bin/env -S node <flags>` line on the CLI so `npx
+ * miniprogram-netcall-server` runs it with plain node (no ts-node in production) and node's flags for it. Plain JavaScript: it runs before anything is compiled.
  */
 const { spawnSync } = require('child_process');
 const fs = require('fs');
@@ -29,7 +29,10 @@ fs.cpSync(path.join(here, 'viewer'), path.join(staging, 'server', 'viewer'), { r
 
 const cli = path.join(staging, 'server', 'cli.js');
 const code = fs.readFileSync(cli, 'utf8');
-if (!code.startsWith('#!')) fs.writeFileSync(cli, `#!/usr/bin/env node\n${code}`);
+// `env -S` splits the line, so node gets its own flags (node-flags.json) before the script.
+const { flags } = JSON.parse(fs.readFileSync(path.join(here, 'node-flags.json'), 'utf8'));
+const shebang = flags.length > 0 ? `#!/usr/bin/env -S node ${flags.join(' ')}` : '#!/usr/bin/env node';
+if (!code.startsWith('#!')) fs.writeFileSync(cli, `${shebang}\n${code}`);
 fs.chmodSync(cli, 0o755);
 
 fs.rmSync(dist, { recursive: true, force: true });

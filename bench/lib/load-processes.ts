@@ -14,6 +14,7 @@ import { randomBytes } from 'crypto';
 import { cpSync, mkdirSync, rmdirSync, rmSync, writeFileSync } from 'fs';
 import { createRequire } from 'module';
 import path from 'path';
+import { flags as SIGNALLING_NODE_FLAGS } from '../../server/node-flags.json';
 import { MAX_RUN_MS, requireLoopback } from './load-bounds';
 import { cpuSeconds as cpuOf, rssMegabytes } from './proc';
 
@@ -293,14 +294,14 @@ export class LoadRun {
     name: string,
     module: string,
     args: string[],
-    options: { env?: NodeJS.ProcessEnv; preload?: string } = {},
+    options: { env?: NodeJS.ProcessEnv; preload?: string; nodeFlags?: string[] } = {},
   ): Promise<Listener> {
     const preload = options.preload ? ['-r', options.preload] : [];
     const profile = profileFlags();
     const child = this.fork(name, module, args, {
       env: options.env,
       // --expose-gc: the listener collects on request before its memory is read (load-child.ts).
-      nodeFlags: ['--expose-gc', ...profile, ...preload],
+      nodeFlags: [...(options.nodeFlags ?? []), '--expose-gc', ...profile, ...preload],
       listener: true,
     });
     const started = Date.now();
@@ -404,6 +405,8 @@ export async function startLoadServer(run: LoadRun, flags: string[]): Promise<Lo
   ];
   const server = await run.listen('server', path.join(built, 'server', 'cli.js'), args, {
     preload: path.join(built, 'bench', 'lib', 'load-server.js'),
+    // node's flags as the server's bin, Dockerfile and run-local.sh start it with.
+    nodeFlags: SIGNALLING_NODE_FLAGS,
     env: {
       NETCALL_SECRET: secret,
       NETCALL_MEDIA_SECRET: randomBytes(32).toString('hex'),

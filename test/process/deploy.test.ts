@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { resolveCluster } from '../../server/config';
+import { flags as NODE_FLAGS } from '../../server/node-flags.json';
 
 const ROOT = path.resolve(__dirname, '../..');
 const DEPLOY = path.join(ROOT, 'deploy');
@@ -198,8 +199,11 @@ describe('deploy/compose.yaml', () => {
 const flagsIn = (args: readonly string[]) =>
   args.filter((arg) => arg.startsWith('--')).map((arg) => arg.split('=')[0]);
 
-/** The lines of `run-local.sh --dry-run`: each process's name and argv (a node's after the CLI's path). */
-function dryRun(...flags: string[]): Array<{ name: string; args: string[] }> {
+/**
+ * The lines of `run-local.sh --dry-run`: each process's name and argv (a node's after the CLI's path), and
+ * what comes between `node` and that path (node's own flags).
+ */
+function dryRun(...flags: string[]): Array<{ name: string; args: string[]; nodeFlags: string[] }> {
   const env = Object.fromEntries(
     Object.entries(process.env).filter(([name]) => !/^NETCALL_(LOCAL_|PUBLIC_HOST)/.test(name)),
   );
@@ -209,7 +213,8 @@ function dryRun(...flags: string[]): Array<{ name: string; args: string[] }> {
   });
   return [...out.matchAll(/^(redis|netcall\d+)\s+(.*)$/gm)].map(([, name, line]) => {
     const words = line.trim().split(/\s+/);
-    return { name, args: words.slice(words.findIndex((word) => word.endsWith('cli.js')) + 1) };
+    const cli = words.findIndex((word) => word.endsWith('cli.js'));
+    return { name, args: words.slice(cli + 1), nodeFlags: words.slice(1, Math.max(1, cli)) };
   });
 }
 const dryRunNodes = (...flags: string[]) => dryRun(...flags).filter((line) => line.name !== 'redis');
@@ -250,6 +255,19 @@ describe('the flags deploy/ passes to the CLI', () => {
     const redis = lines.find((line) => line.name === 'redis')!.args;
     expect(flagValue(redis, '--appendonly')).toBe('yes');
     expect(flagValue(redis, '--appendfsync')).toBe('everysec');
+  });
+
+  it("start signalling with node's flags of server/node-flags.json: run-local.sh's nodes and the image", () => {
+    expect(NODE_FLAGS.length).toBeGreaterThan(0);
+    for (const media of ['nginx', 'embedded'])
+      for (const node of dryRunNodes('--media', media, '--nodes', '2'))
+        expect([node.name, node.nodeFlags]).toEqual([node.name, NODE_FLAGS]);
+    const entrypoint = instructions(read('deploy/Dockerfile')).find((line) => /^ENTRYPOINT\s/.test(line))!;
+    const argv = JSON.parse(entrypoint.replace(/^ENTRYPOINT\s+/, '')) as string[];
+    const node = argv.indexOf('node');
+    const cli = argv.findIndex((word) => word.endsWith('/cli.js'));
+    expect([node >= 0, cli > node]).toEqual([true, true]);
+    expect(argv.slice(node + 1, cli)).toEqual(NODE_FLAGS);
   });
 
   it('are each listed by --help', () => {

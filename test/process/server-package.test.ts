@@ -10,6 +10,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { flags as NODE_FLAGS } from '../../server/node-flags.json';
 import { closeClients, connectClient } from '../helpers/server';
 import { eventuallyValue } from '../helpers/wait';
 
@@ -113,9 +114,13 @@ describe('the server package', () => {
       'the ready line',
       30_000,
     );
-    // Plain node runs it: the process is node with the package's compiled CLI, not ts-node.
-    const [interpreter, script] = fs.readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0');
+    // Plain node runs it, with node's own flags (server/node-flags.json, on the bin's `env -S` line): the
+    // process is node with the package's compiled CLI, not ts-node.
+    const argv = fs.readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0');
+    const [interpreter, ...flags] = argv.slice(0, NODE_FLAGS.length + 1);
+    const script = argv[NODE_FLAGS.length + 1];
     expect(path.basename(interpreter)).toBe('node');
+    expect(flags).toEqual(NODE_FLAGS);
     expect(fs.realpathSync(script)).toBe(
       fs.realpathSync(path.join(installed, 'node_modules/miniprogram-netcall-server/dist/server/cli.js')),
     );
