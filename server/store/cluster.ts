@@ -227,8 +227,8 @@ export class Cluster {
 
   /** To every other node. */
   broadcast(message: BusMessage): void {
-    const signed: Broadcast = { ...message, from: this.id };
-    this.send(ALL, signed);
+    const named: Broadcast = { ...message, from: this.id };
+    this.send(ALL, named);
   }
 
   private info(): NodeInfo {
