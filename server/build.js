@@ -2,7 +2,8 @@
 /**
  * Builds the server package: TypeScript to dist/ (tsconfig.build.json), the web viewer's files beside the
  * compiled code that serves them, and a `#!/usr/bin/env -S node <flags>` line on the CLI so `npx
- * miniprogram-netcall-server` runs it with plain node (no ts-node in production) and node's flags for it. Plain JavaScript: it runs before anything is compiled.
+ * miniprogram-netcall-server` runs it with plain node (no ts-node in production) and node's flags for it
+ * (node-flags.json). Plain JavaScript: it runs before anything is compiled.
  */
 const { spawnSync } = require('child_process');
 const fs = require('fs');

@@ -1,7 +1,8 @@
 /**
  * The server's configuration: every option, and the checks that refuse an unsafe or impossible one at start
  * with an error naming it (secrets too short, dev mode with real secrets or in production, a limit out of range
- * or a timer past what setTimeout can wait). Nothing here starts anything.
+ * or a timer past what setTimeout can wait). Nothing here starts anything; requireWritableFolder only makes a
+ * folder the server will write to.
  */
 import { randomBytes } from 'crypto';
 import { accessSync, constants, mkdirSync } from 'fs';

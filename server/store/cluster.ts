@@ -11,7 +11,7 @@
  */
 import Redis from 'ioredis';
 import type { MixMessage } from '../live/cluster-mixes';
-import { nodeOf } from './ids';
+import { nodeOf, processOf } from './ids';
 import { RECONNECT_MAX_MS, redisOptions, type RedisStore } from './redis';
 
 export interface NodeInfo {
@@ -141,7 +141,7 @@ export class Cluster {
   async lost(connId: string): Promise<boolean> {
     const node = nodeOf(connId);
     if (node === '' || node === this.id) return false;
-    const process = connId.slice(0, connId.lastIndexOf('-'));
+    const process = processOf(connId);
     const now = Date.now();
     const since = this.gone.get(process);
     if (since !== undefined && now - since < GONE_MS) return true;
