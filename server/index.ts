@@ -417,7 +417,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     const planes = clusterMedia;
     onBus = (message) => {
       if (message.t === 'emit') hub.deliver(message.c, message.f);
-      else if (message.t === 'kick') kickAccount(ctx, message.account, message.reason, message.at);
+      else if (message.t === 'kick') kickAccount(ctx, message.account, message.reason, message.at, true);
       else if (message.t === 'mix') clusterMixes?.receive(message);
       else if (message.op === 'authorize') planes.authorizeHere(message.s);
       else planes.revokeHere(message.s);

@@ -171,12 +171,28 @@ export function closeReason(text: string): string {
 /**
  * Ends every session of an account on this server now (admin action, or a business-server decision): `kicked`,
  * then close. Returns how many it ended. Counted from the connections this server holds, not the store, so it
- * answers at once. `at`: the kick's second (UNIX seconds) when another node kicked, default now.
+ * answers at once. `at`: the kick's second (UNIX seconds), default now. `fromBus`: another node kicked, and the
+ * kick may arrive after the business server minted a new token and a device logged in with it here; that session
+ * is not the kicked one (its token is not revoked either), so a session whose newest token was issued after `at`
+ * stays. On the kicking node every session ends: nothing logged in there between the kick and this call.
  */
-export function kickAccount(ctx: SignalingContext, account: string, reason: string, at?: number): number {
+export function kickAccount(
+  ctx: SignalingContext,
+  account: string,
+  reason: string,
+  at?: number,
+  fromBus = false,
+): number {
   // Refused from now on: the token the kicked devices hold must not log them straight back in.
   ctx.tokens.revoke(account, at);
-  const devices = ctx.hub.all().filter((conn) => conn.account === account && !conn.closingOnPurpose);
+  const devices = ctx.hub
+    .all()
+    .filter(
+      (conn) =>
+        conn.account === account &&
+        !conn.closingOnPurpose &&
+        (!fromBus || at === undefined || conn.tokenIat === undefined || conn.tokenIat <= at),
+    );
   for (const conn of devices) {
     ctx.hub.emit(conn.id, 'kicked', { reason });
     closeOnPurpose(ctx, conn, CloseCode.KICKED, reason);

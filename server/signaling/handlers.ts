@@ -118,7 +118,7 @@ function scheduleExpiry(ctx: SignalingContext, conn: Connection, exp: number): v
 
 const login: Handler<'login'> = async (ctx, conn, { token }) => {
   if (conn.account) throw new NetcallError(Code.BAD_REQUEST, 'already logged in');
-  const { account, exp } = ctx.tokens.verify(token);
+  const { account, exp, iat } = ctx.tokens.verify(token);
   if ((await ctx.store.devicesOf(account)).length >= ctx.limits.maxDevicesPerAccount)
     throw new NetcallError(
       Code.RATE_LIMITED,
@@ -127,6 +127,7 @@ const login: Handler<'login'> = async (ctx, conn, { token }) => {
   // Stored first: a store that fails here leaves the connection logged out rather than half logged in.
   await ctx.store.addDevice(account, conn.id);
   conn.account = account;
+  conn.tokenIat = iat;
   scheduleExpiry(ctx, conn, exp);
   const result: LoginResult = { account, heartbeat: ctx.heartbeatMs, exp, expiresIn: expiresIn(ctx, exp) };
   return { result };
@@ -134,9 +135,11 @@ const login: Handler<'login'> = async (ctx, conn, { token }) => {
 
 const renewToken: Handler<'renewToken'> = async (ctx, conn, { token }) => {
   const account = requireLogin(conn);
-  const { account: subject, exp } = ctx.tokens.verify(token);
+  const { account: subject, exp, iat } = ctx.tokens.verify(token);
   if (subject !== account)
     throw new NetcallError(Code.FORBIDDEN, `the token is for "${subject}", this session is "${account}"`);
+  // A renewal never makes the session older: a token without iat (or an earlier one) keeps the one it had.
+  if (iat !== undefined && (conn.tokenIat === undefined || iat > conn.tokenIat)) conn.tokenIat = iat;
   scheduleExpiry(ctx, conn, exp);
   return { result: { exp, expiresIn: expiresIn(ctx, exp) } };
 };

@@ -38,6 +38,11 @@ export interface Connection {
   /** Frames refused for rate in the current abuse window, and when that window started. */
   refused: number;
   refusedSince: number;
+  /**
+   * The `iat` of the newest token the session presented (login, renewToken); undefined before login or for a
+   * token without one. A kick that reaches this node late spares a session whose token was minted after it.
+   */
+  tokenIat: number | undefined;
   /** Ends the session at its token's expiry (re-armed by renewToken); cleared when the session ends. */
   expiryTimer: ReturnType<typeof setTimeout> | null;
   /** Its frames, in arrival order, then its close: the next starts when the one before it finished. */
@@ -104,6 +109,7 @@ export class Hub {
       ),
       refused: 0,
       refusedSince: now,
+      tokenIat: undefined,
       expiryTimer: null,
       queue: new SerialQueue(),
     };
