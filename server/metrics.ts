@@ -25,6 +25,22 @@ export interface MetricsSources {
   storeUp(): boolean | Promise<boolean>;
 }
 
+const ROOM_KINDS = ['room', 'call', 'live'] as const;
+const ROOM_STATES = ['waiting', 'active'] as const;
+
+/**
+ * A gauge read from a store that does not answer (Redis down) is NaN, "unknown": the scrape must still answer,
+ * or `netcall_store_up` 0 could never be seen; and 0 or the last value would be a count that is not true.
+ */
+const UNKNOWN = Number.NaN;
+async function orUnknown<T>(read: Promise<T>): Promise<T | undefined> {
+  try {
+    return await read;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Bucket bounds of the call-setup histogram, in seconds: fine around the 250 ms setup budget, coarse above
  * (a client on a slow network still lands in a bucket rather than only in +Inf).
@@ -69,7 +85,7 @@ export class ServerMetrics {
       help: 'Accounts with at least one logged-in device.',
       registers,
       async collect() {
-        this.set(await store.onlineCount());
+        this.set((await orUnknown(store.onlineCount())) ?? UNKNOWN);
       },
     });
     new Gauge({
@@ -78,21 +94,35 @@ export class ServerMetrics {
       labelNames: ['state'],
       registers,
       async collect() {
-        const calls = await store.allCalls();
+        const calls = await orUnknown(store.allCalls());
+        const count = (phase: CallState['phase']) =>
+          calls === undefined ? UNKNOWN : calls.filter((call) => call.phase === phase).length;
         // Both states always present, so a dashboard shows 0 rather than no data.
-        this.set({ state: 'ringing' }, calls.filter((call) => call.phase === 'ringing').length);
-        this.set({ state: 'accepted' }, calls.filter((call) => call.phase === 'accepted').length);
+        this.set({ state: 'ringing' }, count('ringing'));
+        this.set({ state: 'accepted' }, count('accepted'));
       },
     });
     new Gauge({
       name: 'netcall_rooms',
-      help: 'Rooms by kind: room (joined by name), call (a group call), live (a room with a live host).',
-      labelNames: ['kind'],
+      help:
+        'Rooms by kind and state. kind: room (joined by name), call (a group call), live (a room with a live ' +
+        'host). state: waiting (fewer than two members in it: no one to talk to yet, or everyone else left) or ' +
+        'active.',
+      labelNames: ['kind', 'state'],
       registers,
       async collect() {
-        const counts = { room: 0, call: 0, live: 0 };
-        for (const room of await store.allRooms()) counts[room.live ? 'live' : room.kind]++;
-        for (const [kind, count] of Object.entries(counts)) this.set({ kind }, count);
+        const rooms = await orUnknown(store.allRooms());
+        const counts = new Map<string, number>();
+        for (const kind of ROOM_KINDS) for (const state of ROOM_STATES) counts.set(`${kind} ${state}`, 0);
+        if (rooms !== undefined)
+          for (const room of rooms) {
+            const key = `${room.live ? 'live' : room.kind} ${room.members.length < 2 ? 'waiting' : 'active'}`;
+            counts.set(key, counts.get(key)! + 1);
+          }
+        for (const [key, count] of counts) {
+          const [kind, state] = key.split(' ');
+          this.set({ kind, state }, rooms === undefined ? UNKNOWN : count);
+        }
       },
     });
     this.requests = new Counter({

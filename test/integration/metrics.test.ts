@@ -101,7 +101,9 @@ describe('GET /metrics', () => {
     expect(idle.types.get('netcall_call_setup_seconds')).toBe('histogram');
     expect(valueOf(idle, 'netcall_connections')).toBe(0);
     expect(valueOf(idle, 'netcall_calls', { state: 'ringing' })).toBe(0);
-    expect(valueOf(idle, 'netcall_rooms', { kind: 'live' })).toBe(0);
+    for (const kind of ['room', 'call', 'live'])
+      for (const state of ['waiting', 'active'])
+        expect(valueOf(idle, 'netcall_rooms', { kind, state })).toBe(0);
     expect(valueOf(idle, 'netcall_media_up')).toBe(1);
     expect(valueOf(idle, 'netcall_media_restarts_total')).toBe(0);
     expect(valueOf(idle, 'netcall_store_up')).toBe(1);
@@ -195,18 +197,27 @@ describe('GET /metrics', () => {
     expect(valueOf(after, 'netcall_call_setup_seconds_count')).toBe(0);
   });
 
-  it('reads ringing calls and rooms by kind from the state when scraped', async () => {
+  it('reads ringing calls, and rooms by kind and state, from the state when scraped', async () => {
     const a = await connectClient(server, 'metrics-ringer');
     const b = await connectClient(server, 'metrics-rung');
     const c = await connectClient(server, 'metrics-host');
+    const d = await connectClient(server, 'metrics-guest');
     await a.call({ type: 2, callee: b.account });
     await b.next('beCalling');
     await c.createChannel({ channelName: 'metrics-room' });
     const ringing = await scrape(server);
     expect(valueOf(ringing, 'netcall_calls', { state: 'ringing' })).toBe(1);
     expect(valueOf(ringing, 'netcall_calls', { state: 'accepted' })).toBe(0);
-    expect(valueOf(ringing, 'netcall_rooms', { kind: 'room' })).toBe(1);
-    expect(valueOf(ringing, 'netcall_rooms', { kind: 'call' })).toBe(0);
+    // Created, nobody in it yet.
+    expect(valueOf(ringing, 'netcall_rooms', { kind: 'room', state: 'waiting' })).toBe(1);
+    expect(valueOf(ringing, 'netcall_rooms', { kind: 'room', state: 'active' })).toBe(0);
+    expect(valueOf(ringing, 'netcall_rooms', { kind: 'call', state: 'waiting' })).toBe(0);
+
+    await c.joinChannel({ channelName: 'metrics-room', type: 2 });
+    await d.joinChannel({ channelName: 'metrics-room', type: 2 });
+    const talking = await scrape(server);
+    expect(valueOf(talking, 'netcall_rooms', { kind: 'room', state: 'waiting' })).toBe(0);
+    expect(valueOf(talking, 'netcall_rooms', { kind: 'room', state: 'active' })).toBe(1);
 
     await a.hangup();
     await b.next('hangup');

@@ -57,6 +57,18 @@ async function once<T>(code: number, attempt: () => Promise<T>): Promise<T> {
   }
 }
 
+/** `/metrics` of a node as `name{labels}` → value (prom-client writes labels in a fixed order). */
+async function scrapeMetrics(at: { httpUrl: string }): Promise<Map<string, number>> {
+  const res = await fetch(`${at.httpUrl}/metrics`, { headers: { authorization: `Bearer ${METRICS}` } });
+  expect(res.status).toBe(200);
+  const samples = new Map<string, number>();
+  for (const line of (await res.text()).split('\n')) {
+    const sample = /^(\S+) (\S+)$/.exec(line);
+    if (sample && !line.startsWith('#')) samples.set(sample[1], Number(sample[2]));
+  }
+  return samples;
+}
+
 const origin = (url: string) => /^[a-z]+:\/\/[^/]+/.exec(url)![0];
 
 /**
@@ -211,6 +223,12 @@ describe('a cluster of two nodes', () => {
         code: 503,
       });
       expect(await fetchCounts(n1, METRICS)).toMatchObject({ status: 'degraded', redis: 'down' });
+      // The scrape answers, saying the store is down and the counts read from it unknown (not 0).
+      const down = await scrapeMetrics(n1);
+      expect(down.get('netcall_store_up')).toBe(0);
+      expect(down.get('netcall_online_accounts')).toBeNaN();
+      expect(down.get('netcall_calls{state="ringing"}')).toBeNaN();
+      expect(down.get('netcall_connections')).toBe(1);
       // The refusal cost nothing else: the connection is still up.
       expect(alice.netcall.isConnected).toBe(true);
 
@@ -218,6 +236,10 @@ describe('a cluster of two nodes', () => {
       for (const n of [n1, n2])
         while (((await fetchCounts(n, METRICS)) as unknown as { redis: string }).redis !== 'up')
           await pause();
+      // The positive control of the scrape: with Redis back, the same series are numbers again.
+      const up = await scrapeMetrics(n1);
+      expect(up.get('netcall_store_up')).toBe(1);
+      expect(up.get('netcall_calls{state="ringing"}')).toBe(0);
       // The restarted Redis is empty: each node put its devices back, so a call across nodes rings again. Until
       // n2 has put bob back (its next sweep), bob is not online: 404.
       const after = await once(404, () => alice.netcall.call({ type: 1, callee: bob.netcall.account }));
