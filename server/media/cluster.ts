@@ -36,6 +36,12 @@ export class ClusterMedia implements MediaPlane {
   private readonly placements = new Map<string, string>();
   /** Streams this node authorised and carries now: its load, as the node table reports it. */
   private readonly carried = new Set<string>();
+  /**
+   * Calls and rooms this node placed on each node since it last read the table, keyed by the entry read (a
+   * refresh brings new entries, and with them loads that count those calls). Without it, every call of a burst
+   * that arrives within one tick would go to the node that was least loaded at the tick.
+   */
+  private readonly placedSince = new WeakMap<NodeInfo, number>();
 
   constructor(private readonly options: ClusterMediaOptions) {}
 
@@ -72,6 +78,8 @@ export class ClusterMedia implements MediaPlane {
     if (node === null || node === avoid || !this.isUsable(node)) {
       node = this.choose(avoid);
       await redis.set(key, node, 'PX', 24 * 3600 * 1000);
+      const entry = this.options.cluster.node(node);
+      if (entry) this.placedSince.set(entry, (this.placedSince.get(entry) ?? 0) + 1);
     }
     this.placements.delete(cid);
     this.placements.set(cid, node);
@@ -99,7 +107,9 @@ export class ClusterMedia implements MediaPlane {
       .alive()
       .filter((node) => node.id !== avoid && this.isUsable(node.id));
     if (candidates.length === 0) return this.self;
-    const least = (a: NodeInfo, b: NodeInfo) => a.load - b.load || (a.id < b.id ? -1 : 1);
+    // A placement is worth one stream until the table says what it costs: enough to alternate a burst.
+    const load = (node: NodeInfo) => node.load + (this.placedSince.get(node) ?? 0);
+    const least = (a: NodeInfo, b: NodeInfo) => load(a) - load(b) || (a.id < b.id ? -1 : 1);
     return [...candidates].sort(least)[0].id;
   }
 

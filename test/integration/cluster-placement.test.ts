@@ -186,6 +186,18 @@ describe('least-loaded placement across two nodes', () => {
     await third.from.hangup();
   }, 90_000);
 
+  it('spreads calls one node places between two readings of the table', async () => {
+    const nodes = { nodea: a, nodeb: b };
+    await loadsAnnounced({ nodea: 0, nodeb: 0 });
+    // Back to back, decided by nodeb: its next reading of the table (a tick) is up to a second away, and until
+    // then the table says 0 and 0. The first goes to the tie's winner, as in the test above (the control).
+    const first = await callPlacedBy(a, b, nodes);
+    const second = await callPlacedBy(a, b, nodes);
+    expect([first.node, second.node]).toEqual(['nodea', 'nodeb']);
+    await first.from.hangup();
+    await second.from.hangup();
+  }, 90_000);
+
   it('never places a call on a node of another media engine, however little it carries', async () => {
     // Both join with nothing to carry, and sort before nodea: at equal loads, the first id that may be chosen wins.
     const other = await startTestServer({ redis: redis.url, nodeId: 'node0', media: 'nginx' });
