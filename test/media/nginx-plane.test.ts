@@ -8,7 +8,7 @@
  * without them these tests fail, they never skip.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import net from 'node:net';
@@ -26,6 +26,7 @@ import {
   watchVideo,
   type TestPusher,
 } from '../helpers/ffmpeg';
+import { groupMembers } from '../helpers/process-group';
 import {
   TEST_MEDIA_SECRET,
   closeClients,
@@ -86,21 +87,6 @@ async function freeStreamOfA(): Promise<void> {
       'done',
       since,
     );
-}
-
-/** Live processes (zombies are dead) whose process group is `pgid`: an nginx master and its worker. */
-function groupMembers(pgid: number): number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .flatMap((entry) => {
-      try {
-        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-        const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        return Number(pgrp) === pgid && state !== 'Z' ? [Number(entry)] : [];
-      } catch {
-        return []; // exited while we looked
-      }
-    });
 }
 
 /**

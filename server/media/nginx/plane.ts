@@ -40,6 +40,11 @@ export interface NginxPlaneOptions extends KeeperOptions {
   publishIdleTimeoutMs?: number;
   /** nginx re-asks the hook for every running session this often; a revoked one is cut then (default 10 s). */
   updateIntervalSeconds?: number;
+  /**
+   * Test-only: send drops to this 127.0.0.1 port instead of nginx's control server, to prove that on_update
+   * cuts a revoked stream when the control endpoint refuses or cannot be reached.
+   */
+  testOnlyDropPort?: number;
 }
 
 const DEFAULT_MAX_CONNECTIONS = 4096;
@@ -165,14 +170,17 @@ class NginxPlane extends ProcessKeeper {
     };
   }
 
-  private controlUrl(tail: string): string {
-    return `http://127.0.0.1:${this.ports.control}/${this.controlPrefix}/${tail}`;
+  private controlUrl(tail: string, port = this.ports.control): string {
+    return `http://127.0.0.1:${port}/${this.controlPrefix}/${tail}`;
   }
 
   /** Cuts the stream's publisher and players (`drop/client` matches both); logged, never thrown. */
   private drop(stream: string): void {
     if (this.status !== 'up') return; // nginx is down or restarting: it holds no session to cut
-    const url = this.controlUrl(`control/drop/client?app=${APP}&name=${stream}`);
+    const url = this.controlUrl(
+      `control/drop/client?app=${APP}&name=${stream}`,
+      this.options.testOnlyDropPort,
+    );
     const req = http.get(url, { timeout: CONTROL_TIMEOUT_MS }, (res) => {
       let body = '';
       res.setEncoding('utf8');
@@ -193,7 +201,9 @@ class NginxPlane extends ProcessKeeper {
   }
 
   protected async launchOnPorts(repickAfter: number): Promise<void> {
-    const repick = !this.options.rtmpPort && this.portsTaken >= repickAfter;
+    // A fixed RTMP port is kept however long it stays taken; the control port is always ours to repick (it may
+    // be the taken one).
+    const repick = this.portsTaken >= repickAfter;
     const rtmp = this.options.rtmpPort || (repick ? 0 : this.ports.rtmp) || (await freePort(this.bind));
     let control = repick ? 0 : this.ports.control;
     while (!control || control === rtmp) control = await freePort('127.0.0.1');
