@@ -103,6 +103,12 @@ export interface NetcallOptions {
   timers?: Timers;
   /** A request without a reply after this long rejects with 408. */
   requestTimeout?: number;
+  /**
+   * A URL whose socket has not opened and answered the login after this long (ms, default 10000, room for a TLS
+   * handshake on a slow mobile network; at most 2^31-1) is abandoned as if it had refused the connection, and the next URL is tried. Without it a node that
+   * silently drops packets holds the client for the platform's own socket timeout, which can be a minute.
+   */
+  connectTimeout?: number;
   /** Reconnect attempts (each tries every URL once) after a lost socket before `disconnect` (NetEase: 8). */
   maxReconnects?: number;
   /** First reconnect delay, doubled per attempt up to `maxReconnectDelay` (ms); none between URLs of one. */
@@ -151,6 +157,8 @@ export class Netcall extends Emitter<NetcallEvents> implements LiveNetcallLike {
   private seq = 0;
   private readonly pending = new Map<number, Pending>();
   private heartbeat: unknown = null;
+  /** Runs from a socket's creation until its login is answered: `connectTimeout`. */
+  private connectTimer: unknown = null;
   private connected = false;
   private everConnected = false;
   private closedByUser = false;
@@ -170,15 +178,18 @@ export class Netcall extends Emitter<NetcallEvents> implements LiveNetcallLike {
   constructor(options: NetcallOptions) {
     super();
     this.urls = options ? ([] as string[]).concat(options.server) : [];
+    const connectTimeout = options?.connectTimeout ?? 10000;
     if (
       !this.urls.length ||
       this.urls.some((url) => !/^wss?:\/\/./i.test(url)) ||
       !options.account ||
-      !options.token
+      !options.token ||
+      // Timers overflow past 2^31-1 ms and would fire at once: every URL would time out before it could answer.
+      !(connectTimeout > 0 && connectTimeout < 2 ** 31)
     )
       throw new NetcallError(
         Code.BAD_REQUEST,
-        'Netcall needs account, token and server (ws:// or wss:// URLs)',
+        'Netcall needs account, token, server (ws:// or wss:// URLs), connectTimeout in (0, 2^31) ms',
       );
     this.account = options.account;
     this.options = {
@@ -188,6 +199,7 @@ export class Netcall extends Emitter<NetcallEvents> implements LiveNetcallLike {
       maxReconnectDelay: 8000,
       tokenWarning: 60000,
       ...options,
+      connectTimeout,
     };
     this.connectSocket = options.connectSocket ?? wxConnectSocket;
     this.timers = options.timers ?? defaultTimers;
@@ -218,7 +230,7 @@ export class Netcall extends Emitter<NetcallEvents> implements LiveNetcallLike {
     this.closedByUser = true;
     // Nothing of this session is rejoined by a later connect().
     this.rtc = this.room = this.cid = null;
-    if (this.reconnectTimer !== null) this.timers.clearTimeout(this.reconnectTimer);
+    this.timers.clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
     this.settle(new NetcallError(Code.DISCONNECTED, 'closed by client'));
     const socket = this.socket;
@@ -244,12 +256,20 @@ export class Netcall extends Emitter<NetcallEvents> implements LiveNetcallLike {
       this.lost(code, error.message, error);
       socket.close({ code: 1000, reason: 'login refused' });
     };
+    // A dead host may never answer at all (packets dropped, or a handshake or login left hanging): give up on
+    // it as on a refusal.
+    const ms = this.options.connectTimeout;
+    this.connectTimer = this.timers.setTimeout(
+      () => fail(1006, new NetcallError(Code.DISCONNECTED, `no login in ${ms} ms`)),
+      ms,
+    );
     socket.onOpen(() => {
       if (!current()) return;
       this.request('login', { token: this.options.token }).then(
         (result: LoginResult) => {
           if (!current()) return;
           const count = this.reconnectAttempts;
+          this.timers.clearTimeout(this.connectTimer);
           this.connected = this.everConnected = true;
           this.tried = this.reconnectAttempts = 0;
           this.startHeartbeat(result.heartbeat);
@@ -372,7 +392,7 @@ export class Netcall extends Emitter<NetcallEvents> implements LiveNetcallLike {
   }
 
   async hangup(options: HangupArgs = {}): Promise<void> {
-    const cid = options.cid ?? this.cid ?? undefined;
+    const cid = this.cidOf(options);
     if (cid === undefined) return; // Like NetEase: hanging up with no call is a no-op, not an error.
     try {
       await this.request('hangup', options.reason ? { cid, reason: options.reason } : { cid });
@@ -382,7 +402,7 @@ export class Netcall extends Emitter<NetcallEvents> implements LiveNetcallLike {
   }
 
   async startRtc(options: StartRtcArgs): Promise<StartRtcResult> {
-    const cid = options.cid ?? this.cid ?? undefined;
+    const cid = this.cidOf(options);
     const result = await this.request(
       'startRtc',
       cid === undefined ? { mode: options.mode } : { mode: options.mode, cid },
@@ -409,7 +429,7 @@ export class Netcall extends Emitter<NetcallEvents> implements LiveNetcallLike {
 
   /** Leaves the current room (or `cid`); rejects (404) when not in one. */
   async leaveChannel(options: LeaveChannelArgs = {}): Promise<void> {
-    const cid = options.cid ?? this.cid ?? undefined;
+    const cid = this.cidOf(options);
     try {
       await this.request('leaveChannel', cid === undefined ? {} : { cid });
     } finally {
@@ -432,7 +452,7 @@ export class Netcall extends Emitter<NetcallEvents> implements LiveNetcallLike {
   /** NetEase's: co-host → audience (the server ends its stream: nothing to rejoin after a reconnect). */
   async changeRoleToAudience(options: LiveRoomArgs = {}): Promise<void> {
     await this.liveRequest('changeRoleToAudience', options);
-    this.offStage(options.cid ?? this.cid);
+    this.offStage(this.cidOf(options));
   }
 
   requestCoHost(options: LiveRoomArgs = {}): Promise<void> {
@@ -460,17 +480,22 @@ export class Netcall extends Emitter<NetcallEvents> implements LiveNetcallLike {
   }
 
   private async liveRequest<O extends LiveOp>(op: O, options: RequestArgs[O]): Promise<void> {
-    const cid = options.cid ?? this.cid ?? undefined;
+    const cid = this.cidOf(options);
     await this.request(op, (cid === undefined ? options : { ...options, cid }) as RequestArgs[O]);
   }
 
   /** Off stage: no RTC session left to rejoin after a reconnect (a startRtc there would be refused, 403). */
+  /** The call or room an op is about: the one named, else the current one (none: the server says which). */
+  private cidOf(options: { cid?: string | null }): string | undefined {
+    return options.cid ?? this.cid ?? undefined;
+  }
+
   private offStage(cid: string | null | undefined): void {
     if (this.rtc && this.rtc.cid === cid) this.rtc = null;
   }
 
   async control(options: ControlArgs): Promise<void> {
-    const cid = options.cid ?? this.cid ?? undefined;
+    const cid = this.cidOf(options);
     await this.request('control', cid === undefined ? { command: options.command } : { ...options, cid });
   }
 
@@ -537,7 +562,7 @@ export class Netcall extends Emitter<NetcallEvents> implements LiveNetcallLike {
 
   /** Schedules `tokenWillExpire` ahead of `exp`, timed by the server's clock (a phone's may be off). */
   private warnBefore({ exp, expiresIn }: { exp: number; expiresIn: number }): void {
-    if (this.expiryTimer !== null) this.timers.clearTimeout(this.expiryTimer);
+    this.timers.clearTimeout(this.expiryTimer);
     this.expiryTimer = null;
     // A renewal that lands after close() must not leave a timer behind.
     if (!this.connected) return;
@@ -555,9 +580,10 @@ export class Netcall extends Emitter<NetcallEvents> implements LiveNetcallLike {
   private teardown(code: number, reason: string): void {
     this.connected = false;
     this.socket = null;
-    if (this.expiryTimer !== null) this.timers.clearTimeout(this.expiryTimer);
+    this.timers.clearTimeout(this.connectTimer);
+    this.timers.clearTimeout(this.expiryTimer);
     this.expiryTimer = null;
-    if (this.heartbeat !== null) this.timers.clearInterval(this.heartbeat);
+    this.timers.clearInterval(this.heartbeat);
     this.heartbeat = null;
     for (const [seq, pending] of this.pending) {
       this.timers.clearTimeout(pending.timer);

@@ -279,7 +279,10 @@ describe('login refusals and token renewal', () => {
 
 describe('several server URLs', () => {
   /** A client over `server`; each socket it opens is a HandSocket the test drives, with the URL it was opened to. */
-  function client(server: string | string[], options: { reconnectDelay?: number } = {}) {
+  function client(
+    server: string | string[],
+    options: { reconnectDelay?: number; connectTimeout?: number } = {},
+  ) {
     const sockets: (HandSocket & { url: string })[] = [];
     const netcall = new Netcall({
       server,
@@ -319,6 +322,63 @@ describe('several server URLs', () => {
       expect(make(server)).toThrow(/ws:\/\/ or wss:\/\//);
     expect(make(['wss://a', 'WS://b:8080'])).not.toThrow();
     expect(make('ws://a')).not.toThrow();
+  });
+
+  it('refuses a connectTimeout that is not a number of ms above 0, or that a timer would overflow', () => {
+    const make = (connectTimeout: unknown) => () =>
+      new Netcall({
+        server: 'ws://a',
+        account: 'a',
+        token: 't',
+        connectTimeout: connectTimeout as number,
+      });
+    for (const bad of [0, -1, NaN, Infinity, 2 ** 31, 'soon'])
+      expect(make(bad)).toThrow(
+        expect.objectContaining({ code: 400, message: expect.stringContaining('connectTimeout') }),
+      );
+    for (const good of [undefined, 1, 300, 2 ** 31 - 1]) expect(make(good)).not.toThrow();
+  });
+
+  it('gives up on a URL whose login is unanswered after connectTimeout, ignores it after, and keeps the next', async () => {
+    const { netcall, sockets, events, urls } = client(['ws://a', 'ws://b'], { connectTimeout: 1000 });
+    const done = netcall.connect();
+    sockets[0].fire('open');
+    const abandon = jest.spyOn(sockets[0], 'close');
+    jest.advanceTimersByTime(999);
+    expect(urls()).toEqual(['ws://a']);
+    jest.advanceTimersByTime(1);
+    expect(urls()).toEqual(['ws://a', 'ws://b']);
+    expect(abandon).toHaveBeenCalledWith({ code: 1000, reason: 'login refused' });
+    // Its login answered late is nobody's: the client is on ws://b's socket.
+    sockets[0].reply({ account: 'a', heartbeat: 0 });
+    expect(netcall.isConnected).toBe(false);
+    login(sockets[1]);
+    await done;
+    // Logged in, the timer is gone: it does not cut the socket that answered.
+    expect(jest.getTimerCount()).toBe(0);
+    jest.advanceTimersByTime(60_000);
+    expect(netcall.isConnected).toBe(true);
+    expect(urls()).toEqual(['ws://a', 'ws://b']);
+    expect(events).toEqual([]);
+  });
+
+  it('rejects connect with 599 when no URL answers within the default 10 s, and close() mid-connect leaves no timer', async () => {
+    const { netcall, events, urls } = client(['ws://a', 'ws://b']);
+    const done = netcall.connect();
+    jest.advanceTimersByTime(9999);
+    expect(urls()).toEqual(['ws://a']);
+    jest.advanceTimersByTime(1);
+    expect(urls()).toEqual(['ws://a', 'ws://b']);
+    jest.advanceTimersByTime(10000);
+    await expect(done).rejects.toMatchObject({ code: 599, message: 'no login in 10000 ms' });
+    jest.advanceTimersByTime(60_000);
+    expect(urls()).toEqual(['ws://a', 'ws://b']);
+    expect(events).toEqual([`disconnect ${JSON.stringify({ code: 1006, reason: 'no login in 10000 ms' })}`]);
+    // close() mid-connect leaves no timer behind either: it would keep a page or a test process alive.
+    const again = netcall.connect();
+    netcall.close();
+    await expect(again).rejects.toMatchObject({ code: 599, message: 'closed by client' });
+    expect(jest.getTimerCount()).toBe(0);
   });
 
   it('logs in at the next URL at once when the first is unreachable, with nothing to report', async () => {
