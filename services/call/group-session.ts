@@ -530,7 +530,7 @@ export class GroupSession extends BaseSession<GroupPhase, GroupSnapshot, GroupSe
   }
 
   private clearRing(): void {
-    if (this.ringTimer !== null) this.timers.clearTimeout(this.ringTimer);
+    this.timers.clearTimeout(this.ringTimer);
     this.ringTimer = null;
   }
 

@@ -344,7 +344,7 @@ export class CallSession extends BaseSession<CallPhase, CallSnapshot, CallSessio
   }
 
   private clearRing(): void {
-    if (this.ringTimer !== null) this.timers.clearTimeout(this.ringTimer);
+    this.timers.clearTimeout(this.ringTimer);
     this.ringTimer = null;
   }
 
