@@ -120,6 +120,13 @@ describe('a cluster of two nodes', () => {
       // Nothing left behind: no call, and only the two devices online.
       const counts = await fetchCounts(n2, METRICS);
       expect(counts).toMatchObject({ calls: 0, online: 2 });
+
+      // An app started now, with the dead node first in its list, logs in at the live one at once: it rings.
+      const carol = await party(n2, 'kill-carol', {}, { server: [n1.url, n2.url], reconnectDelay: 60_000 });
+      expect(carol.netcall.seen('willreconnect')).toEqual([]);
+      const rung = await alice.netcall.call({ type: 1, callee: carol.netcall.account });
+      expect(await carol.netcall.next('beCalling')).toMatchObject({ cid: rung.cid });
+      await alice.netcall.hangup();
     },
     CLI_TEST_TIMEOUT_MS,
   );
