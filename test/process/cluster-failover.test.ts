@@ -57,6 +57,12 @@ async function once<T>(code: number, attempt: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Resolves once every node says on `/healthz` that it reaches Redis again. */
+async function upOnBoth(...nodes: Node[]): Promise<void> {
+  for (const n of nodes)
+    while (((await fetchCounts(n, METRICS)) as unknown as { redis: string }).redis !== 'up') await pause();
+}
+
 /** `/metrics` of a node as `name{labels}` → value (prom-client writes labels in a fixed order). */
 async function scrapeMetrics(at: { httpUrl: string }): Promise<Map<string, number>> {
   const res = await fetch(`${at.httpUrl}/metrics`, { headers: { authorization: `Bearer ${METRICS}` } });
@@ -240,9 +246,7 @@ describe('a cluster of two nodes', () => {
       expect(alice.netcall.isConnected).toBe(true);
 
       await redis.restart();
-      for (const n of [n1, n2])
-        while (((await fetchCounts(n, METRICS)) as unknown as { redis: string }).redis !== 'up')
-          await pause();
+      await upOnBoth(n1, n2);
       // The positive control of the scrape: with Redis back, the same series are numbers again.
       const up = await scrapeMetrics(n1);
       expect(up.get('netcall_store_up')).toBe(1);
@@ -267,6 +271,8 @@ describe('a cluster of two nodes', () => {
       // Refused while Redis is away, and the call is not ended for it.
       await expect(alice.netcall.control({ command: 2 })).rejects.toMatchObject({ code: 503 });
       await redis.restart();
+      // Each node finds Redis back on its own reconnect: bob's may come a moment after alice's.
+      await upOnBoth(n1, n2);
       await once(503, () => alice.netcall.control({ command: 2 }));
       expect(await bob.netcall.next('control')).toMatchObject({ command: 2 });
       expect([alice.session.phase, bob.session.phase]).toEqual(['in-call', 'in-call']);
