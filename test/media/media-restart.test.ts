@@ -8,6 +8,8 @@ import { decodeVideoFrames, killAllFfmpeg, pushTestPattern, type TestPusher } fr
 import { connectClient, establishCall, startTestServer, type TestClient } from '../helpers/server';
 import { eventually } from '../helpers/wait';
 
+const METRICS = 'metrics-token-0123456789-0123456789';
+
 let server: RunningServer;
 let a: TestClient;
 let b: TestClient;
@@ -21,8 +23,16 @@ afterAll(async () => {
   await server?.close();
 });
 
+/** `netcall_media_up` and `netcall_media_restarts_total` from the server's `/metrics`. */
+async function mediaMetrics(): Promise<{ up: number; restarts: number }> {
+  const res = await fetch(`${server.httpUrl}/metrics`, { headers: { authorization: `Bearer ${METRICS}` } });
+  const text = await res.text();
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+  return { up: value('netcall_media_up'), restarts: value('netcall_media_restarts_total') };
+}
+
 it('keeps signalling up while media restarts, then hands both members fresh URLs that work', async () => {
-  server = await startTestServer();
+  server = await startTestServer({ metricsToken: METRICS });
   a = await connectClient(server, 'mr-alice');
   b = await connectClient(server, 'mr-bob');
   const { cid, rosterA, rosterB } = await establishCall(a, b);
@@ -32,10 +42,13 @@ it('keeps signalling up while media restarts, then hands both members fresh URLs
   expect(
     (await decodeVideoFrames(before.play, { frames: 3, timeoutMs: 20000 })).frames,
   ).toBeGreaterThanOrEqual(3);
+  expect(await mediaMetrics()).toEqual({ up: 1, restarts: 0 });
 
   const { pid, restarts } = server.health();
   process.kill(pid!, 'SIGKILL');
   await eventually(() => server.health().status === 'restarting', 'media marked restarting', 30000);
+  // What an operator's alerts read: the plane down, and its restart counted.
+  expect(await mediaMetrics()).toEqual({ up: 0, restarts: 1 });
   // Signalling does not depend on the media process: a control crosses the call while media is down.
   await a.control({ command: 4 });
   expect(await b.next('control')).toMatchObject({ cid, command: 4 });
@@ -43,6 +56,7 @@ it('keeps signalling up while media restarts, then hands both members fresh URLs
 
   const [syncA, syncB] = await Promise.all([a.next('syncDone', 30000), b.next('syncDone', 30000)]);
   expect(server.health()).toMatchObject({ status: 'up', restarts: restarts + 1 });
+  expect(await mediaMetrics()).toEqual({ up: 1, restarts: 1 });
   expect(syncA.userlist.map((u) => u.account).sort()).toEqual(['mr-alice', 'mr-bob']);
   expect(syncB.userlist.map((u) => u.account).sort()).toEqual(['mr-alice', 'mr-bob']);
   const after = { push: rosterA.pusher!.url, play: rosterB.players[0].flvUrl! };
