@@ -104,9 +104,10 @@ export interface NetcallOptions {
   /** A request without a reply after this long rejects with 408. */
   requestTimeout?: number;
   /**
-   * A URL whose socket has not opened and answered the login after this long (ms, default 10000, room for a TLS
-   * handshake on a slow mobile network; at most 2^31-1) is abandoned as if it had refused the connection, and the next URL is tried. Without it a node that
-   * silently drops packets holds the client for the platform's own socket timeout, which can be a minute.
+   * A URL whose socket has not opened and answered the login after this long (ms, default 10000: room for a
+   * TLS handshake on a slow mobile network; at most 2^31-1) is abandoned as if it had refused the connection,
+   * and the next URL is tried. Without it a node that silently drops packets holds the client for the
+   * platform's own socket timeout, which can be a minute.
    */
   connectTimeout?: number;
   /** Reconnect attempts (each tries every URL once) after a lost socket before `disconnect` (NetEase: 8). */
@@ -484,12 +485,12 @@ export class Netcall extends Emitter<NetcallEvents> implements LiveNetcallLike {
     await this.request(op, (cid === undefined ? options : { ...options, cid }) as RequestArgs[O]);
   }
 
-  /** Off stage: no RTC session left to rejoin after a reconnect (a startRtc there would be refused, 403). */
   /** The call or room an op is about: the one named, else the current one (none: the server says which). */
   private cidOf(options: { cid?: string | null }): string | undefined {
     return options.cid ?? this.cid ?? undefined;
   }
 
+  /** Off stage: no RTC session left to rejoin after a reconnect (a startRtc there would be refused, 403). */
   private offStage(cid: string | null | undefined): void {
     if (this.rtc && this.rtc.cid === cid) this.rtc = null;
   }

@@ -98,7 +98,10 @@ function nginxChildren(): number[] {
   return descendants(process.pid).filter((pid) => commandName(pid) === 'nginx');
 }
 
-/** A process's command line, spaced (nginx rewrites its own into its title, `nginx: master process … -p <dir>/ …`). */
+/**
+ * A process's command line, spaced (nginx rewrites its own into its title,
+ * `nginx: master process … -p <dir>/ …`).
+ */
 function commandLine(pid: number): string {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
