@@ -226,8 +226,11 @@ interface Decoder {
   onFrame(listener: (count: number) => void): void;
 }
 
-/** An ffmpeg decoding the first video stream of `url` to frame checksums, counting frames as they come. */
-function spawnDecoder(url: string, frames?: number): Decoder {
+/**
+ * An ffmpeg decoding the first video stream of `url` to frame checksums, counting frames as they come. `copy`:
+ * the frames are counted as they arrive, not decoded (a checksum of each compressed frame).
+ */
+function spawnDecoder(url: string, frames?: number, copy = false): Decoder {
   const { ffmpeg } = binaries();
   // Small probe for a fast first frame; HTTP-FLV needs >= 4096 because NMS sends an onMetaData data stream
   // first, and with less ffmpeg sees no video stream at all.
@@ -245,6 +248,7 @@ function spawnDecoder(url: string, frames?: number): Decoder {
     '-map',
     '0:v:0',
     '-an',
+    ...(copy ? ['-c:v', 'copy'] : []),
     ...(frames !== undefined ? ['-frames:v', String(frames)] : []),
     '-f',
     'framecrc',
@@ -347,10 +351,11 @@ export interface VideoWatch {
 
 /**
  * Decodes `url` until stopped, for "nothing arrives while X happens" checks whose window is set by events
- * (stop() when X is known to be over) rather than by a sleep.
+ * (stop() when X is known to be over) rather than by a sleep. `copy`: counts the frames that arrive without
+ * decoding them, for a load generator whose decoding would cost more than the server it measures.
  */
-export function watchVideo(url: string): VideoWatch {
-  const decoder = spawnDecoder(url);
+export function watchVideo(url: string, options: { copy?: boolean } = {}): VideoWatch {
+  const decoder = spawnDecoder(url, undefined, options.copy);
   const exited = new Promise<{
     code: number | null;
     signal: NodeJS.Signals | null;
