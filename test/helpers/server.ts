@@ -168,6 +168,9 @@ export interface ServerCounts {
 }
 
 /** `/healthz` with the live counts, for a server started with `metricsToken`. */
+/** The `scheme://host:port` a media URL points at: which media server it leads to. */
+export const origin = (url: string): string => /^[a-z]+:\/\/[^/]+/.exec(url)![0];
+
 export async function fetchCounts(at: { httpUrl: string }, metricsToken: string): Promise<ServerCounts> {
   const res = await fetch(`${at.httpUrl}/healthz`, { headers: { authorization: `Bearer ${metricsToken}` } });
   return (await res.json()) as ServerCounts;

@@ -8,7 +8,7 @@
 import net from 'node:net';
 import type { RunningServer } from '../../server/index';
 import { startRedis, type TestRedis } from '../helpers/redis';
-import { closeClients, connectClient, establishCall, startTestServer } from '../helpers/server';
+import { closeClients, connectClient, establishCall, startTestServer, origin } from '../helpers/server';
 import { eventually, eventuallyValue } from '../helpers/wait';
 
 let redis: TestRedis;
@@ -30,7 +30,6 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-const origin = (url: string) => /^[a-z]+:\/\/[^/]+/.exec(url)![0];
 let calls = 0;
 
 /** Where b points the callee's stream when the callee is on a (its media is placed there: it starts RTC first). */

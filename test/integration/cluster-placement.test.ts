@@ -18,6 +18,7 @@ import {
   establishCall,
   startTestServer,
   type TestClient,
+  origin,
 } from '../helpers/server';
 import { names } from '../helpers/session';
 import { eventually } from '../helpers/wait';
@@ -141,8 +142,6 @@ async function loadsAnnounced(loads: Record<string, number>): Promise<void> {
   );
   await announcements.seenBy(Object.keys(loads));
 }
-
-const origin = (url: string) => /^[a-z]+:\/\/[^/]+/.exec(url)![0];
 
 /**
  * A call answered and started on both sides; `decider` is the callee, whose startRtc comes first and places the

@@ -18,10 +18,12 @@ import {
   fetchCalls,
   roundTrip,
   startTestServer,
+  origin,
 } from '../helpers/server';
 import { names } from '../helpers/session';
 import { MemoryStore } from '../../server/store/memory';
 import { eventually } from '../helpers/wait';
+import { scrapeMetrics, valueOf } from '../helpers/metrics';
 import { recordLive } from '../contract/live-events';
 
 let redis: TestRedis;
@@ -41,14 +43,6 @@ afterAll(async () => {
 });
 afterEach(closeClients);
 
-const origin = (url: string) => /^[a-z]+:\/\/[^/]+/.exec(url)![0];
-
-async function scrape(node: RunningServer): Promise<string> {
-  const res = await fetch(`${node.httpUrl}/metrics`, { headers: { authorization: `Bearer ${METRICS}` } });
-  expect(res.status).toBe(200);
-  return res.text();
-}
-
 describe('two nodes on one Redis', () => {
   it('places a 1:1 call between nodes; both sides get URLs on one media server, and a hangup crosses over', async () => {
     const [alice, bob] = names('alice', 'bob');
@@ -61,13 +55,14 @@ describe('two nodes on one Redis', () => {
     expect([a.media.rtmp, b.media.rtmp]).toContain(urls[0]);
     // /metrics counts the cluster's calls (read from Redis) and each node's own connections.
     for (const node of [a, b]) {
-      const text = await scrape(node);
-      expect(text).toMatch(/^netcall_calls\{state="accepted"\} 1$/m);
-      expect(text).toMatch(/^netcall_connections 1$/m);
+      const scraped = await scrapeMetrics(node, METRICS);
+      expect(valueOf(scraped, 'netcall_calls', { state: 'accepted' })).toBe(1);
+      expect(valueOf(scraped, 'netcall_connections')).toBe(1);
     }
     await callee.hangup();
     expect(await caller.next('hangup')).toMatchObject({ cid, account: bob });
-    for (const node of [a, b]) expect(await scrape(node)).toMatch(/^netcall_calls\{state="accepted"\} 0$/m);
+    for (const node of [a, b])
+      expect(valueOf(await scrapeMetrics(node, METRICS), 'netcall_calls', { state: 'accepted' })).toBe(0);
     // One history for the cluster: the call is listed from either node, for either party.
     for (const node of [a, b])
       for (const account of [alice, bob]) {

@@ -10,67 +10,14 @@ import { TEST_SECRET, closeClients, connectClient, establishCall, startTestServe
 import { mintToken } from '../../server/index';
 import { disposeParties, inCall, names, party } from '../helpers/session';
 import { closeSocket, rawSocket } from '../helpers/ws-socket';
+import { find, parseExposition, scrapeMetrics, valueOf, type Scrape } from '../helpers/metrics';
 
 const METRICS_TOKEN = 'metrics-test-token-0123456789';
-
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-interface Scrape {
-  samples: Sample[];
-  /** `# TYPE` of each metric family. */
-  types: Map<string, string>;
-}
-
-/** Prometheus text exposition (0.0.4), as prom-client writes it: one sample a line, label values escaped. */
-function parseExposition(text: string): Scrape {
-  const samples: Sample[] = [];
-  const types = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    if (line === '') continue;
-    const type = /^# TYPE (\S+) (\S+)$/.exec(line);
-    if (type) {
-      types.set(type[1], type[2]);
-      continue;
-    }
-    if (line.startsWith('#')) continue;
-    const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!sample) throw new Error(`not an exposition line: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const [, key, raw] of (sample[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
-      labels[key] = raw.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
-    samples.push({ name: sample[1], labels, value: Number(sample[3]) });
-  }
-  return { samples, types };
-}
-
-/** The samples of `name` whose labels include `labels`. */
-const find = (scrape: Scrape, name: string, labels: Record<string, string> = {}): Sample[] =>
-  scrape.samples.filter(
-    (s) => s.name === name && Object.entries(labels).every(([key, value]) => s.labels[key] === value),
-  );
-
-/** The one sample of `name` with exactly these labels; fails when there is none or more than one. */
-function valueOf(scrape: Scrape, name: string, labels: Record<string, string> = {}): number {
-  const matches = find(scrape, name, labels).filter(
-    (s) => Object.keys(s.labels).length === Object.keys(labels).length,
-  );
-  if (matches.length !== 1)
-    throw new Error(`${matches.length} samples of ${name}${JSON.stringify(labels)}, expected one`);
-  return matches[0].value;
-}
 
 const get = (server: RunningServer, authorization?: string) =>
   fetch(`${server.httpUrl}/metrics`, authorization ? { headers: { authorization } } : {});
 
-async function scrape(server: RunningServer): Promise<Scrape> {
-  const res = await get(server, `Bearer ${METRICS_TOKEN}`);
-  expect(res.status).toBe(200);
-  return parseExposition(await res.text());
-}
+const scrape = (server: RunningServer): Promise<Scrape> => scrapeMetrics(server, METRICS_TOKEN);
 
 afterEach(closeClients);
 afterEach(disposeParties);

@@ -18,7 +18,7 @@ import {
   type VideoWatch,
 } from '../helpers/ffmpeg';
 import { startRedis, type TestRedis } from '../helpers/redis';
-import { closeClients, connectClient, establishCall, startTestServer } from '../helpers/server';
+import { closeClients, connectClient, establishCall, startTestServer, origin } from '../helpers/server';
 import { LogCapture } from './log-capture';
 
 // Generous: two cores shared with other test runs.
@@ -48,7 +48,6 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-const origin = (url: string) => /^[a-z]+:\/\/[^/]+/.exec(url)![0];
 const streamOf = (url: string) => new URL(url).pathname.slice('/live/'.length);
 
 it('carries a call between nodes on one nginx, and cuts the remote side at a hangup handled on its node', async () => {

@@ -6,6 +6,7 @@
 import type { RunningServer } from '../../server/index';
 import { decodeVideoFrames, killAllFfmpeg, pushTestPattern, type TestPusher } from '../helpers/ffmpeg';
 import { connectClient, establishCall, startTestServer, type TestClient } from '../helpers/server';
+import { scrapeMetrics, valueOf } from '../helpers/metrics';
 import { eventually } from '../helpers/wait';
 
 const METRICS = 'metrics-token-0123456789-0123456789';
@@ -25,10 +26,11 @@ afterAll(async () => {
 
 /** `netcall_media_up` and `netcall_media_restarts_total` from the server's `/metrics`. */
 async function mediaMetrics(): Promise<{ up: number; restarts: number }> {
-  const res = await fetch(`${server.httpUrl}/metrics`, { headers: { authorization: `Bearer ${METRICS}` } });
-  const text = await res.text();
-  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
-  return { up: value('netcall_media_up'), restarts: value('netcall_media_restarts_total') };
+  const scraped = await scrapeMetrics(server, METRICS);
+  return {
+    up: valueOf(scraped, 'netcall_media_up'),
+    restarts: valueOf(scraped, 'netcall_media_restarts_total'),
+  };
 }
 
 it('keeps signalling up while media restarts, then hands both members fresh URLs that work', async () => {

@@ -6,8 +6,9 @@
  */
 import Redis from 'ioredis';
 import { CLI_TEST_TIMEOUT_MS, startCli, stopAllClis, type RunningCli } from '../helpers/cli';
+import { scrapeMetrics, valueOf } from '../helpers/metrics';
 import { startRedis, type TestRedis } from '../helpers/redis';
-import { TEST_MEDIA_SECRET, TEST_SECRET, closeClients, fetchCounts } from '../helpers/server';
+import { TEST_MEDIA_SECRET, TEST_SECRET, closeClients, fetchCounts, origin } from '../helpers/server';
 import { disposeParties, inCall, party, phase, type Party } from '../helpers/session';
 
 const METRICS = 'metrics-token-0123456789-0123456789';
@@ -62,20 +63,6 @@ async function upOnBoth(...nodes: Node[]): Promise<void> {
   for (const n of nodes)
     while (((await fetchCounts(n, METRICS)) as unknown as { redis: string }).redis !== 'up') await pause();
 }
-
-/** `/metrics` of a node as `name{labels}` → value (prom-client writes labels in a fixed order). */
-async function scrapeMetrics(at: { httpUrl: string }): Promise<Map<string, number>> {
-  const res = await fetch(`${at.httpUrl}/metrics`, { headers: { authorization: `Bearer ${METRICS}` } });
-  expect(res.status).toBe(200);
-  const samples = new Map<string, number>();
-  for (const line of (await res.text()).split('\n')) {
-    const sample = /^(\S+) (\S+)$/.exec(line);
-    if (sample && !line.startsWith('#')) samples.set(sample[1], Number(sample[2]));
-  }
-  return samples;
-}
-
-const origin = (url: string) => /^[a-z]+:\/\/[^/]+/.exec(url)![0];
 
 /**
  * The next `syncDone` `p` gets whose URLs all point at `media`: the call's media is there now. A killed node's
@@ -237,20 +224,20 @@ describe('a cluster of two nodes', () => {
       });
       expect(await fetchCounts(n1, METRICS)).toMatchObject({ status: 'degraded', redis: 'down' });
       // The scrape answers, saying the store is down and the counts read from it unknown (not 0).
-      const down = await scrapeMetrics(n1);
-      expect(down.get('netcall_store_up')).toBe(0);
-      expect(down.get('netcall_online_accounts')).toBeNaN();
-      expect(down.get('netcall_calls{state="ringing"}')).toBeNaN();
-      expect(down.get('netcall_connections')).toBe(1);
+      const down = await scrapeMetrics(n1, METRICS);
+      expect(valueOf(down, 'netcall_store_up')).toBe(0);
+      expect(valueOf(down, 'netcall_online_accounts')).toBeNaN();
+      expect(valueOf(down, 'netcall_calls', { state: 'ringing' })).toBeNaN();
+      expect(valueOf(down, 'netcall_connections')).toBe(1);
       // The refusal cost nothing else: the connection is still up.
       expect(alice.netcall.isConnected).toBe(true);
 
       await redis.restart();
       await upOnBoth(n1, n2);
       // The positive control of the scrape: with Redis back, the same series are numbers again.
-      const up = await scrapeMetrics(n1);
-      expect(up.get('netcall_store_up')).toBe(1);
-      expect(up.get('netcall_calls{state="ringing"}')).toBe(0);
+      const up = await scrapeMetrics(n1, METRICS);
+      expect(valueOf(up, 'netcall_store_up')).toBe(1);
+      expect(valueOf(up, 'netcall_calls', { state: 'ringing' })).toBe(0);
       // The restarted Redis is empty: each node put its devices back, so a call across nodes rings again. Until
       // n2 has put bob back (its next sweep), bob is not online: 404.
       const after = await once(404, () => alice.netcall.call({ type: 1, callee: bob.netcall.account }));
