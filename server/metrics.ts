@@ -12,7 +12,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { isOp, type Op } from '../services/protocol';
 import type { MediaPlane } from './media/plane';
 import type { Hub } from './signaling/hub';
-import type { CallState, StateStore } from './store/types';
+import type { CallState, RoomState, StateStore } from './store/types';
 
 export interface MetricsSources {
   store: Pick<StateStore, 'onlineCount' | 'allCalls' | 'allRooms'>;
@@ -27,6 +27,8 @@ export interface MetricsSources {
 
 const ROOM_KINDS = ['room', 'call', 'live'] as const;
 const ROOM_STATES = ['waiting', 'active'] as const;
+const kindOf = (room: RoomState) => (room.live ? 'live' : room.kind);
+const stateOf = (room: RoomState) => (room.members.length < 2 ? 'waiting' : 'active');
 
 /**
  * A gauge read from a store that does not answer (Redis down) is NaN, "unknown": the scrape must still answer,
@@ -96,7 +98,7 @@ export class ServerMetrics {
       async collect() {
         const calls = await orUnknown(store.allCalls());
         const count = (phase: CallState['phase']) =>
-          calls === undefined ? UNKNOWN : calls.filter((call) => call.phase === phase).length;
+          calls?.filter((call) => call.phase === phase).length ?? UNKNOWN;
         // Both states always present, so a dashboard shows 0 rather than no data.
         this.set({ state: 'ringing' }, count('ringing'));
         this.set({ state: 'accepted' }, count('accepted'));
@@ -112,17 +114,11 @@ export class ServerMetrics {
       registers,
       async collect() {
         const rooms = await orUnknown(store.allRooms());
-        const counts = new Map<string, number>();
-        for (const kind of ROOM_KINDS) for (const state of ROOM_STATES) counts.set(`${kind} ${state}`, 0);
-        if (rooms !== undefined)
-          for (const room of rooms) {
-            const key = `${room.live ? 'live' : room.kind} ${room.members.length < 2 ? 'waiting' : 'active'}`;
-            counts.set(key, counts.get(key)! + 1);
+        for (const kind of ROOM_KINDS)
+          for (const state of ROOM_STATES) {
+            const count = rooms?.filter((room) => kindOf(room) === kind && stateOf(room) === state).length;
+            this.set({ kind, state }, count ?? UNKNOWN);
           }
-        for (const [key, count] of counts) {
-          const [kind, state] = key.split(' ');
-          this.set({ kind, state }, rooms === undefined ? UNKNOWN : count);
-        }
       },
     });
     this.requests = new Counter({
