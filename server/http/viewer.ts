@@ -13,10 +13,12 @@
  * Every refusal is JSON `{code, message}` with the matching status; no CORS headers (the page is same-origin,
  * and the media port answers a signed play cross-origin by itself).
  */
-import { createReadStream, readFileSync, statSync } from 'fs';
+import { readFileSync } from 'fs';
+import { open, type FileHandle } from 'fs/promises';
 import type { IncomingMessage, ServerResponse } from 'http';
 import { createRequire } from 'module';
 import path from 'path';
+import { pipeline } from 'stream';
 import { CHANNEL_NAME_PATTERN, Code, NetcallError } from '../../services/protocol';
 import { HLS_PLAYLIST } from '../live/mixer';
 import { pathOf, requireGet, sendError, sendJson } from './reply';
@@ -128,17 +130,28 @@ export function createViewerRoute(options: ViewerRouteOptions) {
     const dir = options.hlsDir(room.cid);
     if (!dir) throw new NetcallError(Code.NOT_FOUND, `"${name}" is not being mixed yet`);
     const playlist = file === HLS_PLAYLIST;
-    const full = path.join(dir, file);
-    let size: number;
-    try {
-      const stat = statSync(full);
-      if (!stat.isFile()) throw new Error('not a file');
-      size = stat.size;
-    } catch {
-      throw new NetcallError(
+    // Opened before it is measured: the muxer replaces the playlist by rename and unlinks old segments, and an
+    // open file keeps its bytes through both. Measuring the path first and opening it after could send fewer
+    // bytes than the content-length promised, and the player would wait on a cut reply.
+    const missing = () =>
+      new NetcallError(
         Code.NOT_FOUND,
         playlist ? `"${name}" has no HLS yet: try again in a moment` : `no segment ${file}`,
       );
+    let handle: FileHandle;
+    let size: number;
+    try {
+      handle = await open(path.join(dir, file), 'r');
+    } catch {
+      throw missing();
+    }
+    try {
+      const stat = await handle.stat();
+      if (!stat.isFile()) throw missing();
+      size = stat.size;
+    } catch (error) {
+      await handle.close();
+      throw error;
     }
     res.writeHead(200, {
       'content-type': playlist ? 'application/vnd.apple.mpegurl' : 'video/mp2t',
@@ -147,14 +160,14 @@ export function createViewerRoute(options: ViewerRouteOptions) {
       'cache-control': playlist ? 'no-store' : 'no-cache',
       'x-content-type-options': 'nosniff',
     });
-    if (res.req.method === 'HEAD') {
+    if (res.req.method === 'HEAD' || size === 0) {
+      await handle.close();
       res.end();
       return;
     }
-    // Deleted between stat and open (the muxer drops old segments): the reply is cut short, not wrong.
-    const stream = createReadStream(full, { start: 0, end: Math.max(0, size - 1) });
-    stream.on('error', () => res.destroy());
-    stream.pipe(res);
+    // pipeline, not pipe: a viewer that goes away mid-segment closes the file too. A read error after the head
+    // is sent can only cut the reply; the player sees it end short and asks again.
+    pipeline(handle.createReadStream({ start: 0, end: size - 1 }), res, () => undefined);
   }
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
