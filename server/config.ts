@@ -5,7 +5,7 @@
  * folder the server will write to.
  */
 import { randomBytes } from 'crypto';
-import { accessSync, constants, mkdirSync } from 'fs';
+import { accessSync, constants, mkdirSync, statSync } from 'fs';
 import os from 'os';
 import path from 'path';
 import type pino from 'pino';
@@ -392,12 +392,36 @@ export function resolveLiveMix(
 }
 
 /**
+ * `mkdir -p` that gives up. Node 20's own (`mkdirSync(dir, {recursive: true})`) spins at full CPU for ever under
+ * /proc, where the parent exists and the child can never be made: it steps back to the parent on ENOENT and
+ * forward again on EEXIST. Here each folder is tried once after its parent.
+ */
+function makeFolder(dir: string): void {
+  // Another node on this machine may make the same folder at the same moment.
+  const make = () => {
+    try {
+      mkdirSync(dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  };
+  try {
+    make();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || path.dirname(dir) === dir) throw error;
+    makeFolder(path.dirname(dir));
+    make();
+  }
+}
+
+/**
  * A folder the server writes to: made when missing, and refused at start when it cannot be written (a file in
  * the way, no permission, a read-only mount), rather than when the first live room's mix fails on it.
  */
 export function requireWritableFolder(key: 'hlsDir' | 'recordingsDir', dir: string): void {
   try {
-    mkdirSync(dir, { recursive: true });
+    makeFolder(path.resolve(dir));
+    if (!statSync(dir).isDirectory()) throw Object.assign(new Error('not a folder'), { code: 'ENOTDIR' });
     accessSync(dir, constants.W_OK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? String(error);

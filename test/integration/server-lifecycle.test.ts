@@ -60,7 +60,7 @@ describe('startServer', () => {
     }
   });
 
-  it('refuses a recordings or HLS folder it cannot write to at start, naming the setting, and makes a missing one', async () => {
+  it('refuses a recordings or HLS folder it cannot write to or make at start, naming the setting, and makes a missing one', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'netcall-folders-'));
     try {
       const file = path.join(dir, 'a-file');
@@ -79,7 +79,11 @@ describe('startServer', () => {
         /`recordingsDir` .*a-file\/recordings cannot be written to \(ENOTDIR\)/,
       );
       expect(await refusal({ ...base, recordingsDir: dir, hlsDir: file })).toMatch(
-        /`hlsDir` .*a-file cannot be written to \(EEXIST\)/,
+        /`hlsDir` .*a-file cannot be written to \(ENOTDIR\)/,
+      );
+      // Where the parent is there and a child can never be made (Node 20's own mkdir -p spins there for ever).
+      expect(await refusal({ ...base, recordingsDir: dir, hlsDir: '/proc/netcall-test/hls' })).toMatch(
+        /`hlsDir` \/proc\/netcall-test\/hls cannot be written to \(ENOENT\)/,
       );
       // The same options with folders it can make: it starts, and they are there.
       const recordings = path.join(dir, 'new', 'recordings');
