@@ -57,6 +57,39 @@ const NUMERIC_FLAGS = {
 
 type NumericFlag = keyof typeof NUMERIC_FLAGS;
 
+/** A password in a Redis URL: after the user name (`:pw@`), or as ioredis also reads it, `?password=`. */
+function carriesPassword(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return parsed.password !== '' || parsed.searchParams.has('password');
+  } catch {
+    return false; // not a URL at all: startServer refuses it, naming what a Redis URL looks like
+  }
+}
+
+/** How the command line spells the options startServer names in its refusals (`nodeId` is --node-id here). */
+const FLAG_OF: Record<string, string> = {
+  ...Object.fromEntries(Object.entries(NUMERIC_FLAGS).map(([flag, option]) => [option, `--${flag}`])),
+  redis: '--redis (NETCALL_REDIS_URL)',
+  nodeId: '--node-id (NETCALL_NODE_ID)',
+  redisPrefix: '--redis-prefix',
+  mediaPlacement: '--media-placement',
+  historyFile: '--history-file',
+  hlsDir: '--hls-dir',
+  recordingsDir: '--recordings-dir',
+  'echo.account': '--echo-account',
+  'echo.delayMs': '--echo-delay-ms',
+  'liveCanvas.width': '--live-canvas width',
+  'liveCanvas.height': '--live-canvas height',
+};
+
+/** A refusal from startServer in the words of the command line: the flags its user typed, no API prefix. */
+function inFlags(message: string): string {
+  return message
+    .replace(/^startServer: /, '')
+    .replace(/`([\w.]+)`/g, (quoted, name: string) => FLAG_OF[name] ?? quoted);
+}
+
 /** A whole number; its range is the option's own, checked (and named) by startServer. */
 function integer(value: string, flag: string): number {
   if (!/^\d{1,16}$/.test(value)) throw new Error(`--${flag} must be a whole number, got "${value}"`);
@@ -212,7 +245,7 @@ async function main(): Promise<void> {
       throw new Error(`--live-canvas must be WIDTHxHEIGHT, e.g. 640x360, got "${values['live-canvas']}"`);
     liveCanvas = { width: Number(size[1]), height: Number(size[2]) };
   }
-  if (values.redis !== undefined && /^rediss?:\/\/[^/@]*:[^/@]*@/.test(values.redis))
+  if (values.redis !== undefined && carriesPassword(values.redis))
     throw new Error(
       '--redis must not carry a password: a command line is visible to every local user. Set NETCALL_REDIS_URL',
     );
@@ -297,6 +330,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
+  console.error(error instanceof Error ? inFlags(error.message) : error);
   process.exit(1);
 });
