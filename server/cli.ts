@@ -251,9 +251,8 @@ async function main(): Promise<void> {
     );
   const redis = values.redis ?? (process.env.NETCALL_REDIS_URL || undefined);
   const nodeId = values['node-id'] ?? (process.env.NETCALL_NODE_ID || undefined);
+  // Checked by startServer, whose refusal names the flag (inFlags).
   const placement = values['media-placement'];
-  if (placement !== undefined && placement !== 'least-loaded' && placement !== 'local')
-    throw new Error(`--media-placement must be least-loaded or local, got "${placement}"`);
   if (redis === undefined) {
     const named = ['node-id', 'redis-prefix', 'media-placement', 'node-ttl-ms'].filter(
       (flag) => values[flag as 'node-id'] !== undefined,

@@ -139,20 +139,17 @@ export function createViewerRoute(options: ViewerRouteOptions) {
         playlist ? `"${name}" has no HLS yet: try again in a moment` : `no segment ${file}`,
       );
     let handle: FileHandle;
-    let size: number;
     try {
       handle = await open(path.join(dir, file), 'r');
     } catch {
       throw missing();
     }
-    try {
-      const stat = await handle.stat();
-      if (!stat.isFile()) throw missing();
-      size = stat.size;
-    } catch (error) {
+    const stat = await handle.stat().catch(() => undefined);
+    if (!stat?.isFile()) {
       await handle.close();
-      throw error;
+      throw missing();
     }
+    const size = stat.size;
     res.writeHead(200, {
       'content-type': playlist ? 'application/vnd.apple.mpegurl' : 'video/mp2t',
       'content-length': String(size),
